@@ -1,0 +1,60 @@
+"""The FastAPI application: middleware, error handlers and every router.
+
+`create_app(settings)` builds a complete app around one `Database`. It does not
+touch the schema; at start-up (lifespan) it refuses to run on a database that
+is not migrated to head and says which command fixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from storeplex import __version__
+from storeplex.auth.sessions import SessionCodec
+from storeplex.config import Settings, get_settings
+from storeplex.db import Database
+from storeplex.errors import install_error_handlers
+from storeplex.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from storeplex.migrate import check_migrated
+from storeplex.observability import RequestContextMiddleware
+from storeplex.routers import include_routers
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    check_schema: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if check_schema:
+            await check_migrated(settings)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Storeplex",
+        version=__version__,
+        description="Many independent stores on one platform, paid through Stripe Connect.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.session_codec = SessionCodec(settings)
+
+    install_error_handlers(app)
+    include_routers(app)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Staff and admin login, logout, API tokens."""

@@ -1,0 +1,5 @@
+"""Login, logout, who-am-i and API tokens."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -1,0 +1,1 @@
+"""The catalog: products that store staff manage."""

@@ -1,0 +1,123 @@
+"""One error family for the whole platform, and the handlers that turn it into JSON.
+
+Services raise a `StoreplexError` subclass; the HTTP layer never builds error
+bodies by hand. Every error body has the same shape:
+`{"error": {"code": ..., "message": ..., "field": ...}, "detail": message}`.
+Anything else that escapes is logged with its traceback and answered with a
+generic 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("storeplex.errors")
+
+
+class StoreplexError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(StoreplexError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(StoreplexError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(StoreplexError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(StoreplexError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(StoreplexError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(StoreplexError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(StoreplexError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}, "detail": message}
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = exc.errors()
+    if not errors:
+        return "The request is not valid", None
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or None
+    msg = str(first.get("msg", "is not valid"))
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON", None
+    if first.get("type") == "missing":
+        return f"{field} is required", field
+    message = f"{field}: {msg}" if field else msg
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return message, field
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StoreplexError)
+    async def _storeplex_error(request: Request, exc: StoreplexError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field = _describe_validation(exc)
+        body = error_body("invalid_request", message, field)
+        body["errors"] = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(body, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        message = exc.detail if isinstance(exc.detail, str) else "Request refused"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No such page: {request.url.path}"
+        return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            500,
+        )

@@ -1,0 +1,1 @@
+"""Orders: created at checkout, moved through fulfilment by staff, canceled with stock released."""

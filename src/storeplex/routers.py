@@ -1,0 +1,22 @@
+"""Every router of the platform, in one list: the map of the HTTP surface."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from storeplex import health
+from storeplex.auth import endpoints as auth_endpoints
+from storeplex.catalog import endpoints as catalog_endpoints
+from storeplex.orders import endpoints as order_endpoints
+from storeplex.stores import endpoints as store_endpoints
+from storeplex.storefront import endpoints as storefront_endpoints
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(health.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(store_endpoints.platform_router)
+    app.include_router(store_endpoints.store_router)
+    app.include_router(catalog_endpoints.router)
+    app.include_router(order_endpoints.router)
+    app.include_router(storefront_endpoints.router)

@@ -1,0 +1,1 @@
+"""The storefront JSON API: catalog, cart, checkout and order status for shoppers."""

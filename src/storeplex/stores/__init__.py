@@ -1,0 +1,1 @@
+"""Stores: the platform creates, lists and suspends them; staff read and edit their own."""

@@ -1,0 +1,118 @@
+"""Test fixtures: the suite runs on SQLite always, and on PostgreSQL too when
+STOREPLEX_TEST_DATABASE_URL is set (CI sets it).
+
+Each backend's database is migrated once per session from empty to head with
+the real migrations; every test starts from empty tables. Tests talk to the app
+over HTTP: in-process through httpx's ASGI transport, or to a real uvicorn
+server where a test needs real sockets (see `tests/support/servers.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from storeplex.app import create_app
+from storeplex.config import Settings, load_settings
+from storeplex.db import Database
+from storeplex.migrate import upgrade
+from storeplex.models import Base
+
+PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
+TEST_SECRET = "test-session-signing-key-not-a-real-secret"
+
+
+def _sync_url(url: str) -> str:
+    return url.replace("+aiosqlite", "").replace("+psycopg", "+psycopg")
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(_sync_url(load_settings(database_url=url).database_url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def truncate_all(url: str) -> None:
+    engine = create_engine(_sync_url(url))
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "postgres":
+        assert PG_URL
+        reset_postgres(PG_URL)
+        url = load_settings(database_url=PG_URL).database_url
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(load_settings(database_url=url))
+    return url
+
+
+def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": db_url,
+        "env": "test",
+        "data_dir": data_dir,
+        "secret_key": TEST_SECRET,
+        "demo_on_first_start": False,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(db_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the database starts from empty tables."""
+    if "db_url" in request.fixturenames:
+        truncate_all(request.getfixturevalue("db_url"))
+    yield
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, database=database, check_schema=False)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
