@@ -8,8 +8,8 @@ from storeplex import health
 from storeplex.auth import endpoints as auth_endpoints
 from storeplex.catalog import endpoints as catalog_endpoints
 from storeplex.orders import endpoints as order_endpoints
-from storeplex.stores import endpoints as store_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
+from storeplex.stores import endpoints as store_endpoints
 
 
 def include_routers(app: FastAPI) -> None:
