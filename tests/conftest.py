@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from storeplex.app import create_app
 from storeplex.config import Settings, load_settings
@@ -29,10 +29,24 @@ TEST_SECRET = "test-session-signing-key-not-a-real-secret"
 
 
 def _sync_url(url: str) -> str:
-    return url.replace("+aiosqlite", "").replace("+psycopg", "+psycopg")
+    return url.replace("+aiosqlite", "")
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the test database named in the URL if the server does not have it yet."""
+    sync = make_url(_sync_url(load_settings(database_url=url).database_url))
+    admin = create_engine(sync.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": sync.database}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{sync.database}"'))
+    admin.dispose()
 
 
 def reset_postgres(url: str) -> None:
+    ensure_postgres_database(url)
     engine = create_engine(_sync_url(load_settings(database_url=url).database_url))
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

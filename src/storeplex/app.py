@@ -11,16 +11,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from storeplex import __version__
 from storeplex.auth.sessions import SessionCodec
 from storeplex.config import Settings, get_settings
 from storeplex.db import Database
 from storeplex.errors import install_error_handlers
-from storeplex.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from storeplex.middleware import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    StorefrontHostMiddleware,
+)
 from storeplex.migrate import check_migrated
 from storeplex.observability import RequestContextMiddleware
 from storeplex.routers import include_routers
+from storeplex.web.templating import STATIC_DIR
 
 
 def create_app(
@@ -35,7 +41,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if check_schema:
-            await check_migrated(settings)
+            await check_migrated(settings, database.engine)
         try:
             yield
         finally:
@@ -53,8 +59,11 @@ def create_app(
 
     install_error_handlers(app)
     include_routers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.base_domain:
+        app.add_middleware(StorefrontHostMiddleware, base_domain=settings.base_domain)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and is migrated to the head revision."""
     try:
-        await check_migrated(request.app.state.settings)
+        await check_migrated(request.app.state.settings, request.app.state.database.engine)
     except DatabaseNotMigrated as exc:
         return JSONResponse({"status": "not_ready", "reason": str(exc)}, 503)
     except Exception:

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body size limit and security headers."""
+"""ASGI middleware: request body size limit, security headers, storefronts on their own host."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storeplex.errors import error_body
+from storeplex.tenancy import slug_from_host
 
 
 class BodyTooLarge(Exception):
@@ -95,3 +96,27 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+# Paths that are the platform's own, whatever host they are asked on.
+PLATFORM_PREFIXES = ("/s/", "/api/", "/static/", "/admin", "/platform", "/docs", "/openapi.json",
+                     "/healthz", "/readyz", "/metrics")  # fmt: skip
+
+
+class StorefrontHostMiddleware:
+    """`shop.<base domain>/cart` is served as `/s/shop/cart`: a store on its own host name."""
+
+    def __init__(self, app: ASGIApp, base_domain: str) -> None:
+        self.app = app
+        self.base_domain = base_domain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            slug = slug_from_host(host, self.base_domain)
+            path: str = scope["path"]
+            if slug and not path.startswith(PLATFORM_PREFIXES):
+                scope = dict(scope)
+                scope["path"] = f"/s/{slug}{path}"
+                scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)

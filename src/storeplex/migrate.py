@@ -14,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storeplex.config import Settings
 
@@ -49,22 +49,25 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def current_revision(database_url: str) -> str | None:
-    engine = create_async_engine(database_url)
+async def current_revision(database_url: str, engine: AsyncEngine | None = None) -> str | None:
+    """The database's revision, through `engine` if given (else a short-lived one)."""
+    own = engine is None
+    engine = engine or create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(_current)
     finally:
-        await engine.dispose()
+        if own:
+            await engine.dispose()
 
 
 class DatabaseNotMigrated(RuntimeError):
     pass
 
 
-async def check_migrated(settings: Settings) -> None:
+async def check_migrated(settings: Settings, engine: AsyncEngine | None = None) -> None:
     """Raise DatabaseNotMigrated with the command to run if the schema is not at head."""
-    current = await current_revision(settings.database_url)
+    current = await current_revision(settings.database_url, engine)
     head = head_revision()
     if current != head:
         state = "empty" if current is None else f"at revision {current}"

@@ -10,6 +10,7 @@ from storeplex.catalog import endpoints as catalog_endpoints
 from storeplex.orders import endpoints as order_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
 from storeplex.stores import endpoints as store_endpoints
+from storeplex.web import pages
 
 
 def include_routers(app: FastAPI) -> None:
@@ -20,3 +21,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(catalog_endpoints.router)
     app.include_router(order_endpoints.router)
     app.include_router(storefront_endpoints.router)
+    app.include_router(pages.router)

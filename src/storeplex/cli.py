@@ -1,0 +1,264 @@
+"""The `storeplex` command line: serve, db upgrade, demo, create-store, create-admin, emulator.
+
+Every command reads settings from the environment first; a bad value stops
+the command with a message naming the variable (exit code 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from storeplex.config import Settings, SettingsError, load_settings
+from storeplex.db import Database
+from storeplex.errors import StoreplexError
+
+app = typer.Typer(help="Storeplex: many stores on one platform, paid through Stripe Connect.")
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+async def _in_transaction(settings: Settings, work):  # type: ignore[no-untyped-def]
+    database = Database(settings)
+    try:
+        async with database.session_scope() as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def _run(settings: Settings, work):  # type: ignore[no-untyped-def]
+    """Run `work(session)` in one transaction; a StoreplexError prints its message, exit 1."""
+    from storeplex.migrate import DatabaseNotMigrated, check_migrated
+
+    async def main():  # type: ignore[no-untyped-def]
+        await check_migrated(settings)
+        return await _in_transaction(settings, work)
+
+    try:
+        return asyncio.run(main())
+    except DatabaseNotMigrated as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except StoreplexError as exc:
+        typer.echo(f"Error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the schema migrations (SQLite or PostgreSQL) up to the head revision."""
+    from storeplex.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings, revision)
+    typer.echo(f"Database is at revision {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the revision this code needs."""
+    from storeplex.migrate import current_revision, head_revision
+
+    settings = _settings()
+    current = asyncio.run(current_revision(settings.database_url))
+    typer.echo(f"database: {current or 'empty'}; code needs: {head_revision()}")
+
+
+def _print_logins(settings: Settings, logins) -> None:  # type: ignore[no-untyped-def]
+    """Show where to log in; the generated passwords go to a 0600 file, not to the console."""
+    if not logins:
+        typer.echo("Demo data already exists; nothing created.")
+        return
+    path = settings.data_dir / "demo-logins.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    typer.echo("Demo data created:")
+    for login in logins:
+        if login.store_slug:
+            typer.echo(f"  storefront   {settings.base_url}/s/{login.store_slug}/")
+            typer.echo(f"  store admin  {settings.base_url}/admin/login  as {login.email}")
+        else:
+            typer.echo(f"  platform     {settings.base_url}/platform/login  as {login.email}")
+        lines.append(f"{login.email} {login.password}")
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    typer.echo(f"The demo passwords are in {path} (email, then password, one login a line).")
+
+
+@app.command()
+def demo() -> None:
+    """Create two demo stores with products and staff users, and a platform admin."""
+    from storeplex.demo import create_demo
+
+    settings = _settings()
+    _print_logins(settings, _run(settings, create_demo))
+
+
+@app.command("create-store")
+def create_store_cmd(
+    slug: Annotated[str, typer.Option(help="URL name: /s/<slug>/")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    owner_email: Annotated[str, typer.Option(help="The owner's login email")],
+    business_email: Annotated[str | None, typer.Option(help="Defaults to the owner email")] = None,
+    country: str = "LU",
+    currency: str = "EUR",
+) -> None:
+    """Create a store and its owner; asks for the owner's password."""
+    from storeplex.stores.service import create_store
+
+    settings = _settings()
+    password = _ask_password()
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        store, _ = await create_store(
+            session,
+            slug=slug,
+            name=name,
+            business_email=business_email or owner_email,
+            country=country,
+            currency=currency,
+            owner_email=owner_email,
+            owner_password=password,
+        )
+        return store
+
+    store = _run(settings, work)
+    typer.echo(f"Created store {store.slug} (id {store.id}): {settings.base_url}/s/{store.slug}/")
+
+
+@app.command("create-admin")
+def create_admin_cmd(email: Annotated[str, typer.Option(help="The admin's login email")]) -> None:
+    """Create a platform admin; asks for the password."""
+    from storeplex.auth.service import create_platform_admin
+
+    settings = _settings()
+    password = _ask_password()
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await create_platform_admin(session, email=email, password=password)
+
+    admin = _run(settings, work)
+    typer.echo(f"Created platform admin {admin.email}.")
+
+
+def _ask_password() -> str:
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            typer.echo("The passwords differ.", err=True)
+            raise typer.Exit(1)
+    return password
+
+
+class _QuietSignalsServer(uvicorn.Server):
+    """A second server in the same loop; the main server owns the signal handlers."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    emulator: Annotated[
+        bool, typer.Option(help="Run the Stripe emulator in this process (emulator mode only)")
+    ] = True,
+) -> None:
+    """Serve the platform (and, with no Stripe key set, the bundled Stripe emulator)."""
+    from storeplex.app import create_app
+    from storeplex.migrate import DatabaseNotMigrated, check_migrated
+    from storeplex.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(check_migrated(settings))
+    except DatabaseNotMigrated as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+    if settings.demo_on_first_start:
+        from storeplex.demo import create_demo, has_any_store
+
+        async def first_start(session):  # type: ignore[no-untyped-def]
+            return [] if await has_any_store(session) else await create_demo(session)
+
+        logins = asyncio.run(_in_transaction(settings, first_start))
+        if logins:
+            _print_logins(settings, logins)
+
+    web = create_app(settings)
+    servers: list[uvicorn.Server] = []
+    if settings.emulator_enabled and emulator:
+        from stripe_emulator.app import create_app as create_emulator
+
+        emulator_app = create_emulator(
+            public_url=settings.emulator_url,
+            state_file=str(settings.data_dir / "stripe-emulator.json"),
+        )
+        servers.append(
+            _QuietSignalsServer(
+                uvicorn.Config(
+                    emulator_app,
+                    host=settings.emulator_host,
+                    port=settings.emulator_port,
+                    log_level="warning",
+                )
+            )
+        )
+    main = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="warning"))
+    servers.append(main)
+
+    typer.echo(f"Storeplex is running at {settings.base_url}/  (Ctrl+C to stop)")
+    if settings.emulator_enabled:
+        typer.echo(f"Stripe: the bundled emulator at {settings.emulator_url} (no real money)")
+    else:
+        typer.echo("Stripe: real API with the configured keys")
+
+    async def run_all() -> None:
+        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        await tasks[-1]
+        for s in servers[:-1]:
+            s.should_exit = True
+        await asyncio.gather(*tasks[:-1])
+
+    asyncio.run(run_all())
+
+
+@app.command("emulator")
+def emulator_cmd(
+    host: str = "127.0.0.1",
+    port: int = 12111,
+    state_file: Annotated[str | None, typer.Option(help="Keep state in this file")] = None,
+) -> None:
+    """Run the Stripe emulator on its own."""
+    from stripe_emulator.__main__ import main as emulator_main
+
+    argv = ["--host", host, "--port", str(port)]
+    if state_file:
+        argv += ["--state-file", state_file]
+    emulator_main(argv)
+
+
+if __name__ == "__main__":
+    app()
