@@ -50,13 +50,18 @@ class Customer(TimestampMixin, Base):
 
 
 class Cart(TimestampMixin, Base):
-    """A cart persisted in the database and keyed by a cookie, so any process can serve it."""
+    """A cart persisted in the database and keyed by a cookie, so any process can serve it.
+
+    One browser keeps one cart token for every store it visits; each store has its
+    own cart row for that token, hence the (store_id, token_hash) key.
+    """
 
     __tablename__ = "carts"
+    __table_args__ = (UniqueConstraint("store_id", "token_hash"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), nullable=False, index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
 
 

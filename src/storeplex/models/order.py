@@ -64,6 +64,7 @@ class Order(TimestampMixin, Base):
     shipping_city: Mapped[str] = mapped_column(String(100), nullable=False)
     shipping_postal_code: Mapped[str] = mapped_column(String(20), nullable=False)
     shipping_country: Mapped[str] = mapped_column(String(2), nullable=False)
+    shipping_phone: Mapped[str | None] = mapped_column(String(40))
 
     # The shopper proves they own the order with this token (only its hash is kept).
     access_token_hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -1,5 +1,75 @@
-"""Store staff list and view orders and move them through fulfilment."""
+"""Store staff list and view orders and move them through fulfilment.
 
-from fastapi import APIRouter
+The store is the one in the staff credential; another store's order ids are 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from storeplex.auth.deps import CurrentStaff
+from storeplex.deps import SessionDep
+from storeplex.orders import service
+from storeplex.orders.schemas import (
+    FulfilmentStatusIn,
+    OrderList,
+    StaffOrderOut,
+    staff_order_out,
+    staff_order_summary,
+)
 
 router = APIRouter(prefix="/api/v1/store/orders", tags=["store-orders"])
+
+OrderId = Annotated[int, Path(ge=1, le=2**62)]
+StatusFilter = Literal["pending", "processing", "shipped", "completed", "canceled"]
+PaymentFilter = Literal["pending", "paid", "failed", "partially_refunded", "refunded"]
+
+
+@router.get("", response_model=OrderList)
+async def list_orders(
+    staff: CurrentStaff,
+    session: SessionDep,
+    status: StatusFilter | None = None,
+    payment_status: PaymentFilter | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> OrderList:
+    """The store's orders, newest first."""
+    rows, has_more = await service.list_orders(
+        session,
+        store_id=staff.store_id,
+        status=status,
+        payment_status=payment_status,
+        limit=limit,
+        offset=offset,
+    )
+    return OrderList(data=[staff_order_summary(o) for o in rows], has_more=has_more)
+
+
+@router.get("/{order_id}", response_model=StaffOrderOut)
+async def get_order(order_id: OrderId, staff: CurrentStaff, session: SessionDep) -> StaffOrderOut:
+    order = await service.get_order(session, store_id=staff.store_id, order_id=order_id)
+    items = await service.get_order_items(session, order_id=order.id)
+    return staff_order_out(order, items)
+
+
+@router.post("/{order_id}/status", response_model=StaffOrderOut)
+async def set_status(
+    order_id: OrderId, body: FulfilmentStatusIn, staff: CurrentStaff, session: SessionDep
+) -> StaffOrderOut:
+    """Move the order one step: processing (once paid), shipped, completed."""
+    order = await service.set_fulfilment_status(
+        session, store_id=staff.store_id, order_id=order_id, status=body.status
+    )
+    items = await service.get_order_items(session, order_id=order.id)
+    return staff_order_out(order, items)
+
+
+@router.post("/{order_id}/cancel", response_model=StaffOrderOut)
+async def cancel(order_id: OrderId, staff: CurrentStaff, session: SessionDep) -> StaffOrderOut:
+    """Cancel an unpaid order and put its stock back; a paid order must be refunded instead."""
+    order = await service.cancel_order(session, store_id=staff.store_id, order_id=order_id)
+    items = await service.get_order_items(session, order_id=order.id)
+    return staff_order_out(order, items)

@@ -164,10 +164,8 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_carts_store_id_stores")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carts")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_carts_token_hash")),
+        sa.UniqueConstraint("store_id", "token_hash", name=op.f("uq_carts_store_id_token_hash")),
     )
-    with op.batch_alter_table("carts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_carts_store_id"), ["store_id"], unique=False)
 
     op.create_table(
         "orders",
@@ -191,6 +189,7 @@ def upgrade() -> None:
         sa.Column("shipping_city", sa.String(length=100), nullable=False),
         sa.Column("shipping_postal_code", sa.String(length=20), nullable=False),
         sa.Column("shipping_country", sa.String(length=2), nullable=False),
+        sa.Column("shipping_phone", sa.String(length=40), nullable=True),
         sa.Column("access_token_hash", sa.String(length=64), nullable=False),
         sa.Column("stock_released", sa.Boolean(), nullable=False),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
@@ -285,9 +284,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_customer_id"))
 
     op.drop_table("orders")
-    with op.batch_alter_table("carts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_carts_store_id"))
-
     op.drop_table("carts")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_store_id"))

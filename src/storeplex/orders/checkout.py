@@ -1,0 +1,179 @@
+"""Checkout: turn a store's cart into an order in one transaction.
+
+Rule: the server prices the order from the catalog at this moment and reserves
+stock with one conditional UPDATE per product (`stock >= quantity`), taken in
+product id order. If any line cannot be reserved the whole request raises and
+rolls back: no order, no customer, no stock change, the cart untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storeplex.auth.secrets import new_token, token_digest
+from storeplex.carts.repository import dialect_insert
+from storeplex.carts.service import cart_lines, clear_cart, find_cart
+from storeplex.errors import BadRequest, Conflict
+from storeplex.models import (
+    Customer,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+    Product,
+    Store,
+)
+from storeplex.money import MAX_AMOUNT, format_amount, minimum_charge
+from storeplex.orders.schemas import CheckoutIn
+from storeplex.tenancy import scoped
+
+ORDER_TOKEN_PREFIX = "spo"
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    items: list[OrderItem]
+    access_token: str  # shown to the shopper once; only its digest is stored
+
+
+async def _reserve(
+    session: AsyncSession, *, store_id: int, product_id: int, quantity: int
+) -> tuple[str, str, int]:
+    """Take `quantity` units of a product's stock; (sku, name, price) or 409 saying what is left."""
+    row = (
+        await session.execute(
+            update(Product)
+            .where(
+                Product.id == product_id,
+                Product.store_id == store_id,
+                Product.is_active.is_(True),
+                Product.stock >= quantity,
+            )
+            .values(stock=Product.stock - quantity)
+            .returning(Product.sku, Product.name, Product.price_amount)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if row is not None:
+        return row.sku, row.name, row.price_amount
+    current = (
+        await session.execute(
+            select(Product.name, Product.stock, Product.is_active).where(
+                Product.id == product_id, Product.store_id == store_id
+            )
+        )
+    ).one()
+    if not current.is_active:
+        message = f"{current.name} is no longer sold; remove it from your cart"
+    elif current.stock == 0:
+        message = f"{current.name} is sold out; remove it from your cart"
+    else:
+        message = (
+            f"Only {current.stock} of {current.name} left; you asked for {quantity}. "
+            "Update your cart and try again"
+        )
+    raise Conflict(message, field="items", code="insufficient_stock")
+
+
+async def _customer_id(session: AsyncSession, *, store_id: int, email: str, name: str) -> int:
+    """Find or create the store's customer for this email; concurrent first orders share one."""
+    await session.execute(
+        dialect_insert(session, Customer)
+        .values(store_id=store_id, email=email, name=name)
+        .on_conflict_do_nothing(index_elements=["store_id", "email"])
+    )
+    query = scoped(Customer, store_id).where(Customer.email == email)
+    return (await session.execute(query.with_only_columns(Customer.id))).scalar_one()
+
+
+async def _next_order_number(session: AsyncSession, *, store_id: int) -> int:
+    return (
+        await session.execute(
+            update(Store)
+            .where(Store.id == store_id)
+            .values(last_order_number=Store.last_order_number + 1)
+            .returning(Store.last_order_number)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one()
+
+
+async def place_order(
+    session: AsyncSession, *, store: Store, cart_token: str | None, details: CheckoutIn
+) -> PlacedOrder:
+    """Create the order from the store's cart: price, reserve stock, number it, empty the cart."""
+    cart = await find_cart(session, store_id=store.id, token=cart_token)
+    lines = await cart_lines(session, store_id=store.id, cart_id=cart.id) if cart else []
+    if cart is None or not lines:
+        raise BadRequest("Your cart is empty; add a product before checking out", code="empty_cart")
+
+    items: list[OrderItem] = []
+    for line in lines:  # product id order, see cart_lines
+        sku, name, price = await _reserve(
+            session, store_id=store.id, product_id=line.product.id, quantity=line.item.quantity
+        )
+        items.append(
+            OrderItem(
+                product_id=line.product.id,
+                sku=sku,
+                name=name,
+                unit_price_amount=price,
+                quantity=line.item.quantity,
+                line_total_amount=price * line.item.quantity,
+            )
+        )
+
+    currency = store.currency
+    subtotal = sum(item.line_total_amount for item in items)
+    shipping = 0
+    total = subtotal + shipping
+    if total < minimum_charge(currency):
+        raise BadRequest(
+            f"The minimum order is {format_amount(minimum_charge(currency), currency)}",
+            code="below_minimum",
+        )
+    if total > MAX_AMOUNT:
+        raise BadRequest(
+            f"Orders above {format_amount(MAX_AMOUNT, currency)} cannot be paid by card; "
+            "split the order",
+            code="above_maximum",
+        )
+
+    email = str(details.email).lower()
+    customer_id = await _customer_id(session, store_id=store.id, email=email, name=details.name)
+    number = await _next_order_number(session, store_id=store.id)
+    access_token = new_token(ORDER_TOKEN_PREFIX)
+    address = details.shipping
+    order = Order(
+        store_id=store.id,
+        customer_id=customer_id,
+        number=number,
+        status=OrderStatus.PENDING,
+        payment_status=PaymentStatus.PENDING,
+        currency=currency,
+        subtotal_amount=subtotal,
+        shipping_amount=shipping,
+        total_amount_cents=total,
+        email=email,
+        shipping_name=details.name,
+        shipping_line1=address.line1,
+        shipping_line2=address.line2,
+        shipping_city=address.city,
+        shipping_postal_code=address.postal_code,
+        shipping_country=address.country,
+        shipping_phone=details.phone or None,
+        access_token_hash=token_digest(access_token),
+        stock_released=False,
+    )
+    session.add(order)
+    await session.flush()
+    for item in items:
+        item.order_id = order.id
+    session.add_all(items)
+    await clear_cart(session, cart_id=cart.id)
+    await session.flush()
+    return PlacedOrder(order=order, items=items, access_token=access_token)

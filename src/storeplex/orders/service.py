@@ -1,0 +1,259 @@
+"""Order state changes and queries. Other domains (payments, refunds, jobs) call these.
+
+Rule: every state change is one conditional UPDATE (compare-and-set on the
+current state), so concurrent callers cannot both win, and states only move
+forward: pending → processing → shipped → completed, or pending → canceled;
+payment_status never goes back from paid to pending or failed. Reserved stock
+goes back to the catalog exactly once, guarded by `orders.stock_released`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storeplex.auth.secrets import digests_match
+from storeplex.errors import Conflict, NotFound
+from storeplex.models import Order, OrderItem, OrderStatus, PaymentStatus, Product, utcnow
+from storeplex.tenancy import get_scoped, scoped
+
+log = logging.getLogger("storeplex.orders")
+
+UNPAID = (PaymentStatus.PENDING, PaymentStatus.FAILED)
+SHIPPABLE_PAYMENT = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
+
+# target status → the status an order must be in to move there.
+FULFILMENT_STEPS: dict[str, str] = {
+    OrderStatus.PROCESSING: OrderStatus.PENDING,
+    OrderStatus.SHIPPED: OrderStatus.PROCESSING,
+    OrderStatus.COMPLETED: OrderStatus.SHIPPED,
+}
+
+NEXT_STEP_HELP: dict[str, str] = {
+    OrderStatus.PENDING: "it can move to processing once it is paid, or be canceled while unpaid",
+    OrderStatus.PROCESSING: "it can move to shipped",
+    OrderStatus.SHIPPED: "it can move to completed",
+    OrderStatus.COMPLETED: "it is final",
+    OrderStatus.CANCELED: "it is final",
+}
+
+
+async def _reload(session: AsyncSession, order_id: int) -> Order:
+    """The order as the database has it now (after a Core UPDATE bypassed the ORM)."""
+    query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one()
+
+
+async def _locate(session: AsyncSession, order_id: int, store_id: int | None) -> Order:
+    if store_id is not None:
+        return await get_scoped(session, Order, store_id, order_id, what="order")
+    order = (await session.execute(select(Order).where(Order.id == order_id))).scalar_one_or_none()
+    if order is None:
+        raise NotFound(f"No order with id {order_id}")
+    return order
+
+
+async def get_order(session: AsyncSession, *, store_id: int, order_id: int) -> Order:
+    """One order of the store, or 404."""
+    return await get_scoped(session, Order, store_id, order_id, what="order")
+
+
+async def get_order_items(session: AsyncSession, *, order_id: int) -> list[OrderItem]:
+    """The order's items in the order they were added."""
+    query = select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def order_for_shopper(
+    session: AsyncSession, *, store_id: int, order_id: int, token: str | None
+) -> Order:
+    """The order if `token` is its access token; otherwise 404, so existence is not revealed."""
+    order = (
+        await session.execute(scoped(Order, store_id).where(Order.id == order_id))
+    ).scalar_one_or_none()
+    if order is None or not token or not digests_match(token, order.access_token_hash):
+        raise NotFound(f"No order with id {order_id}")
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    store_id: int,
+    status: str | None = None,
+    payment_status: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Order], bool]:
+    """The store's orders, newest first, and whether more follow this page."""
+    query = scoped(Order, store_id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if payment_status is not None:
+        query = query.where(Order.payment_status == payment_status)
+    query = query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1).offset(offset)
+    rows = list((await session.execute(query)).scalars())
+    return rows[:limit], len(rows) > limit
+
+
+async def mark_order_paid(
+    session: AsyncSession, *, order_id: int, paid_at: datetime, store_id: int | None = None
+) -> Order:
+    """payment_status → paid and status pending → processing; a repeat call changes nothing.
+
+    A refunded or already-paid order is left as it is (forward only). If the order
+    was canceled before the money arrived it stays canceled with payment_status
+    paid, and a warning is logged: the caller must refund it.
+    """
+    order = await _locate(session, order_id, store_id)
+    changed = (
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.payment_status.in_(UNPAID))
+            .values(
+                payment_status=PaymentStatus.PAID,
+                paid_at=paid_at,
+                status=case(
+                    (Order.status == OrderStatus.PENDING, OrderStatus.PROCESSING),
+                    else_=Order.status,
+                ),
+                updated_at=utcnow(),
+            )
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    order = await _reload(session, order.id)
+    if changed is not None and order.status == OrderStatus.CANCELED:
+        log.warning("order %s was paid after it was canceled; it needs a refund", order.id)
+    return order
+
+
+async def mark_order_payment_failed(
+    session: AsyncSession, *, order_id: int, store_id: int | None = None
+) -> Order:
+    """payment_status pending → failed; never touches a paid or refunded order.
+
+    A failed attempt is not final: the shopper may retry, and `mark_order_paid`
+    still moves a failed order to paid.
+    """
+    order = await _locate(session, order_id, store_id)
+    await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.payment_status == PaymentStatus.PENDING)
+        .values(payment_status=PaymentStatus.FAILED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return await _reload(session, order.id)
+
+
+async def release_stock(session: AsyncSession, *, order_id: int) -> bool:
+    """Give the order's reserved stock back to the catalog, once; True if this call did it."""
+    store_id = (
+        await session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.stock_released.is_(False))
+            .values(stock_released=True, updated_at=utcnow())
+            .returning(Order.store_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    if store_id is None:
+        return False
+    quantities: dict[int, int] = defaultdict(int)
+    for item in await get_order_items(session, order_id=order_id):
+        if item.product_id is not None:
+            quantities[item.product_id] += item.quantity
+    # Product id order: the same lock order as checkout, so the two cannot deadlock.
+    for product_id in sorted(quantities):
+        await session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.store_id == store_id)
+            .values(stock=Product.stock + quantities[product_id])
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+async def cancel_order(session: AsyncSession, *, store_id: int, order_id: int) -> Order:
+    """Cancel a pending, unpaid order and release its stock; canceling twice is harmless.
+
+    A paid order is a 409: it must be refunded instead.
+    """
+    order = await get_scoped(session, Order, store_id, order_id, what="order")
+    changed = (
+        await session.execute(
+            update(Order)
+            .where(
+                Order.id == order.id,
+                Order.status == OrderStatus.PENDING,
+                Order.payment_status.in_(UNPAID),
+            )
+            .values(status=OrderStatus.CANCELED, canceled_at=utcnow(), updated_at=utcnow())
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    order = await _reload(session, order.id)
+    if changed is None and order.status != OrderStatus.CANCELED:
+        if order.payment_status not in UNPAID:
+            raise Conflict(
+                f"Order #{order.number} is {order.payment_status.replace('_', ' ')}; "
+                "refund it instead of canceling it",
+                code="order_paid",
+            )
+        raise Conflict(
+            f"Order #{order.number} is {order.status}; only pending orders can be canceled",
+            code="invalid_transition",
+        )
+    if order.status == OrderStatus.CANCELED:
+        await release_stock(session, order_id=order.id)
+        order = await _reload(session, order.id)
+    return order
+
+
+async def set_fulfilment_status(
+    session: AsyncSession, *, store_id: int, order_id: int, status: str
+) -> Order:
+    """Move an order one step forward (processing, shipped, completed) or answer 409 saying why."""
+    order = await get_scoped(session, Order, store_id, order_id, what="order")
+    required = FULFILMENT_STEPS.get(status)
+    if required is None:
+        raise Conflict(f"Orders cannot be moved to {status!r} here", field="status")
+    values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+    if status == OrderStatus.SHIPPED:
+        values["shipped_at"] = utcnow()
+    elif status == OrderStatus.COMPLETED:
+        values["completed_at"] = utcnow()
+    conditions = [Order.id == order.id, Order.status == required]
+    if status in (OrderStatus.PROCESSING, OrderStatus.SHIPPED):
+        conditions.append(Order.payment_status.in_(SHIPPABLE_PAYMENT))
+    changed = (
+        await session.execute(
+            update(Order)
+            .where(*conditions)
+            .values(**values)
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    order = await _reload(session, order.id)
+    if changed is None:
+        if order.status == required and order.payment_status not in SHIPPABLE_PAYMENT:
+            raise Conflict(
+                f"Order #{order.number} is {order.status} and its payment is "
+                f"{order.payment_status.replace('_', ' ')}; it can move to {status} "
+                "only once it is paid",
+                field="status",
+                code="invalid_transition",
+            )
+        raise Conflict(
+            f"Order #{order.number} is {order.status}; {NEXT_STEP_HELP[order.status]}",
+            field="status",
+            code="invalid_transition",
+        )
+    return order
