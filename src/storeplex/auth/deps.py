@@ -20,7 +20,15 @@ from storeplex.auth.secrets import token_digest
 from storeplex.auth.sessions import SESSION_COOKIE, SessionCodec, SessionData
 from storeplex.deps import SessionDep
 from storeplex.errors import Forbidden, Unauthorized
-from storeplex.models import ApiToken, PlatformAdmin, StaffUser, Store, StoreStatus, utcnow
+from storeplex.models import (
+    ApiToken,
+    PlatformAdmin,
+    StaffRole,
+    StaffUser,
+    Store,
+    StoreStatus,
+    utcnow,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_PREFIX = "spx"
@@ -65,7 +73,7 @@ async def check_csrf(request: Request, data: SessionData) -> None:
         raise Forbidden("Missing or wrong CSRF token; reload the page and try again", code="csrf")
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer":
@@ -97,13 +105,21 @@ async def _active_store(session: SessionDep, store_id: int) -> None:
 
 
 async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal:
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
         row = await _token_row(session, token)
         if row.store_id is None:
             raise Forbidden("This is a platform token; store endpoints need a store token")
         await _active_store(session, row.store_id)
-        return StaffPrincipal(row.store_id, row.staff_user_id, row.id, "owner")
+        role = StaffRole.OWNER
+        if row.staff_user_id is not None:
+            # A token acts with its creator's current rights: disabling or demoting
+            # the person takes effect on their tokens too.
+            creator = await session.get(StaffUser, row.staff_user_id)
+            if creator is None or not creator.is_active or creator.store_id != row.store_id:
+                raise Unauthorized("The staff account behind this API token is disabled")
+            role = creator.role
+        return StaffPrincipal(row.store_id, row.staff_user_id, row.id, role)
     data = read_session(request)
     if data is None or data.kind != "staff" or data.store_id is None:
         raise Unauthorized("Log in as store staff, or send a store API token")
@@ -120,7 +136,7 @@ async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal
 
 
 async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal:
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
         row = await _token_row(session, token)
         if row.store_id is not None:
