@@ -26,6 +26,7 @@ from storeplex.middleware import (
 from storeplex.migrate import check_migrated
 from storeplex.observability import RequestContextMiddleware
 from storeplex.routers import include_routers
+from storeplex.stripe.gateway import StripeGateway
 from storeplex.web.templating import STATIC_DIR
 
 
@@ -33,6 +34,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    stripe_gateway: StripeGateway | None = None,
     check_schema: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -56,6 +58,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.session_codec = SessionCodec(settings)
+    app.state.stripe = stripe_gateway or StripeGateway(settings)
 
     install_error_handlers(app)
     include_routers(app)

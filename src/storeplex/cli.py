@@ -33,7 +33,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-async def _in_transaction(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _in_transaction(settings: Settings, work):
     database = Database(settings)
     try:
         async with database.session_scope() as session:
@@ -42,11 +42,11 @@ async def _in_transaction(settings: Settings, work):  # type: ignore[no-untyped-
         await database.dispose()
 
 
-def _run(settings: Settings, work):  # type: ignore[no-untyped-def]
+def _run(settings: Settings, work):
     """Run `work(session)` in one transaction; a StoreplexError prints its message, exit 1."""
     from storeplex.migrate import DatabaseNotMigrated, check_migrated
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main():
         await check_migrated(settings)
         return await _in_transaction(settings, work)
 
@@ -80,7 +80,7 @@ def db_current() -> None:
     typer.echo(f"database: {current or 'empty'}; code needs: {head_revision()}")
 
 
-def _print_logins(settings: Settings, logins) -> None:  # type: ignore[no-untyped-def]
+def _print_logins(settings: Settings, logins) -> None:
     """Show where to log in; the generated passwords go to a 0600 file, not to the console."""
     if not logins:
         typer.echo("Demo data already exists; nothing created.")
@@ -125,7 +125,7 @@ def create_store_cmd(
     settings = _settings()
     password = _ask_password()
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session):
         store, _ = await create_store(
             session,
             slug=slug,
@@ -150,7 +150,7 @@ def create_admin_cmd(email: Annotated[str, typer.Option(help="The admin's login 
     settings = _settings()
     password = _ask_password()
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session):
         return await create_platform_admin(session, email=email, password=password)
 
     admin = _run(settings, work)
@@ -200,7 +200,7 @@ def serve(
     if settings.demo_on_first_start:
         from storeplex.demo import create_demo, has_any_store
 
-        async def first_start(session):  # type: ignore[no-untyped-def]
+        async def first_start(session):
             return [] if await has_any_store(session) else await create_demo(session)
 
         logins = asyncio.run(_in_transaction(settings, first_start))

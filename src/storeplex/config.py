@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     stripe_api_version: str = STRIPE_API_VERSION
     stripe_max_network_retries: int = Field(default=2, ge=2, le=10)
     stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # First retry of a failed webhook event after this many seconds, doubling each time.
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Intents still pending after this many minutes are re-read by `storeplex reconcile`.
+    reconcile_after_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
     stripe_secret_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("STRIPE_SECRET_KEY", "STOREPLEX_STRIPE_SECRET_KEY"),

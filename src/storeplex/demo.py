@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,39 +17,45 @@ from storeplex.catalog.service import create_product
 from storeplex.models import PlatformAdmin, Store
 from storeplex.stores.service import create_store
 
+
+class DemoProduct(NamedTuple):
+    sku: str
+    name: str
+    description: str
+    price_amount: int
+    stock: int
+
+
+class DemoStore(NamedTuple):
+    slug: str
+    name: str
+    country: str
+    currency: str
+    city: str
+    products: list[DemoProduct]
+
+
+P = DemoProduct
+
 DEMO_STORES = [
-    {
-        "slug": "alpine-coffee",
-        "name": "Alpine Coffee Roasters",
-        "country": "LU",
-        "currency": "EUR",
-        "city": "Luxembourg",
-        "products": [
-            (
-                "AC-ESP-250",
-                "Espresso blend, 250 g",
-                "Dark roast, chocolate and hazelnut.",
-                1250,
-                40,
-            ),
-            ("AC-FLT-250", "Filter blend, 250 g", "Light roast, citrus and honey.", 1190, 25),
-            ("AC-GRD-1", "Hand grinder", "Ceramic burrs, adjustable.", 4900, 8),
-            ("AC-MUG-1", "Enamel mug", "350 ml, dishwasher safe.", 1500, 60),
+    DemoStore(
+        "alpine-coffee", "Alpine Coffee Roasters", "LU", "EUR", "Luxembourg",
+        [
+            P("AC-ESP-250", "Espresso blend, 250 g", "Dark roast, cocoa and hazelnut.", 1250, 40),
+            P("AC-FLT-250", "Filter blend, 250 g", "Light roast, citrus and honey.", 1190, 25),
+            P("AC-GRD-1", "Hand grinder", "Ceramic burrs, adjustable.", 4900, 8),
+            P("AC-MUG-1", "Enamel mug", "350 ml, dishwasher safe.", 1500, 60),
         ],
-    },
-    {
-        "slug": "tokyo-stationery",
-        "name": "Tokyo Stationery",
-        "country": "JP",
-        "currency": "JPY",
-        "city": "Tokyo",
-        "products": [
-            ("TS-PEN-05", "Gel pen 0.5 mm", "Quick-drying black ink.", 250, 200),
-            ("TS-NB-A5", "Dot-grid notebook A5", "160 pages, 90 g/m² paper.", 1800, 50),
-            ("TS-TAPE-3", "Washi tape, set of 3", "Pastel patterns.", 660, 80),
+    ),
+    DemoStore(
+        "tokyo-stationery", "Tokyo Stationery", "JP", "JPY", "Tokyo",
+        [
+            P("TS-PEN-05", "Gel pen 0.5 mm", "Quick-drying black ink.", 250, 200),
+            P("TS-NB-A5", "Dot-grid notebook A5", "160 pages, 90 g/m² paper.", 1800, 50),
+            P("TS-TAPE-3", "Washi tape, set of 3", "Pastel patterns.", 660, 80),
         ],
-    },
-]
+    ),
+]  # fmt: skip
 
 
 @dataclass
@@ -66,35 +73,25 @@ async def create_demo(session: AsyncSession) -> list[DemoLogin]:
     """Create the demo stores (skipping those that exist) and a platform admin; return logins."""
     logins: list[DemoLogin] = []
     for spec in DEMO_STORES:
-        slug = str(spec["slug"])
-        exists = (await session.execute(select(Store.id).where(Store.slug == slug))).first()
-        if exists:
+        if (await session.execute(select(Store.id).where(Store.slug == spec.slug))).first():
             continue
         password = secrets.token_urlsafe(9)
-        owner_email = f"owner@{slug}.example"
+        owner_email = f"owner@{spec.slug}.example"
         store, _owner = await create_store(
             session,
-            slug=slug,
-            name=str(spec["name"]),
-            business_email=f"hello@{slug}.example",
-            country=str(spec["country"]),
-            currency=str(spec["currency"]),
-            city=str(spec["city"]),
+            slug=spec.slug,
+            name=spec.name,
+            business_email=f"hello@{spec.slug}.example",
+            country=spec.country,
+            currency=spec.currency,
+            city=spec.city,
             owner_email=owner_email,
             owner_password=password,
             owner_name="Demo Owner",
         )
-        for sku, name, description, price, stock in spec["products"]:  # type: ignore[attr-defined]
-            await create_product(
-                session,
-                store_id=store.id,
-                sku=sku,
-                name=name,
-                description=description,
-                price_amount=price,
-                stock=stock,
-            )
-        logins.append(DemoLogin(slug, owner_email, password))
+        for product in spec.products:
+            await create_product(session, store_id=store.id, **product._asdict())
+        logins.append(DemoLogin(spec.slug, owner_email, password))
     admin_email = "admin@storeplex.example"
     if not (
         await session.execute(select(PlatformAdmin.id).where(PlatformAdmin.email == admin_email))

@@ -8,8 +8,10 @@ from storeplex import health
 from storeplex.auth import endpoints as auth_endpoints
 from storeplex.catalog import endpoints as catalog_endpoints
 from storeplex.orders import endpoints as order_endpoints
+from storeplex.payments import endpoints as payment_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
 from storeplex.stores import endpoints as store_endpoints
+from storeplex.stripe import endpoints as webhook_endpoints
 from storeplex.web import pages
 
 
@@ -21,4 +23,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(catalog_endpoints.router)
     app.include_router(order_endpoints.router)
     app.include_router(storefront_endpoints.router)
+    app.include_router(payment_endpoints.store_router)
+    app.include_router(payment_endpoints.checkout_router)
+    app.include_router(payment_endpoints.admin_router)
+    app.include_router(webhook_endpoints.router)
+    app.include_router(webhook_endpoints.admin_router)
     app.include_router(pages.router)

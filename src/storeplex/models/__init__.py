@@ -3,6 +3,16 @@
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
 from storeplex.models.order import Order, OrderItem, OrderStatus, PaymentStatus
+from storeplex.models.payment import (
+    AccountStatus,
+    EventStatus,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    PayoutSchedule,
+    StorePaymentConfig,
+    StripeEvent,
+)
 from storeplex.models.store import (
     ApiToken,
     PlatformAdmin,
@@ -13,20 +23,28 @@ from storeplex.models.store import (
 )
 
 __all__ = [
+    "AccountStatus",
     "ApiToken",
     "Base",
     "Cart",
     "CartItem",
     "Customer",
+    "EventStatus",
     "Order",
     "OrderItem",
     "OrderStatus",
+    "Payment",
+    "PaymentMethod",
+    "PaymentState",
     "PaymentStatus",
+    "PayoutSchedule",
     "PlatformAdmin",
     "Product",
     "StaffRole",
     "StaffUser",
     "Store",
+    "StorePaymentConfig",
     "StoreStatus",
+    "StripeEvent",
     "utcnow",
 ]

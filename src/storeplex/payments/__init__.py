@@ -1,0 +1,1 @@
+"""Payments: Connect onboarding, PaymentIntents for orders, and applying Stripe's view of them."""

@@ -1,0 +1,457 @@
+"""The seed's PaymentService: Connect onboarding, PaymentIntents, and applying Stripe's state.
+
+Rules a newcomer must know:
+- The amount of a payment comes from the order, never from the request.
+- One Payment (and one PaymentIntent) per order; the idempotency key of every
+  Stripe call is made from our ids, so retries and races create nothing twice.
+- `apply_payment_intent` is the only place a payment's state changes; the
+  webhook and the shopper's return page both go through it, and it only moves
+  states forward (see `storeplex.payments.states`).
+- Services never commit: the request or job around them does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storeplex.carts.repository import dialect_insert
+from storeplex.config import Settings
+from storeplex.errors import BadRequest, Conflict, NotFound
+from storeplex.models import (
+    AccountStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentState,
+    PaymentStatus,
+    Store,
+    StorePaymentConfig,
+    utcnow,
+)
+from storeplex.money import format_amount, minimum_charge, split_platform_fee, to_major
+from storeplex.orders import service as orders
+from storeplex.payments.states import account_status, may_move, state_of_intent
+from storeplex.stripe.gateway import StripeDict, StripeGateway
+
+log = logging.getLogger("storeplex.payments")
+
+PLATFORM_TAG = "storeplex"
+
+
+class PaymentNotConfigured(NotFound):
+    code = "payments_not_configured"
+
+
+class PaymentsNotAccepted(Conflict):
+    code = "payments_not_accepted"
+
+
+def _id_of(value: Any) -> str | None:
+    """A Stripe reference that may be an id or an expanded object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+class PaymentService:
+    """Payment operations for one request or job (one session, one gateway)."""
+
+    def __init__(self, session: AsyncSession, gateway: StripeGateway, settings: Settings) -> None:
+        self.db = session
+        self.stripe = gateway
+        self.settings = settings
+
+    # Configuration --------------------------------------------------------------------------
+
+    async def get_store_payment_config(
+        self, store_id: int, *, for_update: bool = False
+    ) -> StorePaymentConfig:
+        """The store's payment configuration, or PaymentNotConfigured when it has none."""
+        query = select(StorePaymentConfig).where(StorePaymentConfig.store_id == store_id)
+        if for_update:
+            query = query.with_for_update()
+        config = (await self.db.execute(query)).scalar_one_or_none()
+        if config is None:
+            raise PaymentNotConfigured(f"Store {store_id} has not set up payments yet")
+        return config
+
+    async def get_or_create_store_payment_config(self, store_id: int) -> StorePaymentConfig:
+        """The store's configuration, created with defaults if missing."""
+        store = await self._store(store_id)
+        await self.db.execute(
+            dialect_insert(self.db, StorePaymentConfig)
+            .values(
+                store_id=store_id,
+                currency=store.currency,
+                stripe_account_status=AccountStatus.PENDING,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["store_id"])
+        )
+        return await self.get_store_payment_config(store_id, for_update=True)
+
+    async def set_platform_fee(
+        self, store_id: int, *, percentage: Any, fixed_fee_amount: int
+    ) -> StorePaymentConfig:
+        """Platform admin only: the store's commission (0-100 %, two decimals) and fixed fee."""
+        try:
+            pct = Decimal(str(percentage))
+        except InvalidOperation:
+            raise BadRequest(
+                "platform_fee_percentage must be a number", field="platform_fee_percentage"
+            ) from None
+        if not pct.is_finite() or pct < 0 or pct > 100 or pct != pct.quantize(Decimal("0.01")):
+            raise BadRequest(
+                "platform_fee_percentage must be between 0 and 100 with at most two decimals",
+                field="platform_fee_percentage",
+            )
+        config = await self.get_or_create_store_payment_config(store_id)
+        config.platform_fee_percentage = pct
+        config.platform_fixed_fee_amount = fixed_fee_amount
+        return config
+
+    async def _store(self, store_id: int) -> Store:
+        store = await self.db.get(Store, store_id)
+        if store is None:
+            raise NotFound(f"No store with id {store_id}")
+        return store
+
+    # Onboarding ------------------------------------------------------------------------------
+
+    async def create_store_stripe_account(self, store_id: int, store_data: dict[str, Any]) -> str:
+        """Create the store's Express account once; a second call returns the same account."""
+        config = await self.get_or_create_store_payment_config(store_id)
+        if config.stripe_account_id:
+            return config.stripe_account_id
+        store = await self._store(store_id)
+        business_type = store_data.get("business_type") or "company"
+        profile = {
+            "name": store_data.get("business_name") or store.name,
+            "support_email": store_data.get("business_email") or store.business_email,
+            "url": f"{self.settings.base_url}/s/{store.slug}/",
+        }
+        if store_data.get("business_phone") or store.business_phone:
+            profile["support_phone"] = store_data.get("business_phone") or store.business_phone
+        if store_data.get("product_description"):
+            profile["product_description"] = store_data["product_description"]
+        params: dict[str, Any] = {
+            "type": "express",
+            "country": store.country,
+            "email": store_data.get("business_email") or store.business_email,
+            "capabilities": {
+                "card_payments": {"requested": True},
+                "transfers": {"requested": True},
+            },
+            "business_type": business_type,
+            "business_profile": profile,
+            "metadata": {"store_id": str(store_id), "platform": PLATFORM_TAG},
+        }
+        account = await self.stripe.create_account(
+            params, idempotency_key=f"{PLATFORM_TAG}-store-{store_id}-account", store_id=store_id
+        )
+        config.stripe_account_id = account["id"]
+        config.business_type = business_type
+        self._apply_account_fields(config, account)
+        return str(account["id"])
+
+    async def create_onboarding_link(self, store_id: int) -> str:
+        """A fresh single-use onboarding link (links expire after minutes, so never reuse one)."""
+        config = await self.get_store_payment_config(store_id)
+        if not config.stripe_account_id:
+            raise PaymentNotConfigured("This store does not have a Stripe account yet")
+        link = await self.stripe.create_account_link(
+            {
+                "account": config.stripe_account_id,
+                "refresh_url": f"{self.settings.base_url}/admin/payments/onboarding/refresh",
+                "return_url": f"{self.settings.base_url}/admin/payments/onboarding/return",
+                "type": "account_onboarding",
+            },
+            store_id=store_id,
+        )
+        config.stripe_onboarding_url = link["url"]
+        return str(link["url"])
+
+    async def refresh_store_account(self, store_id: int) -> StorePaymentConfig:
+        """Re-read the store's account from Stripe and apply it (return page, reconciliation)."""
+        config = await self.get_store_payment_config(store_id)
+        if not config.stripe_account_id:
+            return config
+        account = await self.stripe.retrieve_account(config.stripe_account_id, store_id=store_id)
+        updated = await self.update_store_account_status(config.stripe_account_id, account)
+        return updated or config
+
+    async def update_store_account_status(
+        self, account_id: str, account: dict[str, Any], *, event_created: int | None = None
+    ) -> StorePaymentConfig | None:
+        """Apply an Account object to the store that owns it; an older event than the last
+        one applied is skipped, so out-of-order `account.updated` deliveries cannot regress it."""
+        config = (
+            await self.db.execute(
+                select(StorePaymentConfig)
+                .where(StorePaymentConfig.stripe_account_id == account_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if config is None:
+            log.info("account %s is not one of ours; ignored", account_id)
+            return None
+        seen_at = datetime.fromtimestamp(event_created, UTC) if event_created else utcnow()
+        if config.account_synced_at is not None and seen_at < config.account_synced_at:
+            return config
+        if config.stripe_account_status == AccountStatus.INACTIVE and event_created:
+            return config  # deauthorized: only a fresh connection may revive it
+        self._apply_account_fields(config, account)
+        config.account_synced_at = seen_at
+        return config
+
+    def _apply_account_fields(self, config: StorePaymentConfig, account: dict[str, Any]) -> None:
+        requirements = account.get("requirements") or {}
+        due = sorted(
+            set(requirements.get("currently_due") or []) | set(requirements.get("past_due") or [])
+        )
+        config.charges_enabled = bool(account.get("charges_enabled"))
+        config.payouts_enabled = bool(account.get("payouts_enabled"))
+        config.details_submitted = bool(account.get("details_submitted"))
+        config.requirements_due = json.dumps(due)
+        config.disabled_reason = requirements.get("disabled_reason")
+        config.stripe_account_status = account_status(account)
+        config.accepts_payments = config.stripe_account_status == AccountStatus.ACTIVE
+
+    async def mark_account_deauthorized(self, account_id: str) -> StorePaymentConfig | None:
+        config = (
+            await self.db.execute(
+                select(StorePaymentConfig).where(StorePaymentConfig.stripe_account_id == account_id)
+            )
+        ).scalar_one_or_none()
+        if config is not None:
+            config.stripe_account_status = AccountStatus.INACTIVE
+            config.accepts_payments = False
+            config.charges_enabled = False
+            config.payouts_enabled = False
+        return config
+
+    async def create_dashboard_link(self, store_id: int) -> str:
+        """A single-use link into the store's Express dashboard."""
+        config = await self.get_store_payment_config(store_id)
+        if not config.stripe_account_id or not config.details_submitted:
+            raise Conflict("Finish onboarding before opening the Stripe dashboard")
+        link = await self.stripe.create_login_link(config.stripe_account_id, store_id=store_id)
+        return str(link["url"])
+
+    # Checkout --------------------------------------------------------------------------------
+
+    async def get_order_customer_id(self, order_id: int) -> int:
+        customer_id = (
+            await self.db.execute(select(Order.customer_id).where(Order.id == order_id))
+        ).scalar_one_or_none()
+        if customer_id is None:
+            raise NotFound(f"No order with id {order_id}")
+        return int(customer_id)
+
+    async def create_payment_intent(self, *, store_id: int, order_id: int) -> dict[str, Any]:
+        """The order's PaymentIntent (created once), with the seed's response keys.
+
+        The caller has already proven it may pay this order. The amount, currency
+        and fee come from the order and the store's configuration.
+        """
+        order = (
+            await self.db.execute(
+                select(Order)
+                .where(Order.id == order_id, Order.store_id == store_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if order is None:
+            raise NotFound(f"No order with id {order_id}")
+        config = await self.get_store_payment_config(store_id)
+        if not config.accepts_payments or not config.stripe_account_id:
+            raise PaymentsNotAccepted(
+                "This store cannot take card payments yet; its owner has not finished "
+                "setting up payments"
+            )
+        if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            raise Conflict(f"Order #{order.number} is already {order.payment_status}")
+        if order.status == OrderStatus.CANCELED:
+            raise Conflict(f"Order #{order.number} was canceled")
+        minimum = minimum_charge(order.currency)
+        if order.total_amount_cents < minimum:
+            raise BadRequest(
+                f"The order total {format_amount(order.total_amount_cents, order.currency)} is "
+                f"below the minimum card payment of {format_amount(minimum, order.currency)}",
+                code="amount_too_small",
+            )
+
+        payment = (
+            await self.db.execute(select(Payment).where(Payment.order_id == order.id))
+        ).scalar_one_or_none()
+        if payment is not None:
+            intent = await self.stripe.retrieve_payment_intent(
+                payment.stripe_payment_intent_id, order_id=order.id
+            )
+            if intent.get("status") == "canceled":
+                raise Conflict(f"The payment of order #{order.number} was canceled")
+            await self.apply_payment_intent(intent)
+            return self.intent_response(payment, intent)
+
+        split = split_platform_fee(
+            order.total_amount_cents,
+            config.platform_fee_percentage,
+            config.platform_fixed_fee_amount,
+        )
+        store = await self._store(store_id)
+        metadata = {
+            "store_id": str(store_id),
+            "order_id": str(order.id),
+            "order_number": str(order.number),
+            "platform": PLATFORM_TAG,
+        }
+        params: dict[str, Any] = {
+            "amount": order.total_amount_cents,
+            "currency": order.currency.lower(),
+            "transfer_data": {"destination": config.stripe_account_id},
+            "automatic_payment_methods": {"enabled": True},
+            "metadata": metadata,
+            "receipt_email": order.email,
+            "description": f"Order #{order.number} at {store.name}",
+        }
+        if split.platform_fee > 0:
+            params["application_fee_amount"] = split.platform_fee
+        intent = await self.stripe.create_payment_intent(
+            params,
+            idempotency_key=f"{PLATFORM_TAG}-order-{order.id}-payment-intent",
+            order_id=order.id,
+            store_id=store_id,
+        )
+        payment = Payment(
+            store_id=store_id,
+            order_id=order.id,
+            customer_id=order.customer_id,
+            stripe_payment_intent_id=intent["id"],
+            stripe_account_id=config.stripe_account_id,
+            amount_total=split.total,
+            amount_store=split.store_amount,
+            amount_platform_fee=split.platform_fee,
+            currency=order.currency,
+            status=PaymentState.PENDING,
+            stripe_metadata=json.dumps(metadata),
+        )
+        self.db.add(payment)
+        order.payment_intent_id = intent["id"]
+        await self.db.flush()
+        return self.intent_response(payment, intent)
+
+    def intent_response(self, payment: Payment, intent: StripeDict) -> dict[str, Any]:
+        """The seed's keys (major units, for display) plus exact minor-unit integers."""
+        currency = payment.currency
+        return {
+            "payment_intent_id": payment.stripe_payment_intent_id,
+            "client_secret": intent.get("client_secret"),
+            "status": payment.status,
+            "amount_total": str(to_major(payment.amount_total, currency)),
+            "amount_store": str(to_major(payment.amount_store, currency)),
+            "platform_fee": str(to_major(payment.amount_platform_fee, currency)),
+            "currency": currency,
+            "amount_total_minor": payment.amount_total,
+            "amount_store_minor": payment.amount_store,
+            "platform_fee_minor": payment.amount_platform_fee,
+            "publishable_key": self.stripe.keys.publishable_key,
+        }
+
+    # Applying Stripe's state -----------------------------------------------------------------
+
+    async def confirm_payment(self, payment_intent_id: str) -> Payment:
+        """Re-read the intent from Stripe and apply it (the redirect that beats the webhook)."""
+        payment = await self._payment_by_intent(payment_intent_id)
+        if payment is None:
+            raise NotFound(f"No payment for intent {payment_intent_id}")
+        intent = await self.stripe.retrieve_payment_intent(
+            payment_intent_id, expand=["latest_charge"], order_id=payment.order_id
+        )
+        return await self.apply_payment_intent(intent) or payment
+
+    async def _payment_by_intent(self, intent_id: str, *, lock: bool = False) -> Payment | None:
+        query = select(Payment).where(Payment.stripe_payment_intent_id == intent_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.db.execute(query)).scalar_one_or_none()
+
+    async def apply_payment_intent(self, intent: dict[str, Any]) -> Payment | None:
+        """Move our payment and order to what the intent says, forward only."""
+        payment = await self._payment_by_intent(intent["id"], lock=True)
+        if payment is None:
+            log.info("payment intent %s is not one of ours; ignored", intent["id"])
+            return None
+        new = state_of_intent(intent)
+        if new == PaymentState.FAILED and payment.status == PaymentState.FAILED:
+            self._record_failure(payment, intent)  # a later attempt's message replaces the last
+            return payment
+        if not may_move(payment.status, new):
+            return payment
+        payment.status = new
+        if new == PaymentState.SUCCEEDED:
+            payment.paid_at = payment.paid_at or utcnow()
+            payment.failure_code = None
+            payment.failure_reason = None
+            charge = intent.get("latest_charge")
+            payment.stripe_charge_id = _id_of(charge) or payment.stripe_charge_id
+            if isinstance(charge, dict):
+                self._apply_charge_fields(payment, charge)
+            await orders.mark_order_paid(
+                self.db, order_id=payment.order_id, paid_at=payment.paid_at
+            )
+        elif new == PaymentState.FAILED:
+            self._record_failure(payment, intent)
+            await orders.mark_order_payment_failed(self.db, order_id=payment.order_id)
+        elif new == PaymentState.CANCELED:
+            await self._cancel_unpaid_order(payment)
+        return payment
+
+    def _record_failure(self, payment: Payment, intent: dict[str, Any]) -> None:
+        error = intent.get("last_payment_error") or {}
+        payment.failure_code = error.get("decline_code") or error.get("code")
+        payment.failure_reason = error.get("message") or "The payment was declined"
+
+    async def _cancel_unpaid_order(self, payment: Payment) -> None:
+        await self.db.execute(
+            update(Order)
+            .where(
+                Order.id == payment.order_id,
+                Order.status == OrderStatus.PENDING,
+                Order.payment_status.in_((PaymentStatus.PENDING, PaymentStatus.FAILED)),
+            )
+            .values(status=OrderStatus.CANCELED, canceled_at=utcnow(), updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        await orders.release_stock(self.db, order_id=payment.order_id)
+
+    async def apply_charge(self, charge: dict[str, Any]) -> Payment | None:
+        """Record a charge's ids and card details on its payment (any order of events)."""
+        intent_id = _id_of(charge.get("payment_intent"))
+        if not intent_id:
+            return None
+        payment = await self._payment_by_intent(intent_id, lock=True)
+        if payment is None:
+            return None
+        if charge.get("status") == "succeeded" or charge.get("paid"):
+            payment.stripe_charge_id = charge["id"]
+            self._apply_charge_fields(payment, charge)
+        return payment
+
+    def _apply_charge_fields(self, payment: Payment, charge: dict[str, Any]) -> None:
+        payment.stripe_transfer_id = _id_of(charge.get("transfer")) or payment.stripe_transfer_id
+        payment.stripe_application_fee_id = (
+            _id_of(charge.get("application_fee")) or payment.stripe_application_fee_id
+        )
+        details = charge.get("payment_method_details") or {}
+        payment.payment_method = details.get("type") or payment.payment_method
+        card = details.get("card") or {}
+        payment.card_brand = card.get("brand") or payment.card_brand
+        payment.card_last4 = card.get("last4") or payment.card_last4
