@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,7 +208,10 @@ def serve(
         if logins:
             _print_logins(settings, logins)
 
-    web = create_app(settings)
+    if "STOREPLEX_BASE_URL" not in os.environ:
+        public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        settings = settings.model_copy(update={"base_url": f"http://{public_host}:{port}"})
+
     servers: list[uvicorn.Server] = []
     if settings.emulator_enabled and emulator:
         from stripe_emulator.app import create_app as create_emulator
@@ -226,23 +230,84 @@ def serve(
                 )
             )
         )
-    main = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="warning"))
-    servers.append(main)
-
-    typer.echo(f"Storeplex is running at {settings.base_url}/  (Ctrl+C to stop)")
-    if settings.emulator_enabled:
-        typer.echo(f"Stripe: the bundled emulator at {settings.emulator_url} (no real money)")
-    else:
-        typer.echo("Stripe: real API with the configured keys")
 
     async def run_all() -> None:
         tasks = [asyncio.create_task(s.serve()) for s in servers]
-        await tasks[-1]
-        for s in servers[:-1]:
-            s.should_exit = True
-        await asyncio.gather(*tasks[:-1])
+        if settings.emulator_enabled:
+            await _register_with_emulator(settings, servers)
+        web = create_app(settings)
+        main = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="warning"))
+        main_task = asyncio.create_task(main.serve())
+        while not main.started and not main_task.done():
+            await asyncio.sleep(0.05)
+        if main.started:
+            typer.echo(f"Storeplex is running at {settings.base_url}/  (Ctrl+C to stop)")
+            if settings.emulator_enabled:
+                typer.echo(
+                    f"Stripe: the bundled emulator at {settings.emulator_url} (no real money)"
+                )
+            else:
+                typer.echo("Stripe: the real API with the configured keys")
+        await main_task
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
 
     asyncio.run(run_all())
+
+
+async def _register_with_emulator(settings: Settings, servers: list[uvicorn.Server]) -> None:
+    """Wait for the emulator, then register our webhook endpoints with it."""
+    from storeplex.stripe.listen import register_webhook_endpoints
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while servers and not servers[0].started and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for attempt in range(50):
+        try:
+            await register_webhook_endpoints(settings)
+            return
+        except StoreplexError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Do one round and exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 5.0,
+) -> None:
+    """Retry failed webhook events with backoff and reconcile with Stripe periodically."""
+    from storeplex.observability import configure_logging
+    from storeplex.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings, once=once, interval_seconds=interval))
+
+
+@app.command()
+def reconcile() -> None:
+    """Re-read pending payments and unfinished accounts from Stripe; retry failed events."""
+    from storeplex.db import Database
+    from storeplex.stripe.gateway import StripeGateway
+    from storeplex.worker import reconcile as run_reconcile
+
+    settings = _settings()
+
+    async def main() -> str:
+        database = Database(settings)
+        try:
+            report = await run_reconcile(database, StripeGateway(settings), settings)
+        finally:
+            await database.dispose()
+        for error in report.errors:
+            typer.echo(f"  could not check {error}", err=True)
+        return report.summary()
+
+    typer.echo(asyncio.run(main()))
 
 
 @app.command("emulator")

@@ -1,0 +1,174 @@
+"""Background work: retry failed webhook events, reconcile with Stripe.
+
+`storeplex worker` runs `run_worker` forever (or once with --once); any number
+of workers may run against one PostgreSQL, since each takes its events with
+`SELECT ... FOR UPDATE SKIP LOCKED`. `storeplex reconcile` runs `reconcile`
+once and prints what it fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from storeplex.config import Settings
+from storeplex.db import Database
+from storeplex.models import (
+    AccountStatus,
+    EventStatus,
+    Payment,
+    PaymentState,
+    StorePaymentConfig,
+    StripeEvent,
+    utcnow,
+)
+from storeplex.payments.service import PaymentService
+from storeplex.stripe.gateway import StripeCallError, StripeGateway
+from storeplex.stripe.inbox import apply_event, due_failed_events
+
+log = logging.getLogger("storeplex.worker")
+
+
+@dataclass
+class ReconcileReport:
+    payments_checked: int = 0
+    payments_fixed: int = 0
+    accounts_checked: int = 0
+    accounts_fixed: int = 0
+    events_retried: int = 0
+    events_fixed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"payments: {self.payments_fixed} fixed of {self.payments_checked} checked; "
+            f"accounts: {self.accounts_fixed} fixed of {self.accounts_checked} checked; "
+            f"webhook events: {self.events_fixed} applied of {self.events_retried} retried; "
+            f"errors: {len(self.errors)}"
+        )
+
+
+async def retry_failed_events(
+    database: Database, gateway: StripeGateway, settings: Settings, *, all_failed: bool = False
+) -> tuple[int, int]:
+    """Apply failed inbox events that are due (or all failed ones); returns (tried, applied)."""
+    tried = applied = 0
+    async with database.session_scope() as session:
+        if all_failed:
+            rows = list(
+                (
+                    await session.execute(
+                        select(StripeEvent)
+                        .where(StripeEvent.status == EventStatus.FAILED)
+                        .order_by(StripeEvent.id)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+        else:
+            rows = await due_failed_events(session)
+        service = PaymentService(session, gateway, settings)
+        for row in rows:
+            tried += 1
+            outcome = await apply_event(
+                session,
+                row,
+                service,
+                expected_livemode=gateway.livemode,
+                retry_base_seconds=settings.webhook_retry_base_seconds,
+            )
+            applied += outcome != EventStatus.FAILED
+    return tried, applied
+
+
+async def reconcile(
+    database: Database, gateway: StripeGateway, settings: Settings
+) -> ReconcileReport:
+    """Bring payments and accounts to Stripe's truth, and retry every failed event."""
+    report = ReconcileReport()
+    cutoff = utcnow() - timedelta(minutes=settings.reconcile_after_minutes)
+    async with database.session_scope() as session:
+        intents = list(
+            (
+                await session.execute(
+                    select(Payment.stripe_payment_intent_id, Payment.status).where(
+                        Payment.status.in_(
+                            (PaymentState.PENDING, PaymentState.PROCESSING, PaymentState.FAILED)
+                        ),
+                        Payment.updated_at <= cutoff,
+                    )
+                )
+            ).all()
+        )
+        accounts = list(
+            (
+                await session.execute(
+                    select(StorePaymentConfig.store_id, StorePaymentConfig.stripe_account_status)
+                    .where(StorePaymentConfig.stripe_account_id.is_not(None))
+                    .where(
+                        StorePaymentConfig.stripe_account_status.in_(
+                            (AccountStatus.PENDING, AccountStatus.RESTRICTED)
+                        )
+                    )
+                )
+            ).all()
+        )
+    for intent_id, before in intents:
+        report.payments_checked += 1
+        try:
+            async with database.session_scope() as session:
+                service = PaymentService(session, gateway, settings)
+                payment = await service.confirm_payment(intent_id)
+                if payment.status != before:
+                    report.payments_fixed += 1
+                    log.info("reconcile: payment %s %s → %s", intent_id, before, payment.status)
+        except StripeCallError as exc:
+            report.errors.append(f"{intent_id}: {exc.message}")
+    for store_id, before in accounts:
+        report.accounts_checked += 1
+        try:
+            async with database.session_scope() as session:
+                service = PaymentService(session, gateway, settings)
+                config = await service.refresh_store_account(store_id)
+                if config.stripe_account_status != before:
+                    report.accounts_fixed += 1
+        except StripeCallError as exc:
+            report.errors.append(f"store {store_id}: {exc.message}")
+    report.events_retried, report.events_fixed = await retry_failed_events(
+        database, gateway, settings, all_failed=True
+    )
+    return report
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    once: bool = False,
+    interval_seconds: float = 5.0,
+    reconcile_every_seconds: float = 300.0,
+) -> None:
+    database = Database(settings)
+    gateway = StripeGateway(settings)
+    last_reconcile = 0.0
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            try:
+                tried, applied = await retry_failed_events(database, gateway, settings)
+                if tried:
+                    log.info("worker: retried %d webhook events, %d applied", tried, applied)
+                if once or loop.time() - last_reconcile >= reconcile_every_seconds:
+                    report = await reconcile(database, gateway, settings)
+                    last_reconcile = loop.time()
+                    log.info("worker: reconcile: %s", report.summary())
+            except Exception:
+                log.exception("worker iteration failed; continuing")
+            if once:
+                return
+            await asyncio.sleep(interval_seconds)
+    finally:
+        await database.dispose()
