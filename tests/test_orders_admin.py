@@ -1,0 +1,281 @@
+"""Store-admin orders: list, filter, view, forward-only fulfilment, cancel releasing stock once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from storeplex.db import Database
+from storeplex.models import Order, Product, utcnow
+from storeplex.orders.service import (
+    mark_order_paid,
+    mark_order_payment_failed,
+    release_stock,
+)
+from tests.support.factories import (
+    bearer,
+    login_staff,
+    make_product,
+    make_store_kit,
+    make_token,
+)
+from tests.support.shop import make_order, place_order
+
+BASE = "/api/v1/store/orders"
+
+
+async def stock_of(db: Database, product: Product) -> int:
+    async with db.session_scope() as s:
+        row = await s.get(Product, product.id)
+        assert row is not None
+        return row.stock
+
+
+async def pay(db: Database, order_id: int) -> Order:
+    async with db.session_scope() as s:
+        return await mark_order_paid(s, order_id=order_id, paid_at=utcnow())
+
+
+async def test_list_filter_page_and_view(client: httpx.AsyncClient, database: Database) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, name="Mug", price_amount=1250, stock=20)
+    first = await place_order(client, kit.store.slug, [(mug, 1)], email="one@example.com")
+    second = await place_order(client, kit.store.slug, [(mug, 2)], email="two@example.com")
+    third = await place_order(client, kit.store.slug, [(mug, 3)], email="three@example.com")
+    await pay(database, second["id"])
+    auth = bearer(kit.token)
+
+    r = await client.get(BASE, headers=auth)
+    assert r.status_code == 200
+    body = r.json()
+    assert [o["number"] for o in body["data"]] == [3, 2, 1]
+    assert body["has_more"] is False
+    assert body["data"][0]["total_amount"] == 3750 and body["data"][0]["total"] == "37.50 EUR"
+    assert body["data"][0]["customer_email"] == "three@example.com"
+
+    r = await client.get(BASE, params={"limit": 2}, headers=auth)
+    assert [o["id"] for o in r.json()["data"]] == [third["id"], second["id"]]
+    assert r.json()["has_more"] is True
+    r = await client.get(BASE, params={"limit": 2, "offset": 2}, headers=auth)
+    assert [o["id"] for o in r.json()["data"]] == [first["id"]] and not r.json()["has_more"]
+
+    r = await client.get(BASE, params={"status": "processing"}, headers=auth)
+    assert [o["id"] for o in r.json()["data"]] == [second["id"]]
+    r = await client.get(BASE, params={"payment_status": "pending"}, headers=auth)
+    assert [o["id"] for o in r.json()["data"]] == [third["id"], first["id"]]
+    r = await client.get(BASE, params={"status": "lost"}, headers=auth)
+    assert r.status_code == 422 and "status" in r.json()["error"]["message"]
+    r = await client.get(BASE, params={"limit": 0}, headers=auth)
+    assert r.status_code == 422
+
+    r = await client.get(f"{BASE}/{second['id']}", headers=auth)
+    assert r.status_code == 200
+    order = r.json()
+    assert order["number"] == 2
+    assert order["status"] == "processing" and order["payment_status"] == "paid"
+    assert order["paid_at"] is not None
+    assert order["customer_email"] == "two@example.com"
+    assert order["shipping_address"]["country"] == "LU"
+    assert [(i["name"], i["quantity"], i["line_total_amount"]) for i in order["items"]] == [
+        ("Mug", 2, 2500)
+    ]
+    assert "access_token" not in order and "access_token_hash" not in order
+
+
+async def test_other_stores_orders_are_404_and_auth_is_required(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mine = await make_store_kit(database)
+    theirs = await make_store_kit(database)
+    product = await make_product(database, theirs.store, stock=5)
+    foreign = await make_order(database, theirs.store, [(product, 2)])
+    auth = bearer(mine.token)
+    oid = foreign.order.id
+
+    assert (await client.get(BASE, headers=auth)).json()["data"] == []
+    responses = [
+        await client.get(f"{BASE}/{oid}", headers=auth),
+        await client.post(f"{BASE}/{oid}/status", json={"status": "processing"}, headers=auth),
+        await client.post(f"{BASE}/{oid}/cancel", headers=auth),
+    ]
+    assert [r.status_code for r in responses] == [404, 404, 404]
+    assert responses[0].json()["error"]["message"] == f"No order with id {oid}"
+    missing = await client.get(f"{BASE}/999999", headers=auth)
+    assert missing.status_code == 404
+    # Nothing changed on the other store's order.
+    assert await stock_of(database, product) == 3
+    async with database.session_scope() as s:
+        row = await s.get(Order, oid)
+        assert row is not None and row.status == "pending"
+
+    assert (await client.get(BASE)).status_code == 401
+    assert (await client.post(f"{BASE}/{oid}/cancel")).status_code == 401
+
+
+async def test_forward_only_fulfilment(client: httpx.AsyncClient, database: Database) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=5)
+    made = await make_order(database, kit.store, [(mug, 1)])
+    auth = bearer(kit.token)
+    status_url = f"{BASE}/{made.order.id}/status"
+
+    async def move(status: Any) -> httpx.Response:
+        return await client.post(status_url, json={"status": status}, headers=auth)
+
+    r = await move("shipped")
+    assert r.status_code == 409
+    assert r.json()["error"]["message"] == (
+        f"Order #{made.order.number} is pending; it can move to processing once it is paid, "
+        "or be canceled while unpaid"
+    )
+    r = await move("processing")
+    assert r.status_code == 409
+    assert (
+        "payment is pending; it can move to processing only once it is paid"
+        in (r.json()["error"]["message"])
+    )
+
+    paid = await pay(database, made.order.id)
+    assert paid.status == "processing" and paid.payment_status == "paid"
+
+    r = await move("processing")
+    assert r.status_code == 409 and "is processing; it can move to shipped" in r.text
+    r = await move("completed")
+    assert r.status_code == 409
+    r = await move("shipped")
+    assert r.status_code == 200 and r.json()["status"] == "shipped"
+    assert r.json()["shipped_at"] is not None
+    r = await move("completed")
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+    assert r.json()["completed_at"] is not None
+    r = await move("shipped")
+    assert r.status_code == 409 and "is completed; it is final" in r.text
+
+    for bad in ("canceled", "pending", "teleported", 3, None):
+        r = await move(bad)
+        assert r.status_code == 422, bad
+    r = await client.post(status_url, json={}, headers=auth)
+    assert r.status_code == 422 and r.json()["error"]["message"] == "status is required"
+
+
+async def test_payment_states_only_move_forward(database: Database) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=5)
+    made = await make_order(database, kit.store, [(mug, 1)])
+    oid = made.order.id
+
+    async with database.session_scope() as s:
+        failed = await mark_order_payment_failed(s, order_id=oid, store_id=kit.store.id)
+    assert failed.payment_status == "failed" and failed.status == "pending"
+    # A failed attempt is not final: the retry succeeds.
+    first = await pay(database, oid)
+    assert first.payment_status == "paid" and first.status == "processing"
+    again = await pay(database, oid)
+    assert again.paid_at == first.paid_at and again.status == "processing"
+    # A late failure never undoes a payment.
+    async with database.session_scope() as s:
+        late = await mark_order_payment_failed(s, order_id=oid)
+    assert late.payment_status == "paid" and late.status == "processing"
+
+
+async def test_paid_order_cannot_be_canceled(client: httpx.AsyncClient, database: Database) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=5)
+    made = await make_order(database, kit.store, [(mug, 2)])
+    await pay(database, made.order.id)
+
+    r = await client.post(f"{BASE}/{made.order.id}/cancel", headers=bearer(kit.token))
+    assert r.status_code == 409
+    assert (
+        r.json()["error"]["message"]
+        == f"Order #{made.order.number} is paid; refund it instead of canceling it"
+    )
+    assert await stock_of(database, mug) == 3
+    async with database.session_scope() as s:
+        row = await s.get(Order, made.order.id)
+        assert row is not None and row.status == "processing" and row.canceled_at is None
+
+
+async def test_cancel_releases_stock_once_even_when_concurrent(
+    app: Any, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    lamp = await make_product(database, kit.store, stock=4)
+    made = await make_order(database, kit.store, [(mug, 3), (lamp, 4)])
+    assert await stock_of(database, mug) == 7 and await stock_of(database, lamp) == 0
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as one,
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as two,
+    ):
+        path = f"{BASE}/{made.order.id}/cancel"
+        # Two credentials: one token's last_used_at update would serialize the requests.
+        other_token = await make_token(database, store=kit.store)
+        results = await asyncio.gather(
+            one.post(path, headers=bearer(kit.token)), two.post(path, headers=bearer(other_token))
+        )
+        assert [r.status_code for r in results] == [200, 200]
+        assert all(r.json()["status"] == "canceled" for r in results)
+        assert all(r.json()["stock_released"] for r in results)
+        assert await stock_of(database, mug) == 10
+        assert await stock_of(database, lamp) == 4
+
+        # A third cancel is harmless, and a canceled order goes nowhere.
+        r = await one.post(path, headers=bearer(kit.token))
+        assert r.status_code == 200 and r.json()["canceled_at"] is not None
+        r = await one.post(
+            f"{BASE}/{made.order.id}/status",
+            json={"status": "processing"},
+            headers=bearer(kit.token),
+        )
+        assert r.status_code == 409 and "is canceled; it is final" in r.text
+    assert await stock_of(database, mug) == 10
+    assert await stock_of(database, lamp) == 4
+    async with database.session_scope() as s:
+        assert await release_stock(s, order_id=made.order.id) is False
+    assert await stock_of(database, mug) == 10
+
+
+async def test_cancel_after_failed_payment_and_from_storefront_checkout(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=3)
+    placed = await place_order(client, kit.store.slug, [(mug, 3)])
+    assert await stock_of(database, mug) == 0
+    async with database.session_scope() as s:
+        await mark_order_payment_failed(s, order_id=placed["id"])
+    r = await client.post(f"{BASE}/{placed['id']}/cancel", headers=bearer(kit.token))
+    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    assert await stock_of(database, mug) == 3
+    # The shopper sees the cancellation with their token.
+    r = await client.get(
+        f"/api/v1/storefront/{kit.store.slug}/orders/{placed['id']}",
+        headers={"X-Order-Token": placed["access_token"]},
+    )
+    assert r.json()["status"] == "canceled"
+
+
+async def test_staff_cookie_session_needs_csrf_to_change_orders(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=3)
+    made = await make_order(database, kit.store, [(mug, 1)])
+    csrf = await login_staff(client, kit.owner_email)
+
+    r = await client.get(f"{BASE}/{made.order.id}")
+    assert r.status_code == 200 and r.json()["number"] == made.order.number
+    r = await client.post(f"{BASE}/{made.order.id}/cancel")
+    assert r.status_code == 403
+    async with database.session_scope() as s:
+        row = (await s.execute(select(Order))).scalar_one()
+        assert row.status == "pending"
+    r = await client.post(f"{BASE}/{made.order.id}/cancel", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    assert await stock_of(database, mug) == 3
