@@ -1,0 +1,1 @@
+"""A stateful Stripe API emulator. Imports nothing from storeplex; reached only over HTTP."""

@@ -1,0 +1,852 @@
+"""Payment intents and the charges they create (destination charges, 3-D Secure, declines).
+
+Confirming runs the test card's behaviour (:mod:`stripe_emulator.cards`):
+success creates a ``ch_`` charge and moves money as described in
+:mod:`stripe_emulator.money`; a decline answers 402 ``card_error`` and leaves the
+intent in ``requires_payment_method`` with ``last_payment_error``; cards that
+need authentication answer ``requires_action`` with a ``redirect_to_url`` to the
+hosted 3-D Secure page (:mod:`stripe_emulator.hosted`), which calls
+:func:`finish_authentication`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from stripe_emulator import money
+from stripe_emulator.cards import Card, lookup_number
+from stripe_emulator.core import Ctx, changed, created_filter, emit, list_object, route
+from stripe_emulator.ledger import add_txn, stripe_fee_detail
+from stripe_emulator.resources.accounts import connected_of
+from stripe_emulator.resources.customers import attach, resolve_payment_method
+from stripe_emulator.schema import conform
+from stripe_emulator.state import Stored
+from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
+
+ADDRESS = {"city": True, "country": True, "line1": True, "line2": True, "postal_code": True, "state": True}
+SHIPPING = {"address": ADDRESS, "name": True, "phone": True, "carrier": True, "tracking_number": True}
+PMD = {"type": True, "card": "any", "billing_details": "any", "metadata": "any"}
+COMMON_SPEC: dict[str, Any] = {
+    "amount": True, "currency": True, "application_fee_amount": True,
+    "transfer_data": {"destination": True, "amount": True}, "on_behalf_of": True,
+    "automatic_payment_methods": {"enabled": True, "allow_redirects": True},
+    "payment_method_types": [True], "payment_method": True, "customer": True,
+    "setup_future_usage": True, "confirm": True, "capture_method": True, "metadata": "any",
+    "receipt_email": True, "description": True, "statement_descriptor": True,
+    "statement_descriptor_suffix": True, "return_url": True, "off_session": True,
+    "transfer_group": True, "confirmation_method": True, "payment_method_options": "any",
+    "payment_method_data": PMD, "shipping": SHIPPING, "error_on_requires_action": True,
+    "use_stripe_sdk": True, "mandate_data": "any", "excluded_payment_method_types": [True],
+    "payment_method_configuration": True,
+}  # fmt: skip
+UPDATE_KEYS = (
+    "amount", "currency", "application_fee_amount", "metadata", "description", "receipt_email",
+    "customer", "payment_method", "setup_future_usage", "statement_descriptor",
+    "statement_descriptor_suffix", "transfer_data", "transfer_group", "shipping",
+    "payment_method_types", "capture_method", "payment_method_options", "payment_method_data",
+)  # fmt: skip
+CONFIRM_KEYS = (
+    "payment_method", "return_url", "off_session", "setup_future_usage", "receipt_email",
+    "payment_method_data", "mandate_data", "use_stripe_sdk", "error_on_requires_action",
+    "capture_method", "payment_method_options", "shipping", "payment_method_types",
+)  # fmt: skip
+EDITABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+APPLICATION = "ca_emulator"
+
+
+def _unexpected(pi: dict[str, Any], action: str) -> StripeError:
+    return StripeError(
+        400,
+        f"This PaymentIntent's {action} could not be performed because it has a status of "
+        f"{pi['status']}.",
+        code="payment_intent_unexpected_state",
+        extra={"payment_intent": copy.deepcopy(pi)},
+    )
+
+
+def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) -> None:
+    if currency not in money.SUPPORTED:
+        raise invalid(f"Invalid currency: {currency}. Stripe currently supports these currencies: "
+                      + ", ".join(sorted(money.SUPPORTED)), "currency")  # fmt: skip
+    if amount < money.minimum(currency):
+        raise StripeError(
+            400,
+            f"Amount must be at least {money.display(money.minimum(currency), currency)} {currency}",
+            param="amount",
+            code="amount_too_small",
+        )
+    if amount > 99_999_999:
+        raise StripeError(400, "Amount must be no more than 999,999.99", param="amount", code="amount_too_large")
+    if money.exponent(currency) == 3 and amount % 10:
+        raise invalid("Amounts in three-decimal currencies must end in 0.", "amount")
+    fee = pi.get("application_fee_amount")
+    transfer = pi.get("transfer_data") or {}
+    if fee is not None:
+        if fee > amount:
+            raise invalid(
+                "The application fee amount must be less than or equal to the PaymentIntent amount.",
+                "application_fee_amount",
+            )
+        if not transfer and not ctx.on_connected:
+            raise invalid(
+                "Can only apply an application_fee_amount when the PaymentIntent is attempting a "
+                "direct payment (using an OAuth key or Stripe-Account header) or destination "
+                "payment (using `transfer_data[destination]`).",
+                "application_fee_amount",
+            )
+    if transfer.get("amount") is not None:
+        if fee is not None:
+            raise invalid(
+                "You cannot specify both `application_fee_amount` and `transfer_data[amount]`.",
+                "transfer_data[amount]",
+            )
+        if transfer["amount"] > amount:
+            raise invalid(
+                "The transfer amount must be less than or equal to the PaymentIntent amount.",
+                "transfer_data[amount]",
+            )
+
+
+def _check_destination(ctx: Ctx, acct_id: str, param: str) -> None:
+    try:
+        stored = connected_of(ctx, acct_id, param)
+    except StripeError as err:
+        raise StripeError(
+            400, f"No such destination: '{acct_id}'", param=param, code="resource_missing"
+        ) from err
+    if acct_id == ctx.platform:
+        raise invalid("The destination account cannot be the platform itself.", param)
+    if stored.obj["capabilities"].get("transfers") != "active":
+        raise StripeError(
+            400,
+            "Your destination account needs to have at least one of the following capabilities "
+            "enabled: transfers, crypto_transfers, legacy_payments",
+            param=param,
+            code="insufficient_capabilities_for_transfer",
+        )
+
+
+def _apply(ctx: Ctx, pi: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:
+    """Copy simple parameters onto the intent (create and update share this)."""
+    p = ctx.params
+    present = [k for k in p.data if keys is None or k in keys]
+    if "amount" in present:
+        pi["amount"] = p.req_int("amount", minimum=1)
+    if "currency" in present:
+        pi["currency"] = p.req_str("currency").lower()
+    if "application_fee_amount" in present:
+        pi["application_fee_amount"] = p.int("application_fee_amount", minimum=0)
+    for key in ("description", "receipt_email", "statement_descriptor", "statement_descriptor_suffix", "transfer_group"):
+        if key in present:
+            pi[key] = p.str(key)
+    if "statement_descriptor" in present and pi["statement_descriptor"] and len(pi["statement_descriptor"]) > 22:
+        raise invalid("The statement descriptor must be at most 22 characters.", "statement_descriptor")
+    if "setup_future_usage" in present:
+        pi["setup_future_usage"] = p.str("setup_future_usage", choices=("on_session", "off_session"))
+    if "capture_method" in present:
+        pi["capture_method"] = p.str("capture_method", choices=("automatic", "automatic_async", "manual"))
+    if "metadata" in present:
+        pi["metadata"] = merge_metadata(pi["metadata"], p.metadata())
+    if "customer" in present:
+        cus_id = p.str("customer")
+        if cus_id and ctx.state.find(cus_id, "customer", ctx.account) is None:
+            raise StripeError(400, f"No such customer: '{cus_id}'", param="customer", code="resource_missing")
+        pi["customer"] = cus_id
+    if "payment_method_types" in present:
+        pi["payment_method_types"] = p.list("payment_method_types") or ["card"]
+        bad = [t for t in pi["payment_method_types"] if t not in ("card", "link")]
+        if bad:
+            raise invalid(f"The payment method type provided: {bad[0]} is invalid.", "payment_method_types")
+    if "shipping" in present:
+        ship = p.hash("shipping")
+        address = dict.fromkeys(ADDRESS)
+        address.update(ship.hash("address").data)
+        pi["shipping"] = {"address": address, "carrier": ship.str("carrier"), "name": ship.str("name"),
+                          "phone": ship.str("phone"), "tracking_number": ship.str("tracking_number")}  # fmt: skip
+    if "transfer_data" in present:
+        td = p.hash("transfer_data")
+        if keys is not None and "destination" in td:
+            raise invalid("You cannot update `transfer_data[destination]`.", "transfer_data[destination]")
+        if keys is None:
+            dest = td.req_str("destination")
+            _check_destination(ctx, dest, "transfer_data[destination]")
+            pi["transfer_data"] = {"destination": dest}
+        if "amount" in td:
+            if not pi["transfer_data"]:
+                raise invalid("transfer_data[amount] needs transfer_data[destination].", "transfer_data[amount]")
+            pi["transfer_data"]["amount"] = td.int("amount", minimum=0)
+
+
+def build_intent(ctx: Ctx) -> dict[str, Any]:
+    pi_id = ctx.state.new_id("pi")
+    p = ctx.params
+    apm = p.hash("automatic_payment_methods")
+    pmt = p.list("payment_method_types")
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": None,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None
+        if pmt
+        else {"allow_redirects": apm.str("allow_redirects") or "always", "enabled": apm.bool("enabled", True)},
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic_async",
+        "client_secret": f"{pi_id}_secret_{ctx.state.secret(25)}",
+        "confirmation_method": p.str("confirmation_method", choices=("automatic", "manual")) or "automatic",
+        "created": ctx.now,
+        "currency": None,
+        "customer": None,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "metadata": {},
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {"installments": None, "mandate_options": None, "network": None, "request_three_d_secure": "automatic"}
+        },
+        "payment_method_types": pmt or ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+@route("POST", "/v1/payment_intents")
+def create_intent(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    check_unknown(p.data, COMMON_SPEC)
+    p.req_int("amount", minimum=1)
+    p.req_str("currency")
+    pi = build_intent(ctx)
+    _apply(ctx, pi)
+    if obo := p.str("on_behalf_of"):
+        _check_destination(ctx, obo, "on_behalf_of")
+        pi["on_behalf_of"] = obo
+    _validate_amounts(ctx, pi["amount"], pi["currency"], pi)
+    pi = conform(pi)
+    stored = ctx.state.add(pi, ctx.account, return_url=p.str("return_url"))
+    pm_id = p.str("payment_method")
+    pm = None
+    if pm_id:
+        pm = resolve_payment_method(ctx, pm_id)
+        pi["payment_method"] = pm.obj["id"]
+        pi["status"] = "requires_confirmation"
+    elif p.raw("payment_method_data"):
+        pm = _pm_from_data(ctx)
+        pi["payment_method"] = pm.obj["id"]
+        pi["status"] = "requires_confirmation"
+    ctx.emit("payment_intent.created", pi)
+    if p.bool("confirm"):
+        _confirm(ctx, stored, p.bool("off_session") or False)
+    return pi
+
+
+def _pm_from_data(ctx: Ctx) -> Stored:
+    from stripe_emulator.core import Ctx as _Ctx
+    from stripe_emulator.resources.customers import create_payment_method
+    from stripe_emulator.wire import Params
+
+    data = ctx.params.hash("payment_method_data").data
+    sub = _Ctx(**{**ctx.__dict__, "params": Params(data)})
+    obj = create_payment_method(sub)
+    stored = ctx.state.get(obj["id"])
+    assert stored is not None
+    return stored
+
+
+def _load_intent(ctx: Ctx) -> Stored:
+    stored = ctx.load(ctx.args["id"], "payment_intent")
+    if ctx.publishable:
+        secret = ctx.params.str("client_secret")
+        if secret != stored.obj["client_secret"]:
+            raise StripeError(
+                400 if secret else 403,
+                "The client_secret provided does not match the client_secret associated with the PaymentIntent."
+                if secret
+                else "This API call cannot be made with a publishable API key. Please use a secret API key.",
+                param="client_secret" if secret else None,
+                code="payment_intent_invalid_parameter" if secret else "secret_key_required",
+                type="invalid_request_error",
+            )
+    return stored
+
+
+@route("GET", "/v1/payment_intents/{id}", publishable=True)
+def retrieve_intent(ctx: Ctx) -> dict[str, Any]:
+    return _load_intent(ctx).obj
+
+
+@route("POST", "/v1/payment_intents/{id}")
+def update_intent(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    check_unknown(p.data, {k: COMMON_SPEC[k] for k in UPDATE_KEYS})
+    stored = _load_intent(ctx)
+    pi = stored.obj
+    if set(p.data) - {"metadata", "description", "receipt_email", "shipping", "expand"} and pi["status"] not in EDITABLE:
+        raise StripeError(
+            400,
+            f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
+            "You may only update the amount of a PaymentIntent with one of the following statuses: "
+            "requires_payment_method, requires_confirmation, requires_action.",
+            code="payment_intent_unexpected_state",
+            extra={"payment_intent": copy.deepcopy(pi)},
+        )
+    before = copy.deepcopy(pi)
+    candidate = copy.deepcopy(pi)
+    _apply(ctx, candidate, UPDATE_KEYS)
+    _validate_amounts(ctx, candidate["amount"], candidate["currency"], candidate)
+    if pm_id := p.str("payment_method"):
+        candidate["payment_method"] = resolve_payment_method(ctx, pm_id).obj["id"]
+        candidate["status"] = "requires_confirmation"
+    pi.update(candidate)
+    if pi["status"] == "requires_action" and ("amount" in p or "payment_method" in p):
+        pi["status"] = "requires_confirmation" if pi["payment_method"] else "requires_payment_method"
+        pi["next_action"] = None
+    previous = changed(before, pi)
+    if previous and set(previous) - {"metadata", "description"}:
+        pass
+    return pi
+
+
+@route("POST", "/v1/payment_intents/{id}/confirm", publishable=True)
+def confirm_intent(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    spec = {k: COMMON_SPEC[k] for k in CONFIRM_KEYS}
+    spec.update(client_secret=True, key=True, expected_payment_method_type=True, payment_method_data=PMD)
+    check_unknown(p.data, spec)
+    stored = _load_intent(ctx)
+    pi = stored.obj
+    if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        if pi["status"] == "succeeded":
+            raise StripeError(
+                400,
+                "You cannot confirm this PaymentIntent because it has already succeeded after "
+                "being previously confirmed.",
+                code="payment_intent_unexpected_state",
+                extra={"payment_intent": copy.deepcopy(pi)},
+            )
+        raise _unexpected(pi, "confirmation")
+    if pm_id := p.str("payment_method"):
+        pi["payment_method"] = resolve_payment_method(ctx, pm_id).obj["id"]
+    elif p.raw("payment_method_data"):
+        pi["payment_method"] = _pm_from_data(ctx).obj["id"]
+    if "setup_future_usage" in p:
+        pi["setup_future_usage"] = p.str("setup_future_usage", choices=("on_session", "off_session"))
+    if "receipt_email" in p:
+        pi["receipt_email"] = p.str("receipt_email")
+    if "capture_method" in p:
+        pi["capture_method"] = p.str("capture_method", choices=("automatic", "automatic_async", "manual"))
+    if return_url := p.str("return_url"):
+        stored.private["return_url"] = return_url
+    if not pi["payment_method"]:
+        raise StripeError(
+            400,
+            "You cannot confirm this PaymentIntent because it's missing a payment method. To "
+            "confirm the PaymentIntent with a payment method, provide a `payment_method`.",
+            param="payment_method",
+            code="payment_intent_unexpected_state",
+            extra={"payment_intent": copy.deepcopy(pi)},
+        )
+    _confirm(ctx, stored, p.bool("off_session") or False)
+    return pi
+
+
+def _confirm(ctx: Ctx, stored: Stored, off_session: bool) -> None:
+    """Run the payment attempt; raises the 402 ``card_error`` on a decline."""
+    pi = stored.obj
+    pm = ctx.state.find(pi["payment_method"], "payment_method", stored.owner)
+    if pm is None:
+        raise StripeError(400, f"No such PaymentMethod: '{pi['payment_method']}'", param="payment_method", code="resource_missing")
+    if pi["transfer_data"]:
+        _check_destination(ctx, pi["transfer_data"]["destination"], "transfer_data[destination]")
+    card = lookup_number(pm.private["number"])
+    assert card is not None
+    pm.private["used"] = True
+    stored.private["off_session"] = off_session
+    needs_auth = card.behavior in ("3ds_always", "3ds_then_decline") or (
+        card.behavior == "3ds_unless_setup" and not (pm.private.get("set_up") and off_session)
+    )
+    if needs_auth:
+        if off_session:
+            raise decline(
+                ctx, stored, pm, card,
+                code="authentication_required", decline_code="authentication_required",
+                message="Your card was declined. This transaction requires authentication.",
+            )  # fmt: skip
+        _require_action(ctx, stored)
+        return
+    if card.behavior == "decline":
+        raise decline(ctx, stored, pm, card)
+    succeed(ctx, stored, pm, card, authenticated=False)
+
+
+def _require_action(ctx: Ctx, stored: Stored) -> None:
+    pi = stored.obj
+    token = ctx.state.secret(32)
+    return_url = stored.private.get("return_url")
+    ctx.state.tokens[token] = {
+        "kind": "3ds",
+        "object": pi["id"],
+        "owner": stored.owner,
+        "platform": ctx.platform,
+        "return_url": return_url,
+        "done": False,
+    }
+    pi["status"] = "requires_action"
+    pi["next_action"] = {
+        "type": "redirect_to_url",
+        "redirect_to_url": {"return_url": return_url, "url": ctx.url(f"/_emulator/hosted/3ds/{token}")},
+    }
+    pi["last_payment_error"] = None
+    ctx.emit("payment_intent.requires_action", pi)
+
+
+def card_details(ctx: Ctx, pm: Stored, card: Card, amount: int, authenticated: bool) -> dict[str, Any]:
+    c = pm.obj["card"]
+    return {
+        "card": {
+            "amount_authorized": amount,
+            "authorization_code": ctx.state.secret(6).upper(),
+            "brand": card.brand,
+            "checks": c["checks"],
+            "country": card.country,
+            "exp_month": c["exp_month"],
+            "exp_year": c["exp_year"],
+            "extended_authorization": {"status": "disabled"},
+            "fingerprint": c["fingerprint"],
+            "funding": card.funding,
+            "incremental_authorization": {"status": "unavailable"},
+            "installments": None,
+            "last4": card.last4,
+            "mandate": None,
+            "multicapture": {"status": "unavailable"},
+            "network": card.brand,
+            "network_token": {"used": False},
+            "network_transaction_id": ctx.state.secret(15),
+            "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+            "regulated_status": "unregulated",
+            "three_d_secure": {
+                "authentication_flow": "challenge",
+                "electronic_commerce_indicator": "05",
+                "exemption_indicator": None,
+                "result": "authenticated",
+                "result_reason": None,
+                "transaction_id": ctx.state.secret(20),
+                "version": "2.2.0",
+            }
+            if authenticated
+            else None,
+            "wallet": None,
+        },
+        "type": "card",
+    }
+
+
+def build_charge(
+    ctx: Ctx,
+    stored_pi: Stored,
+    pm: Stored,
+    card: Card,
+    *,
+    status: str,
+    captured: bool,
+    authenticated: bool,
+    failure: tuple[str, str, str] | None = None,
+) -> Stored:
+    pi = stored_pi.obj
+    ch_id = ctx.state.new_id("ch")
+    outcome = {
+        "advice_code": None,
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "approved_by_network",
+        "reason": None,
+        "risk_level": "normal",
+        "risk_score": 27,
+        "seller_message": "Payment complete.",
+        "type": "authorized",
+    }
+    if failure is not None:
+        code, decline_code, message = failure
+        outcome.update(
+            network_status="declined_by_network",
+            reason=decline_code,
+            seller_message="The bank did not return any further details with this decline.",
+            type="issuer_declined",
+        )
+    charge = conform(
+        {
+            "id": ch_id,
+            "object": "charge",
+            "amount": pi["amount"],
+            "amount_captured": pi["amount"] if captured else 0,
+            "amount_refunded": 0,
+            "application": None,
+            "application_fee": None,
+            "application_fee_amount": pi["application_fee_amount"],
+            "balance_transaction": None,
+            "billing_details": copy.deepcopy(pm.obj["billing_details"]),
+            "calculated_statement_descriptor": (pi["statement_descriptor"] or "STOREPLEX")[:22],
+            "captured": captured,
+            "created": ctx.now,
+            "currency": pi["currency"],
+            "customer": pi["customer"],
+            "description": pi["description"],
+            "disputed": False,
+            "failure_balance_transaction": None,
+            "failure_code": failure[0] if failure else None,
+            "failure_message": failure[2] if failure else None,
+            "fraud_details": {},
+            "livemode": False,
+            "metadata": dict(pi["metadata"]),
+            "on_behalf_of": pi["on_behalf_of"],
+            "outcome": outcome,
+            "paid": status == "succeeded",
+            "payment_intent": pi["id"],
+            "payment_method": pm.obj["id"],
+            "payment_method_details": card_details(ctx, pm, card, pi["amount"], authenticated),
+            "receipt_email": pi["receipt_email"],
+            "receipt_number": None,
+            "receipt_url": ctx.url(f"/_emulator/receipts/{ch_id}"),
+            "refunded": False,
+            "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{ch_id}/refunds"},
+            "review": None,
+            "shipping": copy.deepcopy(pi["shipping"]),
+            "source": None,
+            "source_transfer": None,
+            "statement_descriptor": pi["statement_descriptor"],
+            "statement_descriptor_suffix": pi["statement_descriptor_suffix"],
+            "status": status,
+            "transfer_data": copy.deepcopy(pi["transfer_data"]),
+            "transfer_group": pi["transfer_group"],
+        }
+    )
+    if pi["transfer_data"]:
+        charge["transfer"] = None
+    return ctx.state.add(charge, stored_pi.owner)
+
+
+def decline(
+    ctx: Ctx,
+    stored: Stored,
+    pm: Stored,
+    card: Card,
+    *,
+    code: str | None = None,
+    decline_code: str | None = None,
+    message: str | None = None,
+) -> StripeError:
+    """Record a declined attempt (failed charge, events) and return the 402 to raise."""
+    pi = stored.obj
+    code = code or card.code or "card_declined"
+    decline_code = decline_code or card.decline_code or "generic_decline"
+    message = message or card.message or "Your card was declined."
+    charge = build_charge(ctx, stored, pm, card, status="failed", captured=False, authenticated=False,
+                          failure=(code, decline_code, message))  # fmt: skip
+    error = {
+        "advice_code": None,
+        "charge": charge.obj["id"],
+        "code": code,
+        "decline_code": decline_code,
+        "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+        "message": message,
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "param": None,
+        "payment_method": copy.deepcopy(pm.obj),
+        "payment_method_type": "card",
+        "type": "card_error",
+    }
+    pi.update(
+        status="requires_payment_method",
+        latest_charge=charge.obj["id"],
+        last_payment_error=error,
+        next_action=None,
+        payment_method=None,
+    )
+    _emit_on(ctx, stored, "charge.failed", charge.obj)
+    _emit_on(ctx, stored, "payment_intent.payment_failed", pi)
+    return StripeError(
+        402,
+        message,
+        type="card_error",
+        code=code,
+        decline_code=decline_code,
+        extra={
+            "charge": charge.obj["id"],
+            "payment_intent": copy.deepcopy(pi),
+            "payment_method": copy.deepcopy(pm.obj),
+            "advice_code": None,
+        },
+    )
+
+
+def _emit_on(ctx: Ctx, stored: Stored, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+    """Emit on the account that owns ``stored`` (platform or connected)."""
+    owner = stored.owner
+    emit(ctx.state, ctx.platform, event_type, obj, account=None if owner == ctx.platform else owner, previous=previous)
+
+
+def succeed(ctx: Ctx, stored: Stored, pm: Stored, card: Card, *, authenticated: bool) -> None:
+    pi = stored.obj
+    manual = pi["capture_method"] == "manual"
+    charge = build_charge(ctx, stored, pm, card, status="succeeded", captured=not manual, authenticated=authenticated)
+    pi.update(latest_charge=charge.obj["id"], last_payment_error=None, next_action=None)
+    if pi["setup_future_usage"] and pi["customer"]:
+        customer = ctx.state.find(pi["customer"], "customer", stored.owner)
+        if customer is not None and pm.obj["customer"] in (None, pi["customer"]):
+            pm.private["set_up"] = True
+            attach(ctx, pm, customer)
+    elif pi["setup_future_usage"]:
+        pm.private["set_up"] = True
+    if manual:
+        pi.update(status="requires_capture", amount_capturable=pi["amount"])
+        _emit_on(ctx, stored, "charge.succeeded", charge.obj)
+        _emit_on(ctx, stored, "payment_intent.amount_capturable_updated", pi)
+        return
+    capture_funds(ctx, stored, charge, pi["amount"])
+    pi.update(status="succeeded", amount_received=pi["amount"])
+    _emit_on(ctx, stored, "charge.succeeded", charge.obj)
+    _emit_on(ctx, stored, "payment_intent.succeeded", pi)
+    if card.behavior == "dispute":
+        from stripe_emulator.resources.disputes import open_dispute
+
+        open_dispute(ctx, charge)
+
+
+def capture_funds(ctx: Ctx, stored_pi: Stored, charge: Stored, amount: int) -> None:
+    """Money movements of a captured charge (see :mod:`stripe_emulator.money`)."""
+    pi = stored_pi.obj
+    ch = charge.obj
+    owner = stored_pi.owner
+    currency = ch["currency"]
+    fee = money.processing_fee(amount, currency)
+    app_fee = pi["application_fee_amount"] or 0
+    direct_fee = app_fee if (owner != ctx.platform and app_fee) else 0
+    fee_details = [stripe_fee_detail(fee, currency)]
+    if direct_fee:
+        fee_details.append({"amount": direct_fee, "application": APPLICATION, "currency": currency,
+                            "description": "Application fee", "type": "application_fee"})  # fmt: skip
+    txn = add_txn(ctx.state, owner, amount=amount, currency=currency, txn_type="charge", source=ch["id"],
+                  fee=fee + direct_fee, fee_details=fee_details, description=pi["description"])  # fmt: skip
+    ch.update(balance_transaction=txn["id"], captured=True, amount_captured=amount, paid=True)
+    fee_charge = ch["id"]
+    fee_account = owner
+    if pi["transfer_data"]:
+        from stripe_emulator.resources.transfers import create_transfer_record
+
+        dest = pi["transfer_data"]["destination"]
+        transfer_amount = min(pi["transfer_data"].get("amount") or amount, amount)
+        group = pi["transfer_group"] or f"group_{pi['id']}"
+        transfer, payment = create_transfer_record(
+            ctx, amount=transfer_amount, currency=currency, destination=dest,
+            source_transaction=ch["id"], transfer_group=group, app_fee=app_fee,
+            available_on=txn["available_on"],
+        )  # fmt: skip
+        ch["transfer"] = transfer.obj["id"]
+        ch["transfer_group"] = group
+        charge.private.update(transfer=transfer.obj["id"], payment=payment.obj["id"])
+        fee_charge = payment.obj["id"]
+        fee_account = dest
+    if app_fee and (pi["transfer_data"] or direct_fee):
+        fee_id = ctx.state.new_id("fee")
+        fee_txn = add_txn(ctx.state, ctx.platform, amount=app_fee, currency=currency, txn_type="application_fee",
+                          source=fee_id, available_on=txn["available_on"])  # fmt: skip
+        fee_obj = conform(
+            {
+                "id": fee_id,
+                "object": "application_fee",
+                "account": fee_account,
+                "amount": app_fee,
+                "amount_refunded": 0,
+                "application": APPLICATION,
+                "balance_transaction": fee_txn["id"],
+                "charge": fee_charge,
+                "created": ctx.now,
+                "currency": currency,
+                "fee_source": {"charge": fee_charge, "type": "charge"},
+                "livemode": False,
+                "originating_transaction": ch["id"] if fee_charge != ch["id"] else None,
+                "refunded": False,
+                "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/application_fees/{fee_id}/refunds"},
+            }
+        )
+        ctx.state.add(fee_obj, ctx.platform, charge=ch["id"])
+        ch["application_fee"] = fee_id
+        charge.private["application_fee"] = fee_id
+        emit(ctx.state, ctx.platform, "application_fee.created", fee_obj)
+
+
+def finish_authentication(ctx: Ctx, stored: Stored, success: bool) -> None:
+    """Outcome of the hosted 3-D Secure page for a payment intent."""
+    pi = stored.obj
+    if pi["status"] != "requires_action":
+        return
+    pm = ctx.state.find(pi["payment_method"], "payment_method", stored.owner)
+    assert pm is not None
+    card = lookup_number(pm.private["number"])
+    assert card is not None
+    if not success:
+        pi.update(
+            status="requires_payment_method",
+            next_action=None,
+            payment_method=None,
+            last_payment_error={
+                "advice_code": None,
+                "charge": None,
+                "code": "payment_intent_authentication_failure",
+                "decline_code": None,
+                "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+                "message": "The provided PaymentMethod has failed authentication. You can provide "
+                "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+                "PaymentIntent again.",
+                "network_advice_code": None,
+                "network_decline_code": None,
+                "param": None,
+                "payment_method": copy.deepcopy(pm.obj),
+                "payment_method_type": "card",
+                "type": "invalid_request_error",
+            },
+        )
+        _emit_on(ctx, stored, "payment_intent.payment_failed", pi)
+        return
+    if card.behavior == "3ds_then_decline":
+        decline(ctx, stored, pm, card)
+        return
+    succeed(ctx, stored, pm, card, authenticated=True)
+
+
+@route("POST", "/v1/payment_intents/{id}/capture")
+def capture_intent(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    check_unknown(p.data, {"amount_to_capture": True, "application_fee_amount": True, "metadata": "any",
+                           "statement_descriptor": True, "statement_descriptor_suffix": True,
+                           "transfer_data": {"amount": True}, "final_capture": True})  # fmt: skip
+    stored = _load_intent(ctx)
+    pi = stored.obj
+    if pi["status"] != "requires_capture":
+        raise StripeError(
+            400,
+            "This PaymentIntent could not be captured because it has a status of "
+            f"{pi['status']}. Only a PaymentIntent with one of the following statuses may be "
+            "captured: requires_capture.",
+            code="payment_intent_unexpected_state",
+            extra={"payment_intent": copy.deepcopy(pi)},
+        )
+    amount = p.int("amount_to_capture", minimum=1) or pi["amount_capturable"]
+    if amount > pi["amount_capturable"]:
+        raise invalid(
+            "The amount to capture must be less than or equal to the amount capturable.",
+            "amount_to_capture",
+            "amount_too_large",
+        )
+    if "application_fee_amount" in p:
+        fee = p.int("application_fee_amount", minimum=0)
+        if fee is not None and fee > amount:
+            raise invalid("The application fee amount must be less than or equal to the captured amount.",
+                          "application_fee_amount")  # fmt: skip
+        pi["application_fee_amount"] = fee
+    pi["metadata"] = merge_metadata(pi["metadata"], p.metadata())
+    charge = ctx.state.get(pi["latest_charge"])
+    assert charge is not None
+    capture_funds(ctx, stored, charge, amount)
+    if amount < pi["amount"]:
+        charge.obj["amount_refunded"] = pi["amount"] - amount
+    pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+    _emit_on(ctx, stored, "charge.captured", charge.obj)
+    _emit_on(ctx, stored, "payment_intent.succeeded", pi)
+    return pi
+
+
+@route("POST", "/v1/payment_intents/{id}/cancel")
+def cancel_intent(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    check_unknown(p.data, {"cancellation_reason": True})
+    stored = _load_intent(ctx)
+    pi = stored.obj
+    if pi["status"] in ("succeeded", "canceled", "processing"):
+        raise StripeError(
+            400,
+            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a "
+            "PaymentIntent with one of the following statuses may be canceled: requires_payment_method, "
+            "requires_capture, requires_confirmation, requires_action, processing.",
+            code="payment_intent_unexpected_state",
+            extra={"payment_intent": copy.deepcopy(pi)},
+        )
+    reason = p.str("cancellation_reason", choices=("duplicate", "fraudulent", "requested_by_customer", "abandoned"))
+    if pi["status"] == "requires_capture":
+        charge = ctx.state.get(pi["latest_charge"])
+        if charge is not None:
+            charge.obj.update(amount_refunded=charge.obj["amount"], refunded=True)
+    pi.update(status="canceled", canceled_at=ctx.now, cancellation_reason=reason, next_action=None, amount_capturable=0)
+    _emit_on(ctx, stored, "payment_intent.canceled", pi)
+    return pi
+
+
+@route("GET", "/v1/payment_intents")
+def list_intents(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    items = [s.obj for s in ctx.state.all_of(ctx.account, "payment_intent")]
+    if customer := p.str("customer"):
+        items = [i for i in items if i["customer"] == customer]
+    items = created_filter(p, items)
+    return list_object(ctx, items, "/v1/payment_intents")
+
+
+# --------------------------------------------------------------------------- charges
+
+
+@route("GET", "/v1/charges/{id}")
+def retrieve_charge(ctx: Ctx) -> dict[str, Any]:
+    return ctx.load(ctx.args["id"], "charge").obj
+
+
+@route("POST", "/v1/charges/{id}")
+def update_charge(ctx: Ctx) -> dict[str, Any]:
+    check_unknown(ctx.params.data, {"metadata": "any", "description": True, "receipt_email": True,
+                                    "fraud_details": "any", "shipping": "any", "transfer_group": True})  # fmt: skip
+    stored = ctx.load(ctx.args["id"], "charge")
+    before = copy.deepcopy(stored.obj)
+    p = ctx.params
+    stored.obj["metadata"] = merge_metadata(stored.obj["metadata"], p.metadata())
+    for key in ("description", "receipt_email", "transfer_group"):
+        if key in p:
+            stored.obj[key] = p.str(key)
+    previous = changed(before, stored.obj)
+    if previous:
+        ctx.emit("charge.updated", stored.obj, previous)
+    return stored.obj
+
+
+@route("GET", "/v1/charges")
+def list_charges(ctx: Ctx) -> dict[str, Any]:
+    p = ctx.params
+    items = [s.obj for s in ctx.state.all_of(ctx.account, "charge")]
+    if pi := p.str("payment_intent"):
+        items = [i for i in items if i["payment_intent"] == pi]
+    if customer := p.str("customer"):
+        items = [i for i in items if i["customer"] == customer]
+    if group := p.str("transfer_group"):
+        items = [i for i in items if i["transfer_group"] == group]
+    items = created_filter(p, items)
+    return list_object(ctx, items, "/v1/charges")

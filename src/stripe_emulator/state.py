@@ -1,0 +1,148 @@
+"""The emulator's in-memory world: clock, ids, object store, idempotency records.
+
+Every API object is stored as its public JSON dict (:class:`Stored.obj`) in the
+namespace of the account that owns it (a platform or a connected account),
+plus private data that Stripe never returns (card numbers, hosted-page tokens,
+which platform a connected account belongs to...).  All mutation happens while
+holding :attr:`State.lock`, an ``asyncio.Lock``: the emulator is one process
+and request handlers run their whole operation under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import secrets
+import string
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+ALPHABET = string.ascii_letters + string.digits
+DAY = 86400
+
+
+def _b62(data: bytes, length: int) -> str:
+    number = int.from_bytes(data, "big")
+    out = []
+    while len(out) < length:
+        number, rem = divmod(number, 62)
+        out.append(ALPHABET[rem])
+    return "".join(out)
+
+
+def account_id_for_key(secret_key: str) -> str:
+    """The platform account id a secret key stands for (stable across restarts)."""
+    digest = hashlib.sha256(secret_key.encode()).digest()
+    return "acct_1" + _b62(digest, 15)
+
+
+@dataclass
+class Stored:
+    obj: dict[str, Any]
+    owner: str
+    seq: int
+    private: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IdemRecord:
+    fingerprint: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    created: int
+
+
+class Clock:
+    """Emulator time: the wall clock plus an offset that tests can advance."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def now(self) -> int:
+        return int(time.time()) + self.offset
+
+    def advance(self, seconds: int) -> None:
+        self.offset += seconds
+
+
+class State:
+    """All objects of all platforms; persisted as a whole when a state file is set."""
+
+    def __init__(self) -> None:
+        self._fresh()
+        self.lock = asyncio.Lock()
+
+    def _fresh(self) -> None:
+        self.clock = Clock()
+        self.objects: dict[str, Stored] = {}
+        self.index: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.idempotency: dict[tuple[str, str, str], IdemRecord] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}  # hosted page tokens
+        self.outbox: list[tuple[str, str, str | None]] = []  # (event, endpoint, version)
+        self.seq = 0
+        self.last_tick = self.clock.now()
+        # knobs for tests (control API)
+        self.platform_available_delay_days = 2
+        self.next_refund_outcome: str | None = None
+        self.next_payout_failure: dict[str, str | None] | None = None
+
+    # -- persistence helpers -------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data.pop("lock", None)
+        data["index"] = dict(self.index)
+        return data
+
+    def __setstate__(self, data: dict[str, Any]) -> None:
+        index = data.pop("index", {})
+        self.__dict__.update(data)
+        self.index = defaultdict(list, index)
+        self.lock = asyncio.Lock()
+
+    # -- ids and time ----------------------------------------------------------
+    def now(self) -> int:
+        return self.clock.now()
+
+    @staticmethod
+    def new_id(prefix: str, length: int = 24) -> str:
+        return f"{prefix}_1" + "".join(secrets.choice(ALPHABET) for _ in range(length - 1))
+
+    @staticmethod
+    def secret(length: int = 25) -> str:
+        return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+    # -- store -----------------------------------------------------------------
+    def add(self, obj: dict[str, Any], owner: str, **private: Any) -> Stored:
+        self.seq += 1
+        stored = Stored(obj=obj, owner=owner, seq=self.seq, private=dict(private))
+        self.objects[obj["id"]] = stored
+        self.index[(owner, obj["object"])].append(obj["id"])
+        return stored
+
+    def get(self, obj_id: str) -> Stored | None:
+        return self.objects.get(obj_id)
+
+    def find(self, obj_id: str, kind: str, owner: str) -> Stored | None:
+        stored = self.objects.get(obj_id)
+        if stored is None or stored.obj.get("object") != kind or stored.owner != owner:
+            return None
+        if stored.private.get("deleted"):
+            return None
+        return stored
+
+    def all_of(self, owner: str, kind: str) -> list[Stored]:
+        """Objects of one type in one account, newest first."""
+        ids = self.index.get((owner, kind), [])
+        out = [self.objects[i] for i in reversed(ids) if i in self.objects]
+        return [s for s in out if not s.private.get("deleted")]
+
+    def snapshot(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy(obj)
+
+    def reset(self) -> None:
+        """Forget everything (the clock too); keeps the lock so waiters stay valid."""
+        self._fresh()
