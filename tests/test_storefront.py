@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import func, select
 
@@ -255,3 +257,16 @@ async def test_one_browser_has_a_cart_per_store(
     # A product of the first store cannot be put in the second store's cart.
     assert (await add_to_cart(client, second.slug, mug.id, 1)).status_code == 404
     assert await count(database, Cart) == 2
+
+
+async def test_concurrent_adds_of_the_same_product_both_count(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    store = await make_store(database)
+    mug = await make_product(database, store, name="Mug", stock=10)
+    assert (await add_to_cart(client, store.slug, mug.id, 1)).status_code == 200
+    results = await asyncio.gather(*(add_to_cart(client, store.slug, mug.id, 2) for _ in range(3)))
+    assert [r.status_code for r in results] == [200, 200, 200]
+    cart = (await client.get(url(store.slug, "/cart"))).json()
+    assert [i["quantity"] for i in cart["items"]] == [7]
+    assert await count(database, CartItem) == 1
