@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stripe_emulator", description="Run the Stripe API emulator.")
+    parser = argparse.ArgumentParser(
+        prog="stripe_emulator", description="Run the Stripe API emulator."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--state-file", default=None, help="persist state to this file")

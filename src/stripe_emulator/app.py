@@ -51,7 +51,13 @@ log = logging.getLogger("stripe_emulator")
 SECRET_KEY = re.compile(r"^sk_test_[A-Za-z0-9_]{8,}$")
 PUBLISHABLE_KEY = re.compile(r"^pk_test_([A-Za-z0-9_]{8,})$")
 STATIC = Path(__file__).parent / "static"
-CORS_HEADERS = ["Authorization", "Stripe-Account", "Content-Type", "Idempotency-Key", "Stripe-Version"]
+CORS_HEADERS = [
+    "Authorization",
+    "Stripe-Account",
+    "Content-Type",
+    "Idempotency-Key",
+    "Stripe-Version",
+]
 
 
 def _auth_error(message: str) -> StripeError:
@@ -73,7 +79,9 @@ def authenticate(header: str | None) -> tuple[str, bool]:
         with contextlib.suppress(ValueError):
             credential = base64.b64decode(credential).decode().split(":", 1)[0]
     elif scheme.lower() != "bearer":
-        raise _auth_error("Invalid authorization header. Use 'Authorization: Bearer YOUR_SECRET_KEY'.")
+        raise _auth_error(
+            "Invalid authorization header. Use 'Authorization: Bearer YOUR_SECRET_KEY'."
+        )
     if SECRET_KEY.match(credential):
         return account_id_for_key(credential), False
     pk = PUBLISHABLE_KEY.match(credential)
@@ -106,8 +114,13 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
     base URL); ``state_file`` enables persistence across restarts.
     """
     state = (persistence.load(state_file) if state_file else None) or State()
-    emu = Emulator(state=state, dispatcher=Dispatcher(state), faults=Faults(), public_url=public_url,
-                   state_file=state_file)  # fmt: skip
+    emu = Emulator(
+        state=state,
+        dispatcher=Dispatcher(state),
+        faults=Faults(),
+        public_url=public_url,
+        state_file=state_file,
+    )
     saver = persistence.Saver(state, state_file) if state_file else None
 
     async def api(request: Request) -> Response:
@@ -131,9 +144,14 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
             elif fault.kind == "5xx":
                 return _error(_injected_500(), request_id, headers)
             elif fault.kind == "429":
-                err = StripeError(429, "Too many requests hit the API too quickly. We recommend an "
-                                  "exponential backoff of your requests.", code="rate_limit",
-                                  type="invalid_request_error", headers={"Stripe-Should-Retry": "true"})  # fmt: skip
+                err = StripeError(
+                    429,
+                    "Too many requests hit the API too quickly. We recommend an "
+                    "exponential backoff of your requests.",
+                    code="rate_limit",
+                    type="invalid_request_error",
+                    headers={"Stripe-Should-Retry": "true"},
+                )
                 return _error(err, request_id, headers)
         try:
             status, body, extra = await _handle(request, method, path, request_id, idem_key)
@@ -142,8 +160,11 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
             return _error(err, request_id, headers)
         except Exception as exc:  # every bug still answers in Stripe's shape
             log.exception("emulator bug on %s %s", method, path)
-            err = StripeError(500, f"An unexpected error occurred in the Stripe emulator: {type(exc).__name__}: {exc}",
-                              type="api_error")  # fmt: skip
+            err = StripeError(
+                500,
+                f"An unexpected error occurred in the Stripe emulator: {type(exc).__name__}: {exc}",
+                type="api_error",
+            )
             return _error(err, request_id, headers)
         finally:
             emu.dispatcher.notify()
@@ -157,7 +178,9 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
         request: Request, method: str, path: str, request_id: str, idem_key: str | None
     ) -> tuple[int, bytes, dict[str, str]]:
         platform, publishable = authenticate(request.headers.get("authorization"))
-        raw_body = (await request.body()).decode("utf-8", errors="replace") if method == "POST" else ""
+        raw_body = (
+            (await request.body()).decode("utf-8", errors="replace") if method == "POST" else ""
+        )
         params = parse_form(request.url.query)
         if raw_body:
             params.update(parse_form(raw_body))
@@ -213,7 +236,11 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
                             "to execute a different request.",
                             type="idempotency_error",
                         )
-                    return record.status, record.body, {**record.headers, "Idempotent-Replayed": "true"}
+                    return (
+                        record.status,
+                        record.body,
+                        {**record.headers, "Idempotent-Replayed": "true"},
+                    )
             ctx = Ctx(
                 emu=emu,
                 platform=platform,
@@ -238,14 +265,19 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
                 except StripeError as err:
                     if record_key is not None and err.status == 402:
                         state.idempotency[record_key] = IdemRecord(
-                            fingerprint, err.status, dumps(err.body(request_id)),
-                            {"Original-Request": request_id}, state.now(),
-                        )  # fmt: skip
+                            fingerprint,
+                            err.status,
+                            dumps(err.body(request_id)),
+                            {"Original-Request": request_id},
+                            state.now(),
+                        )
                     raise
             finally:
                 current_request.reset(token)
             if record_key is not None:
-                state.idempotency[record_key] = IdemRecord(fingerprint, status, body, replay_headers, state.now())
+                state.idempotency[record_key] = IdemRecord(
+                    fingerprint, status, body, replay_headers, state.now()
+                )
             _expire_idempotency(state)
         return status, body, replay_headers
 
@@ -260,7 +292,9 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
         )
 
     async def root(request: Request) -> Response:
-        return JSONResponse({"emulator": "stripe_emulator", "api_version": API_VERSION, "stripe_js": "/js/v3/"})
+        return JSONResponse(
+            {"emulator": "stripe_emulator", "api_version": API_VERSION, "stripe_js": "/js/v3/"}
+        )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         err = StripeError(404, f"Unrecognized request URL ({request.method}: {request.url.path}).")
@@ -268,8 +302,11 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("emulator bug", exc_info=exc)
-        err = StripeError(500, f"An unexpected error occurred in the Stripe emulator: {type(exc).__name__}",
-                          type="api_error")  # fmt: skip
+        err = StripeError(
+            500,
+            f"An unexpected error occurred in the Stripe emulator: {type(exc).__name__}",
+            type="api_error",
+        )
         return _error(err, "req_" + state.secret(14), {})
 
     @contextlib.asynccontextmanager
@@ -310,8 +347,11 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
 
 
 def _injected_500() -> StripeError:
-    return StripeError(500, "An unknown error occurred (injected by the emulator's fault control).",
-                       type="api_error")  # fmt: skip
+    return StripeError(
+        500,
+        "An unknown error occurred (injected by the emulator's fault control).",
+        type="api_error",
+    )
 
 
 def _expire_idempotency(state: State) -> None:

@@ -97,7 +97,14 @@ CARDS: dict[str, Card] = {
         ),
         Card("4000002760003184", "visa", "3ds_always", country="DE"),
         Card("4000002500003155", "visa", "3ds_unless_setup", country="FR"),
-        Card("4000008400001629", "visa", "3ds_then_decline", "card_declined", "card_declined", DECLINED),
+        Card(
+            "4000008400001629",
+            "visa",
+            "3ds_then_decline",
+            "card_declined",
+            "card_declined",
+            DECLINED,
+        ),
         Card("4000000000000259", "visa", "dispute"),
     ]
 }

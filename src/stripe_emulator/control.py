@@ -31,7 +31,9 @@ from stripe_emulator.wire import StripeError
 
 
 def _error(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": {"type": "invalid_request_error", "message": message}}, status_code=status)
+    return JSONResponse(
+        {"error": {"type": "invalid_request_error", "message": message}}, status_code=status
+    )
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -76,7 +78,9 @@ def routes(emu: Emulator) -> list[Route]:
             for stored in list(state.objects.values()):
                 if stored.obj.get("object") == "refund" and stored.obj["status"] == "pending":
                     if stored.private.get("planned") == "failed":
-                        ctx = system_ctx(emu, platform_of(stored), stored.owner, str(request.base_url))
+                        ctx = system_ctx(
+                            emu, platform_of(stored), stored.owner, str(request.base_url)
+                        )
                         settle_refund(ctx, stored, "failed")
         emu.dispatcher.notify()
         return JSONResponse({"now": state.now(), "offset": state.clock.offset})
@@ -117,7 +121,11 @@ def routes(emu: Emulator) -> list[Route]:
         data = await _json(request)
         async with state.lock:
             stored = state.get(acct_id)
-            if stored is None or stored.obj.get("object") != "account" or not stored.private.get("platform"):
+            if (
+                stored is None
+                or stored.obj.get("object") != "account"
+                or not stored.private.get("platform")
+            ):
                 return _error(f"No such connected account: {acct_id}", 404)
             if action == "onboard":
                 outcome = data.get("outcome", "complete")

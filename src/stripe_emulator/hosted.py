@@ -90,7 +90,9 @@ def routes(emu: Emulator) -> list[Route]:
                 return RedirectResponse(link["refresh_url"], status_code=303)
             outcome = form.get("outcome")
             if outcome not in ("complete", "requirements_due"):
-                return render("message.html", 400, title="Bad request", message="Choose an outcome.")
+                return render(
+                    "message.html", 400, title="Bad request", message="Choose an outcome."
+                )
             account = state.get(link["account"])
             if account is None:
                 return not_found()
@@ -113,31 +115,55 @@ def routes(emu: Emulator) -> list[Route]:
             if request.method == "GET":
                 embedded = request.query_params.get("embedded") == "1"
                 if challenge["done"]:
-                    return render("message.html", title="Already authenticated", message="This challenge is finished.")
-                amount = money.display(obj["amount"], obj["currency"]) + " " + obj["currency"].upper() if is_pi else None
+                    return render(
+                        "message.html",
+                        title="Already authenticated",
+                        message="This challenge is finished.",
+                    )
+                amount = (
+                    money.display(obj["amount"], obj["currency"]) + " " + obj["currency"].upper()
+                    if is_pi
+                    else None
+                )
                 return render("threeds.html", amount=amount, embedded=embedded)
             form = await request.form()
             success = form.get("outcome") == "complete"
             embedded = form.get("embedded") == "1"
             if not challenge["done"]:
-                ctx = system_ctx(emu, challenge["platform"], challenge["owner"], str(request.base_url))
+                ctx = system_ctx(
+                    emu, challenge["platform"], challenge["owner"], str(request.base_url)
+                )
                 if is_pi:
                     finish_authentication(ctx, stored, success)
                 else:
                     finish_setup_authentication(ctx, stored, success)
                 challenge["done"] = True
             status = obj["status"]
-            redirect_status = "succeeded" if status in ("succeeded", "requires_capture", "processing") else "failed"
+            redirect_status = (
+                "succeeded"
+                if status in ("succeeded", "requires_capture", "processing")
+                else "failed"
+            )
             kind = "payment_intent" if is_pi else "setup_intent"
-            params = {kind: obj["id"], f"{kind}_client_secret": obj["client_secret"], "redirect_status": redirect_status}
+            params = {
+                kind: obj["id"],
+                f"{kind}_client_secret": obj["client_secret"],
+                "redirect_status": redirect_status,
+            }
             return_url = challenge.get("return_url")
         emu.dispatcher.notify()
         if embedded:
-            return render("message.html", title="Authentication finished", message="You can close this window.",
-                          post_message={"type": "stripe-emulator-3ds", "status": redirect_status, **params})  # fmt: skip
+            return render(
+                "message.html",
+                title="Authentication finished",
+                message="You can close this window.",
+                post_message={"type": "stripe-emulator-3ds", "status": redirect_status, **params},
+            )
         if return_url:
             return RedirectResponse(with_query(return_url, params), status_code=303)
-        return render("message.html", title="Authentication finished", message=f"Result: {redirect_status}.")
+        return render(
+            "message.html", title="Authentication finished", message=f"Result: {redirect_status}."
+        )
 
     async def express(request: Request) -> Response:
         link = state.tokens.get(request.path_params["token"])
@@ -146,16 +172,22 @@ def routes(emu: Emulator) -> list[Route]:
         account = state.get(link["account"])
         if account is None:
             return not_found()
-        return render("message.html", title="Express dashboard",
-                      message=f"Emulated Express dashboard for {account.obj['id']}.")  # fmt: skip
+        return render(
+            "message.html",
+            title="Express dashboard",
+            message=f"Emulated Express dashboard for {account.obj['id']}.",
+        )
 
     async def receipt(request: Request) -> Response:
         charge = state.get(request.path_params["charge"])
         if charge is None or charge.obj.get("object") != "charge":
             return not_found()
         ch = charge.obj
-        return render("message.html", title="Receipt",
-                      message=f"Payment {ch['id']}: {money.display(ch['amount'], ch['currency'])} {ch['currency'].upper()}.")  # fmt: skip
+        return render(
+            "message.html",
+            title="Receipt",
+            message=f"Payment {ch['id']}: {money.display(ch['amount'], ch['currency'])} {ch['currency'].upper()}.",
+        )
 
     return [
         Route("/_emulator/hosted/onboarding/{token}", onboarding, methods=["GET", "POST"]),

@@ -81,7 +81,9 @@ def add_txn(
     return txn
 
 
-def stripe_fee_detail(amount: int, currency: str, description: str = "Stripe processing fees") -> dict[str, Any]:
+def stripe_fee_detail(
+    amount: int, currency: str, description: str = "Stripe processing fees"
+) -> dict[str, Any]:
     return {
         "amount": amount,
         "application": None,

@@ -24,21 +24,43 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
-THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+ZERO_DECIMAL = frozenset(["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"])
+THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
 # Stripe's minimum charge amounts, in minor units.
 MINIMUMS: dict[str, int] = {
-    "usd": 50, "eur": 50, "gbp": 30, "chf": 50, "cad": 50, "aud": 50, "nzd": 50,
-    "sgd": 50, "hkd": 400, "jpy": 50, "dkk": 250, "nok": 300, "sek": 300, "pln": 200,
-    "czk": 1500, "huf": 17500, "ron": 200, "bgn": 100, "mxn": 1000, "brl": 50,
-    "inr": 50, "thb": 1000, "myr": 200, "aed": 200, "krw": 500,
-}  # fmt: skip
+    "usd": 50,
+    "eur": 50,
+    "gbp": 30,
+    "chf": 50,
+    "cad": 50,
+    "aud": 50,
+    "nzd": 50,
+    "sgd": 50,
+    "hkd": 400,
+    "jpy": 50,
+    "dkk": 250,
+    "nok": 300,
+    "sek": 300,
+    "pln": 200,
+    "czk": 1500,
+    "huf": 17500,
+    "ron": 200,
+    "bgn": 100,
+    "mxn": 1000,
+    "brl": 50,
+    "inr": 50,
+    "thb": 1000,
+    "myr": 200,
+    "aed": 200,
+    "krw": 500,
+}
 
-SUPPORTED = frozenset(MINIMUMS) | ZERO_DECIMAL | THREE_DECIMAL | frozenset(
-    "isk ils zar try php idr twd cny sar qar".split()
+SUPPORTED = (
+    frozenset(MINIMUMS)
+    | ZERO_DECIMAL
+    | THREE_DECIMAL
+    | frozenset(["isk", "ils", "zar", "try", "php", "idr", "twd", "cny", "sar", "qar"])
 )
 
 DISPUTE_FEE = 1500

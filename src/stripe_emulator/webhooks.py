@@ -125,10 +125,18 @@ class Dispatcher:
             if self.shaping.drop_rate and self.rng.random() < self.shaping.drop_rate:
                 self._record(event_id, endpoint_id, 0, None, "dropped", None)
                 continue
-            copies = 2 if self.shaping.duplicate_rate and self.rng.random() < self.shaping.duplicate_rate else 1
+            copies = (
+                2
+                if self.shaping.duplicate_rate and self.rng.random() < self.shaping.duplicate_rate
+                else 1
+            )
             for _ in range(copies):
                 self._seq += 1
-                self.queue.append(Delivery(event_id, endpoint_id, now + self.shaping.delay_ms / 1000, seq=self._seq))
+                self.queue.append(
+                    Delivery(
+                        event_id, endpoint_id, now + self.shaping.delay_ms / 1000, seq=self._seq
+                    )
+                )
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -212,7 +220,11 @@ class Dispatcher:
             self._record(d.event_id, d.endpoint_id, d.attempt, status, "retrying", error, url)
             delay = self.shaping.retry_base_ms / 1000 * 2 ** (d.attempt - 1)
             self._seq += 1
-            self.queue.append(Delivery(d.event_id, d.endpoint_id, time.monotonic() + delay, d.attempt + 1, self._seq))
+            self.queue.append(
+                Delivery(
+                    d.event_id, d.endpoint_id, time.monotonic() + delay, d.attempt + 1, self._seq
+                )
+            )
         else:
             self._record(d.event_id, d.endpoint_id, d.attempt, status, "failed", error, url)
 

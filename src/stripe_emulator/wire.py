@@ -32,7 +32,7 @@ class StripeError(Exception):
         status: int,
         message: str,
         *,
-        type: str = "invalid_request_error",  # noqa: A002 - Stripe's field name
+        type: str = "invalid_request_error",
         code: str | None = None,
         param: str | None = None,
         decline_code: str | None = None,
@@ -65,7 +65,9 @@ class StripeError(Exception):
 
 def invalid(message: str, param: str | None = None, code: str | None = None) -> StripeError:
     """A 400 ``invalid_request_error``."""
-    return StripeError(400, message, param=param, code=code or ("parameter_invalid" if param else None))
+    return StripeError(
+        400, message, param=param, code=code or ("parameter_invalid" if param else None)
+    )
 
 
 def missing(param: str) -> StripeError:
@@ -75,9 +77,7 @@ def missing(param: str) -> StripeError:
 
 
 def not_found(kind: str, obj_id: str, param: str = "id") -> StripeError:
-    return StripeError(
-        404, f"No such {kind}: '{obj_id}'", param=param, code="resource_missing"
-    )
+    return StripeError(404, f"No such {kind}: '{obj_id}'", param=param, code="resource_missing")
 
 
 def mask_key(key: str) -> str:
@@ -203,7 +203,9 @@ class Params:
     def raw(self, key: str) -> Any:
         return self.data.get(key)
 
-    def str(self, key: str, *, required: bool = False, choices: Iterable[str] | None = None) -> str | None:
+    def str(
+        self, key: str, *, required: bool = False, choices: Iterable[str] | None = None
+    ) -> str | None:
         value = self.data.get(key)
         if value is None or value == "":
             if required:

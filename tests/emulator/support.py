@@ -38,8 +38,9 @@ def run_emulator(*, state_file: str | None = None, public_url: str | None = None
 
     port = free_port()
     app = create_app(public_url=public_url, state_file=state_file)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            lifespan="on")  # fmt: skip
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"stripe-emulator-{port}", daemon=True)
     thread.start()
@@ -130,20 +131,25 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 with receiver._lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.received.append(
-                        {"path": self.path, "body": body, "headers": dict(self.headers), "status": status}
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "headers": dict(self.headers),
+                            "status": status,
+                        }
                     )
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -160,7 +166,9 @@ class WebhookReceiver:
 
     def events(self, path: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [json.loads(r["body"]) for r in self.received if path is None or r["path"] == path]
+            return [
+                json.loads(r["body"]) for r in self.received if path is None or r["path"] == path
+            ]
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -19,19 +19,48 @@ from stripe_emulator.state import State, Stored
 from stripe_emulator.wire import Params, StripeError, check_unknown, invalid, merge_metadata
 
 COUNTRY_CURRENCY = {
-    "US": "usd", "GB": "gbp", "JP": "jpy", "CH": "chf", "CA": "cad", "AU": "aud",
-    "NZ": "nzd", "SG": "sgd", "HK": "hkd", "DK": "dkk", "NO": "nok", "SE": "sek",
-    "PL": "pln", "CZ": "czk", "HU": "huf", "RO": "ron", "BG": "bgn", "MX": "mxn",
-    "BR": "brl", "IN": "inr",
-}  # fmt: skip
-EUR_COUNTRIES = set("AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split())
+    "US": "usd",
+    "GB": "gbp",
+    "JP": "jpy",
+    "CH": "chf",
+    "CA": "cad",
+    "AU": "aud",
+    "NZ": "nzd",
+    "SG": "sgd",
+    "HK": "hkd",
+    "DK": "dkk",
+    "NO": "nok",
+    "SE": "sek",
+    "PL": "pln",
+    "CZ": "czk",
+    "HU": "huf",
+    "RO": "ron",
+    "BG": "bgn",
+    "MX": "mxn",
+    "BR": "brl",
+    "IN": "inr",
+}
+EUR_COUNTRIES = set(["AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "SI", "SK"])
 BUSINESS_TYPES = ("individual", "company", "non_profit", "government_entity")
 CAPABILITIES = (
-    "card_payments", "transfers", "sepa_debit_payments", "bancontact_payments",
-    "ideal_payments", "link_payments", "klarna_payments", "giropay_payments",
-)  # fmt: skip
+    "card_payments",
+    "transfers",
+    "sepa_debit_payments",
+    "bancontact_payments",
+    "ideal_payments",
+    "link_payments",
+    "klarna_payments",
+    "giropay_payments",
+)
 
-ADDRESS = {"city": True, "country": True, "line1": True, "line2": True, "postal_code": True, "state": True}
+ADDRESS = {
+    "city": True,
+    "country": True,
+    "line1": True,
+    "line2": True,
+    "postal_code": True,
+    "state": True,
+}
 SCHEDULE = {"delay_days": True, "interval": True, "monthly_anchor": True, "weekly_anchor": True}
 ACCOUNT_SPEC: dict[str, Any] = {
     "type": True,
@@ -42,22 +71,35 @@ ACCOUNT_SPEC: dict[str, Any] = {
     "metadata": "any",
     "controller": "any",
     "business_profile": {
-        "mcc": True, "name": True, "product_description": True, "support_email": True,
-        "support_phone": True, "support_url": True, "url": True, "support_address": ADDRESS,
-        "estimated_worker_count": True, "annual_revenue": "any",
+        "mcc": True,
+        "name": True,
+        "product_description": True,
+        "support_email": True,
+        "support_phone": True,
+        "support_url": True,
+        "url": True,
+        "support_address": ADDRESS,
+        "estimated_worker_count": True,
+        "annual_revenue": "any",
         "minority_owned_business_designation": "any",
     },
     "capabilities": {name: {"requested": True} for name in CAPABILITIES},
     "settings": {
-        "payouts": {"schedule": SCHEDULE, "statement_descriptor": True,
-                    "debit_negative_balances": True},
-        "payments": "any", "branding": "any", "card_payments": "any", "dashboard": "any",
+        "payouts": {
+            "schedule": SCHEDULE,
+            "statement_descriptor": True,
+            "debit_negative_balances": True,
+        },
+        "payments": "any",
+        "branding": "any",
+        "card_payments": "any",
+        "dashboard": "any",
     },
     "tos_acceptance": {"date": True, "ip": True, "user_agent": True, "service_agreement": True},
     "individual": "any",
     "company": "any",
     "external_account": "any",
-}  # fmt: skip
+}
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -74,18 +116,34 @@ def initial_requirements(business_type: str | None) -> list[str]:
     if business_type is None:
         fields.insert(0, "business_type")
     if business_type == "company":
-        fields += ["company.address.city", "company.address.line1", "company.name",
-                   "company.tax_id", "owners.first_name", "owners.last_name"]  # fmt: skip
+        fields += [
+            "company.address.city",
+            "company.address.line1",
+            "company.name",
+            "company.tax_id",
+            "owners.first_name",
+            "owners.last_name",
+        ]
     fields += [
-        f"{who}.address.city", f"{who}.address.line1", f"{who}.address.postal_code",
-        f"{who}.dob.day", f"{who}.dob.month", f"{who}.dob.year", f"{who}.email",
-        f"{who}.first_name", f"{who}.last_name", f"{who}.phone",
-        "tos_acceptance.date", "tos_acceptance.ip",
-    ]  # fmt: skip
+        f"{who}.address.city",
+        f"{who}.address.line1",
+        f"{who}.address.postal_code",
+        f"{who}.dob.day",
+        f"{who}.dob.month",
+        f"{who}.dob.year",
+        f"{who}.email",
+        f"{who}.first_name",
+        f"{who}.last_name",
+        f"{who}.phone",
+        "tos_acceptance.date",
+        "tos_acceptance.ip",
+    ]
     return sorted(fields)
 
 
-def requirements(due: list[str], disabled_reason: str | None, past_due: bool = True) -> dict[str, Any]:
+def requirements(
+    due: list[str], disabled_reason: str | None, past_due: bool = True
+) -> dict[str, Any]:
     return {
         "alternatives": [],
         "current_deadline": None,
@@ -201,10 +259,17 @@ def build_account(
             "future_requirements": requirements([], None, past_due=False),
             "metadata": {},
             "payouts_enabled": False,
-            "requirements": requirements(initial_requirements(business_type), "requirements.past_due"),
+            "requirements": requirements(
+                initial_requirements(business_type), "requirements.past_due"
+            ),
             "settings": {
                 "bacs_debit_payments": {"display_name": None, "service_user_number": None},
-                "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+                "branding": {
+                    "icon": None,
+                    "logo": None,
+                    "primary_color": None,
+                    "secondary_color": None,
+                },
                 "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
                 "card_payments": {
                     "decline_on": {"avs_failure": False, "cvc_failure": False},
@@ -213,7 +278,10 @@ def build_account(
                     "statement_descriptor_prefix_kanji": None,
                 },
                 "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
-                "invoices": {"default_account_tax_ids": None, "hosted_payment_method_save": "offer"},
+                "invoices": {
+                    "default_account_tax_ids": None,
+                    "hosted_payment_method_save": "offer",
+                },
                 "payments": {
                     "statement_descriptor": None,
                     "statement_descriptor_kana": None,
@@ -240,9 +308,14 @@ def ensure_platform(state: State, acct_id: str) -> Stored:
     if stored is not None:
         return stored
     obj = build_account(
-        state, acct_id, account_type="standard", country="LU", email=None,
-        business_type="company", controller={"type": "account"},
-    )  # fmt: skip
+        state,
+        acct_id,
+        account_type="standard",
+        country="LU",
+        email=None,
+        business_type="company",
+        controller={"type": "account"},
+    )
     obj.update(
         charges_enabled=True,
         payouts_enabled=True,
@@ -289,7 +362,14 @@ def notify(ctx_state: State, stored: Stored, before: dict[str, Any]) -> None:
         return
     previous = changed(before, stored.obj)
     if previous:
-        emit(ctx_state, platform, "account.updated", stored.obj, account=stored.obj["id"], previous=previous)
+        emit(
+            ctx_state,
+            platform,
+            "account.updated",
+            stored.obj,
+            account=stored.obj["id"],
+            previous=previous,
+        )
 
 
 def _apply_update(ctx: Ctx, stored: Stored, p: Params) -> None:
@@ -366,7 +446,9 @@ def create_account(ctx: Ctx) -> dict[str, Any]:
     obj["controller"]["stripe_dashboard"] = {
         "type": {"express": "express", "standard": "full"}.get(account_type, "none")
     }
-    stored = ctx.state.add(obj, ctx.platform, platform=ctx.platform, last_payout_check=obj["created"])
+    stored = ctx.state.add(
+        obj, ctx.platform, platform=ctx.platform, last_payout_check=obj["created"]
+    )
     _apply_update(ctx, stored, p)
     return obj
 
@@ -412,8 +494,11 @@ def delete_account(ctx: Ctx) -> dict[str, Any]:
 
 @route("GET", "/v1/accounts")
 def list_accounts(ctx: Ctx) -> dict[str, Any]:
-    items = [s.obj for s in ctx.state.all_of(ctx.platform, "account")
-             if s.obj["id"] != ctx.platform and not s.private.get("deauthorized")]  # fmt: skip
+    items = [
+        s.obj
+        for s in ctx.state.all_of(ctx.platform, "account")
+        if s.obj["id"] != ctx.platform and not s.private.get("deauthorized")
+    ]
     return list_object(ctx, items, "/v1/accounts")
 
 
@@ -421,7 +506,9 @@ def list_accounts(ctx: Ctx) -> dict[str, Any]:
 def list_external_accounts(ctx: Ctx) -> dict[str, Any]:
     stored = _account_for_path(ctx)
     return list_object(
-        ctx, stored.obj["external_accounts"]["data"], f"/v1/accounts/{stored.obj['id']}/external_accounts"
+        ctx,
+        stored.obj["external_accounts"]["data"],
+        f"/v1/accounts/{stored.obj['id']}/external_accounts",
     )
 
 
@@ -474,17 +561,30 @@ def create_account_link(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     check_unknown(
         p.data,
-        {"account": True, "refresh_url": True, "return_url": True, "type": True,
-         "collect": True, "collection_options": "any"},
-    )  # fmt: skip
+        {
+            "account": True,
+            "refresh_url": True,
+            "return_url": True,
+            "type": True,
+            "collect": True,
+            "collection_options": "any",
+        },
+    )
     acct_id = p.req_str("account")
     link_type = p.req_str("type", choices=("account_onboarding", "account_update"))
     refresh_url = p.str("refresh_url")
     return_url = p.str("return_url")
     if not refresh_url:
-        raise StripeError(400, "Missing required param: refresh_url.", param="refresh_url", code="parameter_missing")
+        raise StripeError(
+            400,
+            "Missing required param: refresh_url.",
+            param="refresh_url",
+            code="parameter_missing",
+        )
     if not return_url:
-        raise StripeError(400, "Missing required param: return_url.", param="return_url", code="parameter_missing")
+        raise StripeError(
+            400, "Missing required param: return_url.", param="return_url", code="parameter_missing"
+        )
     stored = connected_of(ctx, acct_id)
     if stored.obj["id"] == ctx.platform:
         raise invalid("You cannot create an account link for your own account.", "account")
@@ -555,13 +655,19 @@ def onboard(state: State, stored: Stored, outcome: str) -> None:
     if outcome == "complete":
         obj["charges_enabled"] = True
         obj["payouts_enabled"] = True
-        obj["capabilities"] = dict.fromkeys(obj["capabilities"] or ["card_payments", "transfers"], "active")
+        obj["capabilities"] = dict.fromkeys(
+            obj["capabilities"] or ["card_payments", "transfers"], "active"
+        )
         obj["requirements"] = requirements([], None, past_due=False)
     else:
         obj["charges_enabled"] = False
         obj["payouts_enabled"] = False
-        obj["capabilities"] = dict.fromkeys(obj["capabilities"] or ["card_payments", "transfers"], "inactive")
-        obj["requirements"] = requirements([f"{who}.verification.document"], "requirements.past_due")
+        obj["capabilities"] = dict.fromkeys(
+            obj["capabilities"] or ["card_payments", "transfers"], "inactive"
+        )
+        obj["requirements"] = requirements(
+            [f"{who}.verification.document"], "requirements.past_due"
+        )
     notify(state, stored, before)
 
 
@@ -574,4 +680,10 @@ def deauthorize(state: State, stored: Stored) -> None:
         "name": "Storeplex (emulated platform)",
     }
     if platform:
-        emit(state, platform, "account.application.deauthorized", application, account=stored.obj["id"])
+        emit(
+            state,
+            platform,
+            "account.application.deauthorized",
+            application,
+            account=stored.obj["id"],
+        )

@@ -40,9 +40,17 @@ def list_balance_transactions(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     check_unknown(
         p.data,
-        {"type": True, "payout": True, "source": True, "currency": True, "created": "any",
-         "limit": True, "starting_after": True, "ending_before": True},
-    )  # fmt: skip
+        {
+            "type": True,
+            "payout": True,
+            "source": True,
+            "currency": True,
+            "created": "any",
+            "limit": True,
+            "starting_after": True,
+            "ending_before": True,
+        },
+    )
     items = [s.obj for s in ctx.state.all_of(ctx.account, "balance_transaction")]
     if txn_type := p.str("type"):
         items = [i for i in items if i["type"] == txn_type]

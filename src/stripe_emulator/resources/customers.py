@@ -12,14 +12,27 @@ from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata, not_found
 
-ADDRESS = {"city": True, "country": True, "line1": True, "line2": True, "postal_code": True, "state": True}
+ADDRESS = {
+    "city": True,
+    "country": True,
+    "line1": True,
+    "line2": True,
+    "postal_code": True,
+    "state": True,
+}
 BILLING = {"address": ADDRESS, "email": True, "name": True, "phone": True, "tax_id": True}
 CUSTOMER_SPEC: dict[str, Any] = {
-    "email": True, "name": True, "phone": True, "description": True, "metadata": "any",
-    "payment_method": True, "address": ADDRESS, "preferred_locales": [True],
+    "email": True,
+    "name": True,
+    "phone": True,
+    "description": True,
+    "metadata": "any",
+    "payment_method": True,
+    "address": ADDRESS,
+    "preferred_locales": [True],
     "shipping": {"address": ADDRESS, "name": True, "phone": True},
     "invoice_settings": {"default_payment_method": True, "custom_fields": "any", "footer": True},
-}  # fmt: skip
+}
 
 
 def _address(data: Any) -> dict[str, Any] | None:
@@ -87,7 +100,10 @@ def _set_default(ctx: Ctx, customer: Stored, pm_id: str) -> None:
             f"No such PaymentMethod: '{pm_id}'; it must be attached to the customer first.",
             "invoice_settings[default_payment_method]",
         )
-    customer.obj["invoice_settings"] = {**customer.obj["invoice_settings"], "default_payment_method": pm_id}
+    customer.obj["invoice_settings"] = {
+        **customer.obj["invoice_settings"],
+        "default_payment_method": pm_id,
+    }
 
 
 @route("GET", "/v1/customers/{id}")
@@ -112,7 +128,11 @@ def update_customer(ctx: Ctx) -> dict[str, Any]:
         obj["address"] = _address(p.raw("address"))
     if "shipping" in p:
         ship = p.hash("shipping")
-        obj["shipping"] = {"address": _address(ship.raw("address")), "name": ship.str("name"), "phone": ship.str("phone")}
+        obj["shipping"] = {
+            "address": _address(ship.raw("address")),
+            "name": ship.str("name"),
+            "phone": ship.str("phone"),
+        }
     if "preferred_locales" in p:
         obj["preferred_locales"] = p.list("preferred_locales")
     obj["metadata"] = merge_metadata(obj["metadata"], p.metadata())
@@ -167,8 +187,12 @@ def retrieve_customer_payment_method(ctx: Ctx) -> dict[str, Any]:
 # --------------------------------------------------------------------------- payment methods
 
 
-def card_error(message: str, code: str, param: str | None = None, decline_code: str | None = None) -> StripeError:
-    return StripeError(402, message, type="card_error", code=code, param=param, decline_code=decline_code)
+def card_error(
+    message: str, code: str, param: str | None = None, decline_code: str | None = None
+) -> StripeError:
+    return StripeError(
+        402, message, type="card_error", code=code, param=param, decline_code=decline_code
+    )
 
 
 def build_payment_method(
@@ -224,7 +248,9 @@ def resolve_payment_method(ctx: Ctx, pm_id: str, param: str = "payment_method") 
         return build_payment_method(ctx, card, 12, _year(ctx) + 3)
     stored = ctx.state.find(pm_id, "payment_method", ctx.account)
     if stored is None:
-        raise StripeError(400, f"No such PaymentMethod: '{pm_id}'", param=param, code="resource_missing")
+        raise StripeError(
+            400, f"No such PaymentMethod: '{pm_id}'", param=param, code="resource_missing"
+        )
     return stored
 
 
@@ -245,26 +271,52 @@ def create_payment_method(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     check_unknown(
         p.data,
-        {"type": True, "card": {"number": True, "exp_month": True, "exp_year": True, "cvc": True, "token": True},
-         "billing_details": BILLING, "metadata": "any", "allow_redisplay": True,
-         "customer": True, "payment_method": True, "payment_user_agent": True,
-         "time_on_page": True, "guid": True, "muid": True, "sid": True, "key": True},
-    )  # fmt: skip
+        {
+            "type": True,
+            "card": {
+                "number": True,
+                "exp_month": True,
+                "exp_year": True,
+                "cvc": True,
+                "token": True,
+            },
+            "billing_details": BILLING,
+            "metadata": "any",
+            "allow_redisplay": True,
+            "customer": True,
+            "payment_method": True,
+            "payment_user_agent": True,
+            "time_on_page": True,
+            "guid": True,
+            "muid": True,
+            "sid": True,
+            "key": True,
+        },
+    )
     if p.str("payment_method"):
         # Connect "clone" of a platform payment method onto the connected account
         source = ctx.state.find(p.req_str("payment_method"), "payment_method", ctx.platform)
         if source is None:
-            raise StripeError(400, f"No such PaymentMethod: '{p.raw('payment_method')}'", param="payment_method", code="resource_missing")
+            raise StripeError(
+                400,
+                f"No such PaymentMethod: '{p.raw('payment_method')}'",
+                param="payment_method",
+                code="resource_missing",
+            )
         card = lookup_number(source.private["number"])
         assert card is not None
-        return build_payment_method(ctx, card, source.obj["card"]["exp_month"], source.obj["card"]["exp_year"]).obj
+        return build_payment_method(
+            ctx, card, source.obj["card"]["exp_month"], source.obj["card"]["exp_year"]
+        ).obj
     p.req_str("type", choices=("card",))
     card_p = p.hash("card")
     token = card_p.str("token")
     if token:
         card = lookup_shortcut(token.replace("tok_", "pm_card_"))
         if card is None:
-            raise StripeError(400, f"No such token: '{token}'", param="card[token]", code="resource_missing")
+            raise StripeError(
+                400, f"No such token: '{token}'", param="card[token]", code="resource_missing"
+            )
         stored = build_payment_method(ctx, card, 12, _year(ctx) + 3)
     else:
         number = (card_p.req_str("number")).replace(" ", "")
@@ -275,9 +327,15 @@ def create_payment_method(ctx: Ctx) -> dict[str, Any]:
         if not number.isdigit() or not luhn_ok(number):
             raise card_error("Your card number is incorrect.", "incorrect_number", "card[number]")
         if not 1 <= exp_month <= 12:
-            raise card_error("Your card's expiration month is invalid.", "invalid_expiry_month", "card[exp_month]")
+            raise card_error(
+                "Your card's expiration month is invalid.",
+                "invalid_expiry_month",
+                "card[exp_month]",
+            )
         if (exp_year, exp_month) < (_year(ctx), _month(ctx)) or exp_year > _year(ctx) + 50:
-            raise card_error("Your card's expiration year is invalid.", "invalid_expiry_year", "card[exp_year]")
+            raise card_error(
+                "Your card's expiration year is invalid.", "invalid_expiry_year", "card[exp_year]"
+            )
         cvc = card_p.str("cvc")
         if cvc is not None and not (cvc.isdigit() and len(cvc) in (3, 4)):
             raise card_error("Your card's security code is invalid.", "invalid_cvc", "card[cvc]")
@@ -307,7 +365,15 @@ def retrieve_payment_method(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/payment_methods/{id}")
 def update_payment_method(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"billing_details": BILLING, "metadata": "any", "card": {"exp_month": True, "exp_year": True}, "allow_redisplay": True})
+    check_unknown(
+        p.data,
+        {
+            "billing_details": BILLING,
+            "metadata": "any",
+            "card": {"exp_month": True, "exp_year": True},
+            "allow_redisplay": True,
+        },
+    )
     stored = ctx.load(ctx.args["id"], "payment_method", label="PaymentMethod")
     obj = stored.obj
     before = copy.deepcopy(obj)
@@ -356,7 +422,9 @@ def attach_payment_method(ctx: Ctx) -> dict[str, Any]:
     cus_id = ctx.params.req_str("customer")
     customer = ctx.state.find(cus_id, "customer", ctx.account)
     if customer is None:
-        raise StripeError(400, f"No such customer: '{cus_id}'", param="customer", code="resource_missing")
+        raise StripeError(
+            400, f"No such customer: '{cus_id}'", param="customer", code="resource_missing"
+        )
     attach(ctx, pm, customer)
     return pm.obj
 
@@ -373,7 +441,10 @@ def detach_payment_method(ctx: Ctx) -> dict[str, Any]:
     previous = {"customer": pm.obj["customer"]}
     customer = ctx.state.find(pm.obj["customer"], "customer", ctx.account)
     if customer and customer.obj["invoice_settings"].get("default_payment_method") == pm.obj["id"]:
-        customer.obj["invoice_settings"] = {**customer.obj["invoice_settings"], "default_payment_method": None}
+        customer.obj["invoice_settings"] = {
+            **customer.obj["invoice_settings"],
+            "default_payment_method": None,
+        }
     pm.obj["customer"] = None
     pm.private["set_up"] = False
     pm.private["used"] = True
@@ -389,7 +460,8 @@ def list_payment_methods(ctx: Ctx) -> dict[str, Any]:
     items = [
         s.obj
         for s in ctx.state.all_of(ctx.account, "payment_method")
-        if (customer is None or s.obj["customer"] == customer) and (pm_type is None or s.obj["type"] == pm_type)
+        if (customer is None or s.obj["customer"] == customer)
+        and (pm_type is None or s.obj["type"] == pm_type)
     ]
     if customer is None:
         items = [i for i in items if i["customer"] is not None]

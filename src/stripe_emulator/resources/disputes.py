@@ -18,29 +18,71 @@ from stripe_emulator.state import DAY, Stored
 from stripe_emulator.wire import check_unknown, invalid, merge_metadata
 
 EVIDENCE_FIELDS = (
-    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
-    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
-    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation",
-    "duplicate_charge_explanation", "duplicate_charge_id", "product_description", "receipt",
-    "refund_policy", "refund_policy_disclosure", "refund_refusal_explanation", "service_date",
-    "service_documentation", "shipping_address", "shipping_carrier", "shipping_date",
-    "shipping_documentation", "shipping_tracking_number", "uncategorized_file", "uncategorized_text",
-)  # fmt: skip
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+)
 OPEN = ("needs_response", "warning_needs_response", "under_review", "warning_under_review")
 
 
-def _emit(ctx: Ctx, owner: str, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
-    emit(ctx.state, ctx.platform, event_type, obj, account=None if owner == ctx.platform else owner, previous=previous)
+def _emit(
+    ctx: Ctx,
+    owner: str,
+    event_type: str,
+    obj: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+) -> None:
+    emit(
+        ctx.state,
+        ctx.platform,
+        event_type,
+        obj,
+        account=None if owner == ctx.platform else owner,
+        previous=previous,
+    )
 
 
 def open_dispute(ctx: Ctx, charge: Stored) -> Stored:
     ch = charge.obj
     dp_id = ctx.state.new_id("dp")
     fee = money.dispute_fee(ch["currency"])
-    txn = add_txn(ctx.state, charge.owner, amount=-ch["amount"], currency=ch["currency"], txn_type="adjustment",
-                  source=dp_id, fee=fee, fee_details=[stripe_fee_detail(fee, ch["currency"], "Dispute fee")],
-                  immediate=True, description=f"Chargeback withdrawal for {ch['id']}",
-                  reporting_category="dispute")  # fmt: skip
+    txn = add_txn(
+        ctx.state,
+        charge.owner,
+        amount=-ch["amount"],
+        currency=ch["currency"],
+        txn_type="adjustment",
+        source=dp_id,
+        fee=fee,
+        fee_details=[stripe_fee_detail(fee, ch["currency"], "Dispute fee")],
+        immediate=True,
+        description=f"Chargeback withdrawal for {ch['id']}",
+        reporting_category="dispute",
+    )
     card = (ch["payment_method_details"] or {}).get("card") or {}
     evidence: dict[str, Any] = dict.fromkeys(EVIDENCE_FIELDS)
     evidence["enhanced_evidence"] = {}
@@ -67,7 +109,11 @@ def open_dispute(ctx: Ctx, charge: Stored) -> Stored:
             "metadata": {},
             "payment_intent": ch["payment_intent"],
             "payment_method_details": {
-                "card": {"brand": card.get("brand"), "case_type": "chargeback", "network_reason_code": "10.4"},
+                "card": {
+                    "brand": card.get("brand"),
+                    "case_type": "chargeback",
+                    "network_reason_code": "10.4",
+                },
                 "type": "card",
             },
             "reason": "fraudulent",
@@ -88,9 +134,17 @@ def resolve(ctx: Ctx, stored: Stored, outcome: str) -> None:
         raise invalid(f"Dispute {dp['id']} is already closed (status {dp['status']}).")
     before = copy.deepcopy(dp)
     if outcome == "won":
-        txn = add_txn(ctx.state, stored.owner, amount=dp["amount"], currency=dp["currency"], txn_type="adjustment",
-                      source=dp["id"], immediate=True, description=f"Chargeback reversal for {dp['charge']}",
-                      reporting_category="dispute_reversal")  # fmt: skip
+        txn = add_txn(
+            ctx.state,
+            stored.owner,
+            amount=dp["amount"],
+            currency=dp["currency"],
+            txn_type="adjustment",
+            source=dp["id"],
+            immediate=True,
+            description=f"Chargeback reversal for {dp['charge']}",
+            reporting_category="dispute_reversal",
+        )
         dp["balance_transactions"] = [*dp["balance_transactions"], txn]
     dp["status"] = outcome
     dp["is_charge_refundable"] = False
@@ -111,8 +165,14 @@ def retrieve_dispute(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/disputes/{id}")
 def update_dispute(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"evidence": {f: True for f in EVIDENCE_FIELDS} | {"enhanced_evidence": "any"},
-                           "metadata": "any", "submit": True})  # fmt: skip
+    check_unknown(
+        p.data,
+        {
+            "evidence": {f: True for f in EVIDENCE_FIELDS} | {"enhanced_evidence": "any"},
+            "metadata": "any",
+            "submit": True,
+        },
+    )
     stored = ctx.load(ctx.args["id"], "dispute")
     dp = stored.obj
     if dp["status"] not in OPEN:

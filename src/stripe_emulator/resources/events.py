@@ -31,15 +31,25 @@ def retrieve_event(ctx: Ctx) -> dict[str, Any]:
 
 
 ENDPOINT_SPEC: dict[str, Any] = {
-    "url": True, "enabled_events": [True], "connect": True, "api_version": True,
-    "description": True, "metadata": "any", "disabled": True,
-}  # fmt: skip
+    "url": True,
+    "enabled_events": [True],
+    "connect": True,
+    "api_version": True,
+    "description": True,
+    "metadata": "any",
+    "disabled": True,
+}
 
 
 def _events(ctx: Ctx) -> list[str]:
     events = [e for e in ctx.params.list("enabled_events") if isinstance(e, str)]
     if not events:
-        raise StripeError(400, "Missing required param: enabled_events.", param="enabled_events", code="parameter_missing")
+        raise StripeError(
+            400,
+            "Missing required param: enabled_events.",
+            param="enabled_events",
+            code="parameter_missing",
+        )
     for e in events:
         if e != "*" and ("." not in e or " " in e):
             raise invalid(f"Invalid event type: {e}", "enabled_events")
@@ -90,7 +100,9 @@ def retrieve_endpoint(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/webhook_endpoints/{id}")
 def update_endpoint(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {k: v for k, v in ENDPOINT_SPEC.items() if k not in ("connect", "api_version")})
+    check_unknown(
+        p.data, {k: v for k, v in ENDPOINT_SPEC.items() if k not in ("connect", "api_version")}
+    )
     stored = ctx.load(ctx.args["id"], "webhook_endpoint")
     obj = stored.obj
     if "url" in p:

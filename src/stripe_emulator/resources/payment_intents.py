@@ -24,33 +24,88 @@ from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
 
-ADDRESS = {"city": True, "country": True, "line1": True, "line2": True, "postal_code": True, "state": True}
-SHIPPING = {"address": ADDRESS, "name": True, "phone": True, "carrier": True, "tracking_number": True}
+ADDRESS = {
+    "city": True,
+    "country": True,
+    "line1": True,
+    "line2": True,
+    "postal_code": True,
+    "state": True,
+}
+SHIPPING = {
+    "address": ADDRESS,
+    "name": True,
+    "phone": True,
+    "carrier": True,
+    "tracking_number": True,
+}
 PMD = {"type": True, "card": "any", "billing_details": "any", "metadata": "any"}
 COMMON_SPEC: dict[str, Any] = {
-    "amount": True, "currency": True, "application_fee_amount": True,
-    "transfer_data": {"destination": True, "amount": True}, "on_behalf_of": True,
+    "amount": True,
+    "currency": True,
+    "application_fee_amount": True,
+    "transfer_data": {"destination": True, "amount": True},
+    "on_behalf_of": True,
     "automatic_payment_methods": {"enabled": True, "allow_redirects": True},
-    "payment_method_types": [True], "payment_method": True, "customer": True,
-    "setup_future_usage": True, "confirm": True, "capture_method": True, "metadata": "any",
-    "receipt_email": True, "description": True, "statement_descriptor": True,
-    "statement_descriptor_suffix": True, "return_url": True, "off_session": True,
-    "transfer_group": True, "confirmation_method": True, "payment_method_options": "any",
-    "payment_method_data": PMD, "shipping": SHIPPING, "error_on_requires_action": True,
-    "use_stripe_sdk": True, "mandate_data": "any", "excluded_payment_method_types": [True],
+    "payment_method_types": [True],
+    "payment_method": True,
+    "customer": True,
+    "setup_future_usage": True,
+    "confirm": True,
+    "capture_method": True,
+    "metadata": "any",
+    "receipt_email": True,
+    "description": True,
+    "statement_descriptor": True,
+    "statement_descriptor_suffix": True,
+    "return_url": True,
+    "off_session": True,
+    "transfer_group": True,
+    "confirmation_method": True,
+    "payment_method_options": "any",
+    "payment_method_data": PMD,
+    "shipping": SHIPPING,
+    "error_on_requires_action": True,
+    "use_stripe_sdk": True,
+    "mandate_data": "any",
+    "excluded_payment_method_types": [True],
     "payment_method_configuration": True,
-}  # fmt: skip
+}
 UPDATE_KEYS = (
-    "amount", "currency", "application_fee_amount", "metadata", "description", "receipt_email",
-    "customer", "payment_method", "setup_future_usage", "statement_descriptor",
-    "statement_descriptor_suffix", "transfer_data", "transfer_group", "shipping",
-    "payment_method_types", "capture_method", "payment_method_options", "payment_method_data",
-)  # fmt: skip
+    "amount",
+    "currency",
+    "application_fee_amount",
+    "metadata",
+    "description",
+    "receipt_email",
+    "customer",
+    "payment_method",
+    "setup_future_usage",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "transfer_data",
+    "transfer_group",
+    "shipping",
+    "payment_method_types",
+    "capture_method",
+    "payment_method_options",
+    "payment_method_data",
+)
 CONFIRM_KEYS = (
-    "payment_method", "return_url", "off_session", "setup_future_usage", "receipt_email",
-    "payment_method_data", "mandate_data", "use_stripe_sdk", "error_on_requires_action",
-    "capture_method", "payment_method_options", "shipping", "payment_method_types",
-)  # fmt: skip
+    "payment_method",
+    "return_url",
+    "off_session",
+    "setup_future_usage",
+    "receipt_email",
+    "payment_method_data",
+    "mandate_data",
+    "use_stripe_sdk",
+    "error_on_requires_action",
+    "capture_method",
+    "payment_method_options",
+    "shipping",
+    "payment_method_types",
+)
 EDITABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 APPLICATION = "ca_emulator"
 
@@ -67,8 +122,11 @@ def _unexpected(pi: dict[str, Any], action: str) -> StripeError:
 
 def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) -> None:
     if currency not in money.SUPPORTED:
-        raise invalid(f"Invalid currency: {currency}. Stripe currently supports these currencies: "
-                      + ", ".join(sorted(money.SUPPORTED)), "currency")  # fmt: skip
+        raise invalid(
+            f"Invalid currency: {currency}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(money.SUPPORTED)),
+            "currency",
+        )
     if amount < money.minimum(currency):
         raise StripeError(
             400,
@@ -77,7 +135,9 @@ def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) 
             code="amount_too_small",
         )
     if amount > 99_999_999:
-        raise StripeError(400, "Amount must be no more than 999,999.99", param="amount", code="amount_too_large")
+        raise StripeError(
+            400, "Amount must be no more than 999,999.99", param="amount", code="amount_too_large"
+        )
     if money.exponent(currency) == 3 and amount % 10:
         raise invalid("Amounts in three-decimal currencies must end in 0.", "amount")
     fee = pi.get("application_fee_amount")
@@ -137,44 +197,74 @@ def _apply(ctx: Ctx, pi: dict[str, Any], keys: tuple[str, ...] | None = None) ->
         pi["currency"] = p.req_str("currency").lower()
     if "application_fee_amount" in present:
         pi["application_fee_amount"] = p.int("application_fee_amount", minimum=0)
-    for key in ("description", "receipt_email", "statement_descriptor", "statement_descriptor_suffix", "transfer_group"):
+    for key in (
+        "description",
+        "receipt_email",
+        "statement_descriptor",
+        "statement_descriptor_suffix",
+        "transfer_group",
+    ):
         if key in present:
             pi[key] = p.str(key)
-    if "statement_descriptor" in present and pi["statement_descriptor"] and len(pi["statement_descriptor"]) > 22:
-        raise invalid("The statement descriptor must be at most 22 characters.", "statement_descriptor")
+    if (
+        "statement_descriptor" in present
+        and pi["statement_descriptor"]
+        and len(pi["statement_descriptor"]) > 22
+    ):
+        raise invalid(
+            "The statement descriptor must be at most 22 characters.", "statement_descriptor"
+        )
     if "setup_future_usage" in present:
-        pi["setup_future_usage"] = p.str("setup_future_usage", choices=("on_session", "off_session"))
+        pi["setup_future_usage"] = p.str(
+            "setup_future_usage", choices=("on_session", "off_session")
+        )
     if "capture_method" in present:
-        pi["capture_method"] = p.str("capture_method", choices=("automatic", "automatic_async", "manual"))
+        pi["capture_method"] = p.str(
+            "capture_method", choices=("automatic", "automatic_async", "manual")
+        )
     if "metadata" in present:
         pi["metadata"] = merge_metadata(pi["metadata"], p.metadata())
     if "customer" in present:
         cus_id = p.str("customer")
         if cus_id and ctx.state.find(cus_id, "customer", ctx.account) is None:
-            raise StripeError(400, f"No such customer: '{cus_id}'", param="customer", code="resource_missing")
+            raise StripeError(
+                400, f"No such customer: '{cus_id}'", param="customer", code="resource_missing"
+            )
         pi["customer"] = cus_id
     if "payment_method_types" in present:
         pi["payment_method_types"] = p.list("payment_method_types") or ["card"]
         bad = [t for t in pi["payment_method_types"] if t not in ("card", "link")]
         if bad:
-            raise invalid(f"The payment method type provided: {bad[0]} is invalid.", "payment_method_types")
+            raise invalid(
+                f"The payment method type provided: {bad[0]} is invalid.", "payment_method_types"
+            )
     if "shipping" in present:
         ship = p.hash("shipping")
         address = dict.fromkeys(ADDRESS)
         address.update(ship.hash("address").data)
-        pi["shipping"] = {"address": address, "carrier": ship.str("carrier"), "name": ship.str("name"),
-                          "phone": ship.str("phone"), "tracking_number": ship.str("tracking_number")}  # fmt: skip
+        pi["shipping"] = {
+            "address": address,
+            "carrier": ship.str("carrier"),
+            "name": ship.str("name"),
+            "phone": ship.str("phone"),
+            "tracking_number": ship.str("tracking_number"),
+        }
     if "transfer_data" in present:
         td = p.hash("transfer_data")
         if keys is not None and "destination" in td:
-            raise invalid("You cannot update `transfer_data[destination]`.", "transfer_data[destination]")
+            raise invalid(
+                "You cannot update `transfer_data[destination]`.", "transfer_data[destination]"
+            )
         if keys is None:
             dest = td.req_str("destination")
             _check_destination(ctx, dest, "transfer_data[destination]")
             pi["transfer_data"] = {"destination": dest}
         if "amount" in td:
             if not pi["transfer_data"]:
-                raise invalid("transfer_data[amount] needs transfer_data[destination].", "transfer_data[amount]")
+                raise invalid(
+                    "transfer_data[amount] needs transfer_data[destination].",
+                    "transfer_data[amount]",
+                )
             pi["transfer_data"]["amount"] = td.int("amount", minimum=0)
 
 
@@ -194,12 +284,16 @@ def build_intent(ctx: Ctx) -> dict[str, Any]:
         "application_fee_amount": None,
         "automatic_payment_methods": None
         if pmt
-        else {"allow_redirects": apm.str("allow_redirects") or "always", "enabled": apm.bool("enabled", True)},
+        else {
+            "allow_redirects": apm.str("allow_redirects") or "always",
+            "enabled": apm.bool("enabled", True),
+        },
         "canceled_at": None,
         "cancellation_reason": None,
         "capture_method": "automatic_async",
         "client_secret": f"{pi_id}_secret_{ctx.state.secret(25)}",
-        "confirmation_method": p.str("confirmation_method", choices=("automatic", "manual")) or "automatic",
+        "confirmation_method": p.str("confirmation_method", choices=("automatic", "manual"))
+        or "automatic",
         "created": ctx.now,
         "currency": None,
         "customer": None,
@@ -214,7 +308,12 @@ def build_intent(ctx: Ctx) -> dict[str, Any]:
         "payment_method": None,
         "payment_method_configuration_details": None,
         "payment_method_options": {
-            "card": {"installments": None, "mandate_options": None, "network": None, "request_three_d_secure": "automatic"}
+            "card": {
+                "installments": None,
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
         },
         "payment_method_types": pmt or ["card"],
         "processing": None,
@@ -302,7 +401,10 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
     check_unknown(p.data, {k: COMMON_SPEC[k] for k in UPDATE_KEYS})
     stored = _load_intent(ctx)
     pi = stored.obj
-    if set(p.data) - {"metadata", "description", "receipt_email", "shipping", "expand"} and pi["status"] not in EDITABLE:
+    if (
+        set(p.data) - {"metadata", "description", "receipt_email", "shipping", "expand"}
+        and pi["status"] not in EDITABLE
+    ):
         raise StripeError(
             400,
             f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
@@ -320,7 +422,9 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
         candidate["status"] = "requires_confirmation"
     pi.update(candidate)
     if pi["status"] == "requires_action" and ("amount" in p or "payment_method" in p):
-        pi["status"] = "requires_confirmation" if pi["payment_method"] else "requires_payment_method"
+        pi["status"] = (
+            "requires_confirmation" if pi["payment_method"] else "requires_payment_method"
+        )
         pi["next_action"] = None
     previous = changed(before, pi)
     if previous and set(previous) - {"metadata", "description"}:
@@ -332,7 +436,9 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
 def confirm_intent(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     spec = {k: COMMON_SPEC[k] for k in CONFIRM_KEYS}
-    spec.update(client_secret=True, key=True, expected_payment_method_type=True, payment_method_data=PMD)
+    spec.update(
+        client_secret=True, key=True, expected_payment_method_type=True, payment_method_data=PMD
+    )
     check_unknown(p.data, spec)
     stored = _load_intent(ctx)
     pi = stored.obj
@@ -351,11 +457,15 @@ def confirm_intent(ctx: Ctx) -> dict[str, Any]:
     elif p.raw("payment_method_data"):
         pi["payment_method"] = _pm_from_data(ctx).obj["id"]
     if "setup_future_usage" in p:
-        pi["setup_future_usage"] = p.str("setup_future_usage", choices=("on_session", "off_session"))
+        pi["setup_future_usage"] = p.str(
+            "setup_future_usage", choices=("on_session", "off_session")
+        )
     if "receipt_email" in p:
         pi["receipt_email"] = p.str("receipt_email")
     if "capture_method" in p:
-        pi["capture_method"] = p.str("capture_method", choices=("automatic", "automatic_async", "manual"))
+        pi["capture_method"] = p.str(
+            "capture_method", choices=("automatic", "automatic_async", "manual")
+        )
     if return_url := p.str("return_url"):
         stored.private["return_url"] = return_url
     if not pi["payment_method"]:
@@ -376,7 +486,12 @@ def _confirm(ctx: Ctx, stored: Stored, off_session: bool) -> None:
     pi = stored.obj
     pm = ctx.state.find(pi["payment_method"], "payment_method", stored.owner)
     if pm is None:
-        raise StripeError(400, f"No such PaymentMethod: '{pi['payment_method']}'", param="payment_method", code="resource_missing")
+        raise StripeError(
+            400,
+            f"No such PaymentMethod: '{pi['payment_method']}'",
+            param="payment_method",
+            code="resource_missing",
+        )
     if pi["transfer_data"]:
         _check_destination(ctx, pi["transfer_data"]["destination"], "transfer_data[destination]")
     card = lookup_number(pm.private["number"])
@@ -389,10 +504,14 @@ def _confirm(ctx: Ctx, stored: Stored, off_session: bool) -> None:
     if needs_auth:
         if off_session:
             raise decline(
-                ctx, stored, pm, card,
-                code="authentication_required", decline_code="authentication_required",
+                ctx,
+                stored,
+                pm,
+                card,
+                code="authentication_required",
+                decline_code="authentication_required",
                 message="Your card was declined. This transaction requires authentication.",
-            )  # fmt: skip
+            )
         _require_action(ctx, stored)
         return
     if card.behavior == "decline":
@@ -415,13 +534,18 @@ def _require_action(ctx: Ctx, stored: Stored) -> None:
     pi["status"] = "requires_action"
     pi["next_action"] = {
         "type": "redirect_to_url",
-        "redirect_to_url": {"return_url": return_url, "url": ctx.url(f"/_emulator/hosted/3ds/{token}")},
+        "redirect_to_url": {
+            "return_url": return_url,
+            "url": ctx.url(f"/_emulator/hosted/3ds/{token}"),
+        },
     }
     pi["last_payment_error"] = None
     ctx.emit("payment_intent.requires_action", pi)
 
 
-def card_details(ctx: Ctx, pm: Stored, card: Card, amount: int, authenticated: bool) -> dict[str, Any]:
+def card_details(
+    ctx: Ctx, pm: Stored, card: Card, amount: int, authenticated: bool
+) -> dict[str, Any]:
     c = pm.obj["card"]
     return {
         "card": {
@@ -529,7 +653,12 @@ def build_charge(
             "receipt_number": None,
             "receipt_url": ctx.url(f"/_emulator/receipts/{ch_id}"),
             "refunded": False,
-            "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{ch_id}/refunds"},
+            "refunds": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/charges/{ch_id}/refunds",
+            },
             "review": None,
             "shipping": copy.deepcopy(pi["shipping"]),
             "source": None,
@@ -561,8 +690,16 @@ def decline(
     code = code or card.code or "card_declined"
     decline_code = decline_code or card.decline_code or "generic_decline"
     message = message or card.message or "Your card was declined."
-    charge = build_charge(ctx, stored, pm, card, status="failed", captured=False, authenticated=False,
-                          failure=(code, decline_code, message))  # fmt: skip
+    charge = build_charge(
+        ctx,
+        stored,
+        pm,
+        card,
+        status="failed",
+        captured=False,
+        authenticated=False,
+        failure=(code, decline_code, message),
+    )
     error = {
         "advice_code": None,
         "charge": charge.obj["id"],
@@ -601,16 +738,31 @@ def decline(
     )
 
 
-def _emit_on(ctx: Ctx, stored: Stored, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+def _emit_on(
+    ctx: Ctx,
+    stored: Stored,
+    event_type: str,
+    obj: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+) -> None:
     """Emit on the account that owns ``stored`` (platform or connected)."""
     owner = stored.owner
-    emit(ctx.state, ctx.platform, event_type, obj, account=None if owner == ctx.platform else owner, previous=previous)
+    emit(
+        ctx.state,
+        ctx.platform,
+        event_type,
+        obj,
+        account=None if owner == ctx.platform else owner,
+        previous=previous,
+    )
 
 
 def succeed(ctx: Ctx, stored: Stored, pm: Stored, card: Card, *, authenticated: bool) -> None:
     pi = stored.obj
     manual = pi["capture_method"] == "manual"
-    charge = build_charge(ctx, stored, pm, card, status="succeeded", captured=not manual, authenticated=authenticated)
+    charge = build_charge(
+        ctx, stored, pm, card, status="succeeded", captured=not manual, authenticated=authenticated
+    )
     pi.update(latest_charge=charge.obj["id"], last_payment_error=None, next_action=None)
     if pi["setup_future_usage"] and pi["customer"]:
         customer = ctx.state.find(pi["customer"], "customer", stored.owner)
@@ -645,10 +797,26 @@ def capture_funds(ctx: Ctx, stored_pi: Stored, charge: Stored, amount: int) -> N
     direct_fee = app_fee if (owner != ctx.platform and app_fee) else 0
     fee_details = [stripe_fee_detail(fee, currency)]
     if direct_fee:
-        fee_details.append({"amount": direct_fee, "application": APPLICATION, "currency": currency,
-                            "description": "Application fee", "type": "application_fee"})  # fmt: skip
-    txn = add_txn(ctx.state, owner, amount=amount, currency=currency, txn_type="charge", source=ch["id"],
-                  fee=fee + direct_fee, fee_details=fee_details, description=pi["description"])  # fmt: skip
+        fee_details.append(
+            {
+                "amount": direct_fee,
+                "application": APPLICATION,
+                "currency": currency,
+                "description": "Application fee",
+                "type": "application_fee",
+            }
+        )
+    txn = add_txn(
+        ctx.state,
+        owner,
+        amount=amount,
+        currency=currency,
+        txn_type="charge",
+        source=ch["id"],
+        fee=fee + direct_fee,
+        fee_details=fee_details,
+        description=pi["description"],
+    )
     ch.update(balance_transaction=txn["id"], captured=True, amount_captured=amount, paid=True)
     fee_charge = ch["id"]
     fee_account = owner
@@ -659,10 +827,15 @@ def capture_funds(ctx: Ctx, stored_pi: Stored, charge: Stored, amount: int) -> N
         transfer_amount = min(pi["transfer_data"].get("amount") or amount, amount)
         group = pi["transfer_group"] or f"group_{pi['id']}"
         transfer, payment = create_transfer_record(
-            ctx, amount=transfer_amount, currency=currency, destination=dest,
-            source_transaction=ch["id"], transfer_group=group, app_fee=app_fee,
+            ctx,
+            amount=transfer_amount,
+            currency=currency,
+            destination=dest,
+            source_transaction=ch["id"],
+            transfer_group=group,
+            app_fee=app_fee,
             available_on=txn["available_on"],
-        )  # fmt: skip
+        )
         ch["transfer"] = transfer.obj["id"]
         ch["transfer_group"] = group
         charge.private.update(transfer=transfer.obj["id"], payment=payment.obj["id"])
@@ -670,8 +843,15 @@ def capture_funds(ctx: Ctx, stored_pi: Stored, charge: Stored, amount: int) -> N
         fee_account = dest
     if app_fee and (pi["transfer_data"] or direct_fee):
         fee_id = ctx.state.new_id("fee")
-        fee_txn = add_txn(ctx.state, ctx.platform, amount=app_fee, currency=currency, txn_type="application_fee",
-                          source=fee_id, available_on=txn["available_on"])  # fmt: skip
+        fee_txn = add_txn(
+            ctx.state,
+            ctx.platform,
+            amount=app_fee,
+            currency=currency,
+            txn_type="application_fee",
+            source=fee_id,
+            available_on=txn["available_on"],
+        )
         fee_obj = conform(
             {
                 "id": fee_id,
@@ -688,7 +868,12 @@ def capture_funds(ctx: Ctx, stored_pi: Stored, charge: Stored, amount: int) -> N
                 "livemode": False,
                 "originating_transaction": ch["id"] if fee_charge != ch["id"] else None,
                 "refunded": False,
-                "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/application_fees/{fee_id}/refunds"},
+                "refunds": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "url": f"/v1/application_fees/{fee_id}/refunds",
+                },
             }
         )
         ctx.state.add(fee_obj, ctx.platform, charge=ch["id"])
@@ -739,9 +924,18 @@ def finish_authentication(ctx: Ctx, stored: Stored, success: bool) -> None:
 @route("POST", "/v1/payment_intents/{id}/capture")
 def capture_intent(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"amount_to_capture": True, "application_fee_amount": True, "metadata": "any",
-                           "statement_descriptor": True, "statement_descriptor_suffix": True,
-                           "transfer_data": {"amount": True}, "final_capture": True})  # fmt: skip
+    check_unknown(
+        p.data,
+        {
+            "amount_to_capture": True,
+            "application_fee_amount": True,
+            "metadata": "any",
+            "statement_descriptor": True,
+            "statement_descriptor_suffix": True,
+            "transfer_data": {"amount": True},
+            "final_capture": True,
+        },
+    )
     stored = _load_intent(ctx)
     pi = stored.obj
     if pi["status"] != "requires_capture":
@@ -763,8 +957,10 @@ def capture_intent(ctx: Ctx) -> dict[str, Any]:
     if "application_fee_amount" in p:
         fee = p.int("application_fee_amount", minimum=0)
         if fee is not None and fee > amount:
-            raise invalid("The application fee amount must be less than or equal to the captured amount.",
-                          "application_fee_amount")  # fmt: skip
+            raise invalid(
+                "The application fee amount must be less than or equal to the captured amount.",
+                "application_fee_amount",
+            )
         pi["application_fee_amount"] = fee
     pi["metadata"] = merge_metadata(pi["metadata"], p.metadata())
     charge = ctx.state.get(pi["latest_charge"])
@@ -793,12 +989,21 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
             code="payment_intent_unexpected_state",
             extra={"payment_intent": copy.deepcopy(pi)},
         )
-    reason = p.str("cancellation_reason", choices=("duplicate", "fraudulent", "requested_by_customer", "abandoned"))
+    reason = p.str(
+        "cancellation_reason",
+        choices=("duplicate", "fraudulent", "requested_by_customer", "abandoned"),
+    )
     if pi["status"] == "requires_capture":
         charge = ctx.state.get(pi["latest_charge"])
         if charge is not None:
             charge.obj.update(amount_refunded=charge.obj["amount"], refunded=True)
-    pi.update(status="canceled", canceled_at=ctx.now, cancellation_reason=reason, next_action=None, amount_capturable=0)
+    pi.update(
+        status="canceled",
+        canceled_at=ctx.now,
+        cancellation_reason=reason,
+        next_action=None,
+        amount_capturable=0,
+    )
     _emit_on(ctx, stored, "payment_intent.canceled", pi)
     return pi
 
@@ -823,8 +1028,17 @@ def retrieve_charge(ctx: Ctx) -> dict[str, Any]:
 
 @route("POST", "/v1/charges/{id}")
 def update_charge(ctx: Ctx) -> dict[str, Any]:
-    check_unknown(ctx.params.data, {"metadata": "any", "description": True, "receipt_email": True,
-                                    "fraud_details": "any", "shipping": "any", "transfer_group": True})  # fmt: skip
+    check_unknown(
+        ctx.params.data,
+        {
+            "metadata": "any",
+            "description": True,
+            "receipt_email": True,
+            "fraud_details": "any",
+            "shipping": "any",
+            "transfer_group": True,
+        },
+    )
     stored = ctx.load(ctx.args["id"], "charge")
     before = copy.deepcopy(stored.obj)
     p = ctx.params

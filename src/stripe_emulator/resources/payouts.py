@@ -21,7 +21,13 @@ from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_meta
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def _emit(state: State, account: Stored, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+def _emit(
+    state: State,
+    account: Stored,
+    event_type: str,
+    obj: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+) -> None:
     platform = account.private.get("platform")
     if platform:
         emit(state, platform, event_type, obj, account=account.obj["id"], previous=previous)
@@ -45,11 +51,21 @@ def make_payout(
     acct = account.obj
     po_id = state.new_id("po")
     swept = [
-        s for s in state.all_of(acct["id"], "balance_transaction")
-        if s.obj["status"] == "available" and not s.private.get("paid_out") and s.obj["currency"] == currency
-    ]  # fmt: skip
-    txn = add_txn(state, acct["id"], amount=-amount, currency=currency, txn_type="payout", source=po_id,
-                  available_on=created)  # fmt: skip
+        s
+        for s in state.all_of(acct["id"], "balance_transaction")
+        if s.obj["status"] == "available"
+        and not s.private.get("paid_out")
+        and s.obj["currency"] == currency
+    ]
+    txn = add_txn(
+        state,
+        acct["id"],
+        amount=-amount,
+        currency=currency,
+        txn_type="payout",
+        source=po_id,
+        available_on=created,
+    )
     bank = (acct["external_accounts"]["data"] or [None])[0]
     payout = conform(
         {
@@ -89,7 +105,9 @@ def make_payout(
         state.next_payout_failure = None
     for s in swept:
         s.private["paid_out"] = po_id
-    stored = state.add(payout, acct["id"], txns=[s.obj["id"] for s in swept] + [txn["id"]], failure=planned_failure)
+    stored = state.add(
+        payout, acct["id"], txns=[s.obj["id"] for s in swept] + [txn["id"]], failure=planned_failure
+    )
     _emit(state, account, "payout.created", payout)
     return stored
 
@@ -118,10 +136,21 @@ def progress(state: State) -> None:
         if po["status"] == "in_transit" and now >= po["arrival_date"]:
             failure = stored.private.get("failure")
             if failure:
-                txn = add_txn(state, stored.owner, amount=po["amount"], currency=po["currency"],
-                              txn_type="payout_failure", source=po["id"], immediate=True)  # fmt: skip
-                po.update(status="failed", failure_code=failure, failure_balance_transaction=txn["id"],
-                          failure_message=FAILURES.get(failure, "The payout failed."))  # fmt: skip
+                txn = add_txn(
+                    state,
+                    stored.owner,
+                    amount=po["amount"],
+                    currency=po["currency"],
+                    txn_type="payout_failure",
+                    source=po["id"],
+                    immediate=True,
+                )
+                po.update(
+                    status="failed",
+                    failure_code=failure,
+                    failure_balance_transaction=txn["id"],
+                    failure_message=FAILURES.get(failure, "The payout failed."),
+                )
                 _emit(state, account, "payout.failed", po, {"status": "in_transit"})
             else:
                 po["status"] = "paid"
@@ -139,7 +168,9 @@ def _due(schedule: dict[str, Any], day: datetime.date) -> bool:
         return WEEKDAYS[day.weekday()] == schedule.get("weekly_anchor", "monday")
     if interval == "monthly":
         anchor = int(schedule.get("monthly_anchor") or 1)
-        last = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        last = (day.replace(day=28) + datetime.timedelta(days=4)).replace(
+            day=1
+        ) - datetime.timedelta(days=1)
         return day.day == min(anchor, last.day)
     return False
 
@@ -155,15 +186,25 @@ def advance(state: State, previous_now: int) -> None:
             acct = stored.obj
             if acct.get("object") != "account" or not stored.private.get("platform"):
                 continue
-            if stored.private.get("deleted") or stored.private.get("deauthorized") or not acct["payouts_enabled"]:
+            if (
+                stored.private.get("deleted")
+                or stored.private.get("deauthorized")
+                or not acct["payouts_enabled"]
+            ):
                 continue
             schedule = acct["settings"]["payouts"]["schedule"]
             if not _due(schedule, day):
                 continue
             for currency, sums in balances(state, acct["id"]).items():
                 if sums["available"] > 0:
-                    make_payout(state, stored, amount=sums["available"], currency=currency,
-                                automatic=True, created=midnight)  # fmt: skip
+                    make_payout(
+                        state,
+                        stored,
+                        amount=sums["available"],
+                        currency=currency,
+                        automatic=True,
+                        created=midnight,
+                    )
     settle(state)
     progress(state)
 
@@ -171,16 +212,28 @@ def advance(state: State, previous_now: int) -> None:
 @route("POST", "/v1/payouts")
 def create_payout(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"amount": True, "currency": True, "description": True, "metadata": "any",
-                           "method": True, "statement_descriptor": True, "destination": True,
-                           "source_type": True})  # fmt: skip
+    check_unknown(
+        p.data,
+        {
+            "amount": True,
+            "currency": True,
+            "description": True,
+            "metadata": "any",
+            "method": True,
+            "statement_descriptor": True,
+            "destination": True,
+            "source_type": True,
+        },
+    )
     account = ctx.state.get(ctx.account)
     assert account is not None
     amount = p.req_int("amount", minimum=1)
     currency = (p.str("currency") or account.obj["default_currency"]).lower()
     method = p.str("method", choices=("standard", "instant")) or "standard"
     if account.private.get("platform") and not account.obj["payouts_enabled"]:
-        raise StripeError(400, "Payouts are not enabled for this account.", code="payouts_not_allowed")
+        raise StripeError(
+            400, "Payouts are not enabled for this account.", code="payouts_not_allowed"
+        )
     if available(ctx.state, ctx.account, currency) < amount:
         raise StripeError(
             400,
@@ -190,10 +243,17 @@ def create_payout(ctx: Ctx) -> dict[str, Any]:
             code="balance_insufficient",
         )
     return make_payout(
-        ctx.state, account, amount=amount, currency=currency, automatic=False, created=ctx.now,
-        description=p.str("description"), metadata=p.metadata(), method=method,
+        ctx.state,
+        account,
+        amount=amount,
+        currency=currency,
+        automatic=False,
+        created=ctx.now,
+        description=p.str("description"),
+        metadata=p.metadata(),
+        method=method,
         statement_descriptor=p.str("statement_descriptor"),
-    ).obj  # fmt: skip
+    ).obj
 
 
 @route("GET", "/v1/payouts/{id}")
@@ -215,9 +275,18 @@ def cancel_payout(ctx: Ctx) -> dict[str, Any]:
     stored = ctx.load(ctx.args["id"], "payout")
     po = stored.obj
     if po["status"] != "pending":
-        raise invalid(f"Payouts can only be canceled while they are pending (this one is {po['status']}).")
-    txn = add_txn(ctx.state, stored.owner, amount=po["amount"], currency=po["currency"], txn_type="payout_cancel",
-                  source=po["id"], immediate=True)  # fmt: skip
+        raise invalid(
+            f"Payouts can only be canceled while they are pending (this one is {po['status']})."
+        )
+    txn = add_txn(
+        ctx.state,
+        stored.owner,
+        amount=po["amount"],
+        currency=po["currency"],
+        txn_type="payout_cancel",
+        source=po["id"],
+        immediate=True,
+    )
     po.update(status="canceled", failure_balance_transaction=txn["id"])
     account = ctx.state.get(stored.owner)
     assert account is not None

@@ -20,14 +20,33 @@ from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
 
 REFUND_SPEC: dict[str, Any] = {
-    "payment_intent": True, "charge": True, "amount": True, "reason": True,
-    "reverse_transfer": True, "refund_application_fee": True, "metadata": "any",
-    "instructions_email": True, "origin": True,
-}  # fmt: skip
+    "payment_intent": True,
+    "charge": True,
+    "amount": True,
+    "reason": True,
+    "reverse_transfer": True,
+    "refund_application_fee": True,
+    "metadata": "any",
+    "instructions_email": True,
+    "origin": True,
+}
 
 
-def _emit(ctx: Ctx, owner: str, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
-    emit(ctx.state, ctx.platform, event_type, obj, account=None if owner == ctx.platform else owner, previous=previous)
+def _emit(
+    ctx: Ctx,
+    owner: str,
+    event_type: str,
+    obj: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+) -> None:
+    emit(
+        ctx.state,
+        ctx.platform,
+        event_type,
+        obj,
+        account=None if owner == ctx.platform else owner,
+        previous=previous,
+    )
 
 
 @route("POST", "/v1/refunds")
@@ -37,12 +56,20 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
     pi_id = p.str("payment_intent")
     ch_id = p.str("charge")
     if not pi_id and not ch_id:
-        raise StripeError(400, "One of the following params should be provided for this request: payment_intent or charge.",
-                          code="parameter_missing")  # fmt: skip
+        raise StripeError(
+            400,
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            code="parameter_missing",
+        )
     if pi_id:
         pi = ctx.state.find(pi_id, "payment_intent", ctx.account)
         if pi is None:
-            raise StripeError(400, f"No such payment_intent: '{pi_id}'", param="payment_intent", code="resource_missing")
+            raise StripeError(
+                400,
+                f"No such payment_intent: '{pi_id}'",
+                param="payment_intent",
+                code="resource_missing",
+            )
         if pi.obj["status"] != "succeeded" or not pi.obj["latest_charge"]:
             raise invalid(
                 "This PaymentIntent does not have a successful charge to refund.",
@@ -52,7 +79,9 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
     assert ch_id is not None
     charge = ctx.state.find(ch_id, "charge", ctx.account)
     if charge is None:
-        raise StripeError(400, f"No such charge: '{ch_id}'", param="charge", code="resource_missing")
+        raise StripeError(
+            400, f"No such charge: '{ch_id}'", param="charge", code="resource_missing"
+        )
     ch = charge.obj
     if pi_id and ch["payment_intent"] != pi_id:
         raise invalid("The charge does not belong to this PaymentIntent.", "charge")
@@ -62,11 +91,16 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
         dispute = charge.private.get("dispute")
         dp = ctx.state.get(dispute) if dispute else None
         if dp is not None and dp.obj["status"] not in ("won", "warning_closed"):
-            raise StripeError(400, f"Charge {ch['id']} has been charged back; cannot issue a refund.",
-                              code="charge_disputed")  # fmt: skip
+            raise StripeError(
+                400,
+                f"Charge {ch['id']} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+            )
     remaining = ch["amount_captured"] - ch["amount_refunded"]
     if remaining <= 0:
-        raise StripeError(400, f"Charge {ch['id']} has already been refunded.", code="charge_already_refunded")
+        raise StripeError(
+            400, f"Charge {ch['id']} has already been refunded.", code="charge_already_refunded"
+        )
     amount = p.int("amount", minimum=1)
     if amount is None:
         amount = remaining
@@ -87,13 +121,24 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
             "You cannot reverse a transfer for a charge that has no associated transfer.",
             "reverse_transfer",
         )
-    fee = ctx.state.get(charge.private["application_fee"]) if charge.private.get("application_fee") else None
+    fee = (
+        ctx.state.get(charge.private["application_fee"])
+        if charge.private.get("application_fee")
+        else None
+    )
     if refund_app_fee and fee is None and not ctx.on_connected:
         refund_app_fee = False
     completes = amount == remaining
     re_id = ctx.state.new_id("re")
-    txn = add_txn(ctx.state, charge.owner, amount=-amount, currency=ch["currency"], txn_type="refund",
-                  source=re_id, immediate=True)  # fmt: skip
+    txn = add_txn(
+        ctx.state,
+        charge.owner,
+        amount=-amount,
+        currency=ch["currency"],
+        txn_type="refund",
+        source=re_id,
+        immediate=True,
+    )
     outcome = ctx.state.next_refund_outcome
     ctx.state.next_refund_outcome = None
     refund = conform(
@@ -106,10 +151,14 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
             "created": ctx.now,
             "currency": ch["currency"],
             "destination_details": {
-                "card": {"reference": ctx.state.secret(12), "reference_status": "available",
-                         "reference_type": "acquirer_reference_number", "type": "refund"},
+                "card": {
+                    "reference": ctx.state.secret(12),
+                    "reference_status": "available",
+                    "reference_type": "acquirer_reference_number",
+                    "type": "refund",
+                },
                 "type": "card",
-            },  # fmt: skip
+            },
             "metadata": p.metadata() or {},
             "payment_intent": ch["payment_intent"],
             "reason": reason,
@@ -127,14 +176,22 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
     if reverse_transfer and transfer is not None:
         tr = transfer.obj
         left = tr["amount"] - tr["amount_reversed"]
-        share = left if completes else min(left, money.proportional(amount, ch["amount_captured"], tr["amount"]))
+        share = (
+            left
+            if completes
+            else min(left, money.proportional(amount, ch["amount_captured"], tr["amount"]))
+        )
         if share > 0:
             trr = reverse(ctx, transfer, share, source_refund=re_id)
             refund["transfer_reversal"] = trr.obj["id"]
     if refund_app_fee and fee is not None:
         f = fee.obj
         left = f["amount"] - f["amount_refunded"]
-        share = left if completes else min(left, money.proportional(amount, ch["amount_captured"], f["amount"]))
+        share = (
+            left
+            if completes
+            else min(left, money.proportional(amount, ch["amount_captured"], f["amount"]))
+        )
         if share > 0:
             refund_fee(ctx, fee, share)
     _emit(ctx, charge.owner, "refund.created", refund)
@@ -152,14 +209,22 @@ def settle_refund(ctx: Ctx, stored: Stored, outcome: str) -> None:
     refund["status"] = outcome
     if outcome == "failed" and charge is not None:
         ch = charge.obj
-        txn = add_txn(ctx.state, stored.owner, amount=refund["amount"], currency=refund["currency"],
-                      txn_type="refund_failure", source=refund["id"], immediate=True)  # fmt: skip
+        txn = add_txn(
+            ctx.state,
+            stored.owner,
+            amount=refund["amount"],
+            currency=refund["currency"],
+            txn_type="refund_failure",
+            source=refund["id"],
+            immediate=True,
+        )
         stored.private["failure_balance_transaction"] = txn["id"]
         ch["amount_refunded"] -= refund["amount"]
         ch["refunded"] = ch["amount_refunded"] >= ch["amount_captured"]
     if charge is not None:
         charge.obj["refunds"]["data"] = [
-            copy.deepcopy(refund) if r["id"] == refund["id"] else r for r in charge.obj["refunds"]["data"]
+            copy.deepcopy(refund) if r["id"] == refund["id"] else r
+            for r in charge.obj["refunds"]["data"]
         ]
     _emit(ctx, stored.owner, "refund.updated", refund, previous)
     _emit(ctx, stored.owner, "charge.refund.updated", refund, previous)
@@ -198,5 +263,9 @@ def list_refunds(ctx: Ctx) -> dict[str, Any]:
 @route("GET", "/v1/charges/{id}/refunds")
 def list_charge_refunds(ctx: Ctx) -> dict[str, Any]:
     charge = ctx.load(ctx.args["id"], "charge")
-    items = [s.obj for s in ctx.state.all_of(ctx.account, "refund") if s.obj["charge"] == charge.obj["id"]]
+    items = [
+        s.obj
+        for s in ctx.state.all_of(ctx.account, "refund")
+        if s.obj["charge"] == charge.obj["id"]
+    ]
     return list_object(ctx, items, f"/v1/charges/{charge.obj['id']}/refunds")

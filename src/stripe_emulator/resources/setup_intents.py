@@ -17,17 +17,35 @@ from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
 
 SPEC: dict[str, Any] = {
-    "customer": True, "payment_method": True, "payment_method_types": [True], "usage": True,
-    "confirm": True, "metadata": "any", "description": True, "return_url": True,
-    "automatic_payment_methods": {"enabled": True, "allow_redirects": True}, "on_behalf_of": True,
-    "payment_method_options": "any", "payment_method_data": "any", "mandate_data": "any",
-    "flow_directions": [True], "single_use": "any", "attach_to_self": True, "use_stripe_sdk": True,
-}  # fmt: skip
+    "customer": True,
+    "payment_method": True,
+    "payment_method_types": [True],
+    "usage": True,
+    "confirm": True,
+    "metadata": "any",
+    "description": True,
+    "return_url": True,
+    "automatic_payment_methods": {"enabled": True, "allow_redirects": True},
+    "on_behalf_of": True,
+    "payment_method_options": "any",
+    "payment_method_data": "any",
+    "mandate_data": "any",
+    "flow_directions": [True],
+    "single_use": "any",
+    "attach_to_self": True,
+    "use_stripe_sdk": True,
+}
 
 
 def _emit(ctx: Ctx, stored: Stored, event_type: str) -> None:
     owner = stored.owner
-    emit(ctx.state, ctx.platform, event_type, stored.obj, account=None if owner == ctx.platform else owner)
+    emit(
+        ctx.state,
+        ctx.platform,
+        event_type,
+        stored.obj,
+        account=None if owner == ctx.platform else owner,
+    )
 
 
 @route("POST", "/v1/setup_intents")
@@ -37,14 +55,18 @@ def create_setup_intent(ctx: Ctx) -> dict[str, Any]:
     seti_id = ctx.state.new_id("seti")
     customer = p.str("customer")
     if customer and ctx.state.find(customer, "customer", ctx.account) is None:
-        raise StripeError(400, f"No such customer: '{customer}'", param="customer", code="resource_missing")
+        raise StripeError(
+            400, f"No such customer: '{customer}'", param="customer", code="resource_missing"
+        )
     pmt = p.list("payment_method_types")
     seti = conform(
         {
             "id": seti_id,
             "object": "setup_intent",
             "application": None,
-            "automatic_payment_methods": None if pmt else {"allow_redirects": "always", "enabled": True},
+            "automatic_payment_methods": None
+            if pmt
+            else {"allow_redirects": "always", "enabled": True},
             "cancellation_reason": None,
             "client_secret": f"{seti_id}_secret_{ctx.state.secret(25)}",
             "created": ctx.now,
@@ -61,7 +83,13 @@ def create_setup_intent(ctx: Ctx) -> dict[str, Any]:
             "on_behalf_of": p.str("on_behalf_of"),
             "payment_method": None,
             "payment_method_configuration_details": None,
-            "payment_method_options": {"card": {"mandate_options": None, "network": None, "request_three_d_secure": "automatic"}},
+            "payment_method_options": {
+                "card": {
+                    "mandate_options": None,
+                    "network": None,
+                    "request_three_d_secure": "automatic",
+                }
+            },
             "payment_method_types": pmt or ["card"],
             "single_use_mandate": None,
             "status": "requires_payment_method",
@@ -98,7 +126,20 @@ def retrieve_setup_intent(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/setup_intents/{id}")
 def update_setup_intent(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {k: SPEC[k] for k in ("customer", "payment_method", "metadata", "description", "payment_method_types", "payment_method_options")})
+    check_unknown(
+        p.data,
+        {
+            k: SPEC[k]
+            for k in (
+                "customer",
+                "payment_method",
+                "metadata",
+                "description",
+                "payment_method_types",
+                "payment_method_options",
+            )
+        },
+    )
     stored = _load(ctx)
     seti = stored.obj
     seti["metadata"] = merge_metadata(seti["metadata"], p.metadata())
@@ -106,7 +147,9 @@ def update_setup_intent(ctx: Ctx) -> dict[str, Any]:
         seti["description"] = p.str("description")
     if customer := p.str("customer"):
         if ctx.state.find(customer, "customer", ctx.account) is None:
-            raise StripeError(400, f"No such customer: '{customer}'", param="customer", code="resource_missing")
+            raise StripeError(
+                400, f"No such customer: '{customer}'", param="customer", code="resource_missing"
+            )
         seti["customer"] = customer
     if pm_id := p.str("payment_method"):
         seti["payment_method"] = resolve_payment_method(ctx, pm_id).obj["id"]
@@ -117,12 +160,27 @@ def update_setup_intent(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/setup_intents/{id}/confirm", publishable=True)
 def confirm_setup_intent(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"payment_method": True, "return_url": True, "client_secret": True, "mandate_data": "any",
-                           "payment_method_data": "any", "payment_method_options": "any", "use_stripe_sdk": True,
-                           "key": True, "expected_payment_method_type": True})  # fmt: skip
+    check_unknown(
+        p.data,
+        {
+            "payment_method": True,
+            "return_url": True,
+            "client_secret": True,
+            "mandate_data": "any",
+            "payment_method_data": "any",
+            "payment_method_options": "any",
+            "use_stripe_sdk": True,
+            "key": True,
+            "expected_payment_method_type": True,
+        },
+    )
     stored = _load(ctx)
     seti = stored.obj
-    if seti["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+    if seti["status"] not in (
+        "requires_payment_method",
+        "requires_confirmation",
+        "requires_action",
+    ):
         raise StripeError(
             400,
             f"You cannot confirm this SetupIntent because it has a status of {seti['status']}.",
@@ -138,8 +196,11 @@ def confirm_setup_intent(ctx: Ctx) -> dict[str, Any]:
     if return_url := p.str("return_url"):
         stored.private["return_url"] = return_url
     if not seti["payment_method"]:
-        raise invalid("You cannot confirm this SetupIntent because it's missing a payment method.", "payment_method",
-                      "setup_intent_unexpected_state")  # fmt: skip
+        raise invalid(
+            "You cannot confirm this SetupIntent because it's missing a payment method.",
+            "payment_method",
+            "setup_intent_unexpected_state",
+        )
     _confirm(ctx, stored)
     return seti
 
@@ -154,14 +215,25 @@ def _confirm(ctx: Ctx, stored: Stored) -> None:
     if card.behavior in ("3ds_always", "3ds_unless_setup", "3ds_then_decline"):
         token = ctx.state.secret(32)
         return_url = stored.private.get("return_url")
-        ctx.state.tokens[token] = {"kind": "3ds", "object": seti["id"], "owner": stored.owner,
-                                   "platform": ctx.platform, "return_url": return_url, "done": False}  # fmt: skip
+        ctx.state.tokens[token] = {
+            "kind": "3ds",
+            "object": seti["id"],
+            "owner": stored.owner,
+            "platform": ctx.platform,
+            "return_url": return_url,
+            "done": False,
+        }
         seti.update(
             status="requires_action",
             last_setup_error=None,
-            next_action={"type": "redirect_to_url",
-                         "redirect_to_url": {"return_url": return_url, "url": ctx.url(f"/_emulator/hosted/3ds/{token}")}},
-        )  # fmt: skip
+            next_action={
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "return_url": return_url,
+                    "url": ctx.url(f"/_emulator/hosted/3ds/{token}"),
+                },
+            },
+        )
         _emit(ctx, stored, "setup_intent.requires_action")
         return
     if card.behavior == "decline":
@@ -172,15 +244,30 @@ def _confirm(ctx: Ctx, stored: Stored) -> None:
 def _fail(ctx: Ctx, stored: Stored, pm: Stored, card: Card) -> StripeError:
     seti = stored.obj
     error = {
-        "code": card.code, "decline_code": card.decline_code, "message": card.message,
+        "code": card.code,
+        "decline_code": card.decline_code,
+        "message": card.message,
         "doc_url": f"https://stripe.com/docs/error-codes/{(card.code or '').replace('_', '-')}",
-        "param": None, "payment_method": copy.deepcopy(pm.obj), "payment_method_type": "card",
+        "param": None,
+        "payment_method": copy.deepcopy(pm.obj),
+        "payment_method_type": "card",
         "type": "card_error",
-    }  # fmt: skip
-    seti.update(status="requires_payment_method", last_setup_error=error, payment_method=None, next_action=None)
+    }
+    seti.update(
+        status="requires_payment_method",
+        last_setup_error=error,
+        payment_method=None,
+        next_action=None,
+    )
     _emit(ctx, stored, "setup_intent.setup_failed")
-    return StripeError(402, card.message or "Your card was declined.", type="card_error", code=card.code,
-                       decline_code=card.decline_code, extra={"setup_intent": copy.deepcopy(seti)})  # fmt: skip
+    return StripeError(
+        402,
+        card.message or "Your card was declined.",
+        type="card_error",
+        code=card.code,
+        decline_code=card.decline_code,
+        extra={"setup_intent": copy.deepcopy(seti)},
+    )
 
 
 def _succeed(ctx: Ctx, stored: Stored, pm: Stored) -> None:
@@ -204,16 +291,21 @@ def finish_setup_authentication(ctx: Ctx, stored: Stored, success: bool) -> None
     assert card is not None
     if not success:
         seti.update(
-            status="requires_payment_method", next_action=None, payment_method=None,
+            status="requires_payment_method",
+            next_action=None,
+            payment_method=None,
             last_setup_error={
-                "code": "setup_intent_authentication_failure", "decline_code": None,
+                "code": "setup_intent_authentication_failure",
+                "decline_code": None,
                 "doc_url": "https://stripe.com/docs/error-codes/setup-intent-authentication-failure",
                 "message": "The latest attempt to set up the payment method has failed because "
                 "authentication failed.",
-                "param": None, "payment_method": copy.deepcopy(pm.obj), "payment_method_type": "card",
+                "param": None,
+                "payment_method": copy.deepcopy(pm.obj),
+                "payment_method_type": "card",
                 "type": "invalid_request_error",
             },
-        )  # fmt: skip
+        )
         _emit(ctx, stored, "setup_intent.setup_failed")
         return
     if card.behavior == "3ds_then_decline":
@@ -228,10 +320,18 @@ def cancel_setup_intent(ctx: Ctx) -> dict[str, Any]:
     stored = _load(ctx)
     seti = stored.obj
     if seti["status"] in ("succeeded", "canceled"):
-        raise StripeError(400, f"You cannot cancel this SetupIntent because it has a status of {seti['status']}.",
-                          code="setup_intent_unexpected_state")  # fmt: skip
-    seti.update(status="canceled", next_action=None,
-                cancellation_reason=ctx.params.str("cancellation_reason", choices=("abandoned", "duplicate", "requested_by_customer")))  # fmt: skip
+        raise StripeError(
+            400,
+            f"You cannot cancel this SetupIntent because it has a status of {seti['status']}.",
+            code="setup_intent_unexpected_state",
+        )
+    seti.update(
+        status="canceled",
+        next_action=None,
+        cancellation_reason=ctx.params.str(
+            "cancellation_reason", choices=("abandoned", "duplicate", "requested_by_customer")
+        ),
+    )
     _emit(ctx, stored, "setup_intent.canceled")
     return seti
 

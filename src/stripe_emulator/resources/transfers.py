@@ -36,14 +36,37 @@ def create_transfer_record(
     state = ctx.state
     tr_id = state.new_id("tr")
     py_id = state.new_id("py")
-    platform_txn = add_txn(state, ctx.platform, amount=-amount, currency=currency, txn_type="transfer",
-                           source=tr_id, available_on=available_on, immediate=available_on is None)  # fmt: skip
+    platform_txn = add_txn(
+        state,
+        ctx.platform,
+        amount=-amount,
+        currency=currency,
+        txn_type="transfer",
+        source=tr_id,
+        available_on=available_on,
+        immediate=available_on is None,
+    )
     fee_details = []
     if app_fee:
-        fee_details.append({"amount": app_fee, "application": APPLICATION, "currency": currency,
-                            "description": "Application fee", "type": "application_fee"})  # fmt: skip
-    dest_txn = add_txn(state, destination, amount=amount, currency=currency, txn_type="payment",
-                       source=py_id, fee=app_fee, fee_details=fee_details)  # fmt: skip
+        fee_details.append(
+            {
+                "amount": app_fee,
+                "application": APPLICATION,
+                "currency": currency,
+                "description": "Application fee",
+                "type": "application_fee",
+            }
+        )
+    dest_txn = add_txn(
+        state,
+        destination,
+        amount=amount,
+        currency=currency,
+        txn_type="payment",
+        source=py_id,
+        fee=app_fee,
+        fee_details=fee_details,
+    )
     payment = conform(
         {
             "id": py_id,
@@ -55,7 +78,13 @@ def create_transfer_record(
             "application_fee": None,
             "application_fee_amount": app_fee or None,
             "balance_transaction": dest_txn["id"],
-            "billing_details": {"address": None, "email": None, "name": None, "phone": None, "tax_id": None},
+            "billing_details": {
+                "address": None,
+                "email": None,
+                "name": None,
+                "phone": None,
+                "tax_id": None,
+            },
             "calculated_statement_descriptor": None,
             "captured": True,
             "created": ctx.now,
@@ -79,7 +108,12 @@ def create_transfer_record(
             "receipt_number": None,
             "receipt_url": None,
             "refunded": False,
-            "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{py_id}/refunds"},
+            "refunds": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/charges/{py_id}/refunds",
+            },
             "review": None,
             "shipping": None,
             "source": None,
@@ -106,7 +140,12 @@ def create_transfer_record(
             "destination_payment": py_id,
             "livemode": False,
             "metadata": metadata or {},
-            "reversals": {"object": "list", "data": [], "has_more": False, "url": f"/v1/transfers/{tr_id}/reversals"},
+            "reversals": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/transfers/{tr_id}/reversals",
+            },
             "reversed": False,
             "source_transaction": source_transaction,
             "source_type": "card",
@@ -139,10 +178,24 @@ def reverse(
     trr_id = state.new_id("trr")
     pyr_id = state.new_id("pyr")
     dest = tr["destination"]
-    platform_txn = add_txn(state, ctx.platform, amount=amount, currency=tr["currency"], txn_type="transfer_refund",
-                           source=trr_id, immediate=True)  # fmt: skip
-    dest_txn = add_txn(state, dest, amount=-amount, currency=tr["currency"], txn_type="payment_refund",
-                       source=pyr_id, immediate=True)  # fmt: skip
+    platform_txn = add_txn(
+        state,
+        ctx.platform,
+        amount=amount,
+        currency=tr["currency"],
+        txn_type="transfer_refund",
+        source=trr_id,
+        immediate=True,
+    )
+    dest_txn = add_txn(
+        state,
+        dest,
+        amount=-amount,
+        currency=tr["currency"],
+        txn_type="payment_refund",
+        source=pyr_id,
+        immediate=True,
+    )
     payment = state.get(tr["destination_payment"])
     pyr = conform(
         {
@@ -185,27 +238,47 @@ def reverse(
     previous = {"amount_reversed": tr["amount_reversed"], "reversed": tr["reversed"]}
     tr["amount_reversed"] += amount
     tr["reversed"] = tr["amount_reversed"] >= tr["amount"]
-    tr["reversals"] = {**tr["reversals"], "data": [reversal, *tr["reversals"]["data"]][:10],
-                       "has_more": len(tr["reversals"]["data"]) >= 10}  # fmt: skip
+    tr["reversals"] = {
+        **tr["reversals"],
+        "data": [reversal, *tr["reversals"]["data"]][:10],
+        "has_more": len(tr["reversals"]["data"]) >= 10,
+    }
     emit(state, ctx.platform, "transfer.reversed", tr, previous=previous)
     return stored
 
 
-def refund_fee(ctx: Ctx, fee: Stored, amount: int, metadata: dict[str, str] | None = None) -> Stored:
+def refund_fee(
+    ctx: Ctx, fee: Stored, amount: int, metadata: dict[str, str] | None = None
+) -> Stored:
     """Give ``amount`` of an application fee back to the connected account."""
     state = ctx.state
     obj = fee.obj
     remaining = obj["amount"] - obj["amount_refunded"]
     if amount > remaining:
         raise invalid(
-            f"Refund amount ({amount}) is greater than unrefunded amount on fee ({remaining})", "amount"
+            f"Refund amount ({amount}) is greater than unrefunded amount on fee ({remaining})",
+            "amount",
         )
     fr_id = state.new_id("fr")
-    txn = add_txn(state, ctx.platform, amount=-amount, currency=obj["currency"], txn_type="application_fee_refund",
-                  source=fr_id, immediate=True)  # fmt: skip
+    txn = add_txn(
+        state,
+        ctx.platform,
+        amount=-amount,
+        currency=obj["currency"],
+        txn_type="application_fee_refund",
+        source=fr_id,
+        immediate=True,
+    )
     if obj["account"] and obj["account"] != ctx.platform:
-        add_txn(state, obj["account"], amount=amount, currency=obj["currency"], txn_type="application_fee_refund",
-                source=fr_id, immediate=True)  # fmt: skip
+        add_txn(
+            state,
+            obj["account"],
+            amount=amount,
+            currency=obj["currency"],
+            txn_type="application_fee_refund",
+            source=fr_id,
+            immediate=True,
+        )
     fr = conform(
         {
             "id": fr_id,
@@ -232,9 +305,19 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
     from stripe_emulator.resources.payment_intents import _check_destination
 
     p = ctx.params
-    check_unknown(p.data, {"amount": True, "currency": True, "destination": True, "transfer_group": True,
-                           "source_transaction": True, "metadata": "any", "description": True,
-                           "source_type": True})  # fmt: skip
+    check_unknown(
+        p.data,
+        {
+            "amount": True,
+            "currency": True,
+            "destination": True,
+            "transfer_group": True,
+            "source_transaction": True,
+            "metadata": "any",
+            "description": True,
+            "source_type": True,
+        },
+    )
     if ctx.on_connected:
         raise invalid("Transfers can only be created by the platform.")
     amount = p.req_int("amount", minimum=1)
@@ -246,9 +329,16 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
     if source:
         charge = ctx.state.find(source, "charge", ctx.platform)
         if charge is None:
-            raise StripeError(400, f"No such charge: '{source}'", param="source_transaction", code="resource_missing")
+            raise StripeError(
+                400,
+                f"No such charge: '{source}'",
+                param="source_transaction",
+                code="resource_missing",
+            )
         if charge.obj["currency"] != currency:
-            raise invalid("The currency of the transfer must match the source transaction.", "currency")
+            raise invalid(
+                "The currency of the transfer must match the source transaction.", "currency"
+            )
         txn = ctx.state.get(charge.obj["balance_transaction"] or "")
         available_on = txn.obj["available_on"] if txn else None
     elif available(ctx.state, ctx.platform, currency) < amount:
@@ -260,10 +350,16 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
             code="balance_insufficient",
         )
     transfer, _ = create_transfer_record(
-        ctx, amount=amount, currency=currency, destination=destination, source_transaction=source,
-        transfer_group=p.str("transfer_group"), available_on=available_on,
-        description=p.str("description"), metadata=p.metadata(),
-    )  # fmt: skip
+        ctx,
+        amount=amount,
+        currency=currency,
+        destination=destination,
+        source_transaction=source,
+        transfer_group=p.str("transfer_group"),
+        available_on=available_on,
+        description=p.str("description"),
+        metadata=p.metadata(),
+    )
     return transfer.obj
 
 
@@ -296,7 +392,10 @@ def list_transfers(ctx: Ctx) -> dict[str, Any]:
 @route("POST", "/v1/transfers/{id}/reversals")
 def create_reversal(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(p.data, {"amount": True, "metadata": "any", "refund_application_fee": True, "description": True})
+    check_unknown(
+        p.data,
+        {"amount": True, "metadata": "any", "refund_application_fee": True, "description": True},
+    )
     transfer = ctx.load(ctx.args["id"], "transfer")
     remaining = transfer.obj["amount"] - transfer.obj["amount_reversed"]
     if remaining <= 0:
@@ -308,7 +407,11 @@ def create_reversal(ctx: Ctx) -> dict[str, Any]:
 @route("GET", "/v1/transfers/{id}/reversals")
 def list_reversals(ctx: Ctx) -> dict[str, Any]:
     transfer = ctx.load(ctx.args["id"], "transfer")
-    items = [s.obj for s in ctx.state.all_of(ctx.platform, "transfer_reversal") if s.obj["transfer"] == transfer.obj["id"]]
+    items = [
+        s.obj
+        for s in ctx.state.all_of(ctx.platform, "transfer_reversal")
+        if s.obj["transfer"] == transfer.obj["id"]
+    ]
     return list_object(ctx, items, f"/v1/transfers/{transfer.obj['id']}/reversals")
 
 
@@ -353,7 +456,9 @@ def create_fee_refund(ctx: Ctx) -> dict[str, Any]:
 @route("GET", "/v1/application_fees/{id}/refunds")
 def list_fee_refunds(ctx: Ctx) -> dict[str, Any]:
     fee = ctx.load(ctx.args["id"], "application_fee")
-    items = [s.obj for s in ctx.state.all_of(ctx.platform, "fee_refund") if s.obj["fee"] == fee.obj["id"]]
+    items = [
+        s.obj for s in ctx.state.all_of(ctx.platform, "fee_refund") if s.obj["fee"] == fee.obj["id"]
+    ]
     return list_object(ctx, items, f"/v1/application_fees/{fee.obj['id']}/refunds")
 
 

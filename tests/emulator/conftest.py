@@ -1,0 +1,81 @@
+"""Fixtures for the emulator suite: one real emulator server per session, a fresh platform per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import stripe
+
+from tests.emulator.support import (
+    Control,
+    WebhookReceiver,
+    make_client,
+    new_secret_key,
+    run_emulator,
+)
+
+
+@pytest.fixture(scope="session")
+def emulator_url() -> Iterator[str]:
+    with run_emulator() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def control(emulator_url: str) -> Control:
+    return Control(emulator_url)
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return new_secret_key()
+
+
+@pytest.fixture
+def client(emulator_url: str, secret_key: str) -> stripe.StripeClient:
+    """A StripeClient for a brand-new platform account (fresh random key)."""
+    return make_client(emulator_url, secret_key)
+
+
+@pytest.fixture
+def no_faults(control: Control) -> Iterator[None]:
+    control.clear_faults()
+    yield
+    control.clear_faults()
+
+
+@pytest.fixture
+def shaping(control: Control) -> Iterator[Control]:
+    yield control
+    control.post("webhooks/shape", {"delay_ms": 0, "duplicate_rate": 0, "drop_rate": 0, "reorder": False,
+                                    "paused": False, "seed": 0, "max_attempts": 4, "retry_base_ms": 500})
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as r:
+        yield r
+
+
+async def create_connected(client: stripe.StripeClient, control: Control, *, onboard: bool = True, **extra: Any) -> Any:
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": "LU",
+        "email": "shop@example.com",
+        "business_type": "individual",
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+    }
+    params.update(extra)
+    account = await client.v1.accounts.create_async(params=params)
+    if onboard:
+        control.onboard(account.id, "complete")
+        account = await client.v1.accounts.retrieve_async(account.id)
+    return account
+
+
+@pytest.fixture
+async def connected(client: stripe.StripeClient, control: Control) -> AsyncIterator[Any]:
+    """An onboarded Express account (charges and payouts enabled) of the test's platform."""
+    yield await create_connected(client, control)
