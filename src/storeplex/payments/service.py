@@ -53,6 +53,13 @@ class PaymentsNotAccepted(Conflict):
     code = "payments_not_accepted"
 
 
+def idempotency_key(kind: str, row_id: int, created_at: datetime, purpose: str) -> str:
+    """A Stripe idempotency key made from our row: stable across retries of the same
+    operation, and never shared by two rows, even after a database is reset and ids
+    are handed out again."""
+    return f"{PLATFORM_TAG}-{kind}-{row_id}-{int(created_at.timestamp() * 1_000_000)}-{purpose}"
+
+
 def _id_of(value: Any) -> str | None:
     """A Stripe reference that may be an id or an expanded object."""
     if isinstance(value, dict):
@@ -155,7 +162,9 @@ class PaymentService:
             "metadata": {"store_id": str(store_id), "platform": PLATFORM_TAG},
         }
         account = await self.stripe.create_account(
-            params, idempotency_key=f"{PLATFORM_TAG}-store-{store_id}-account", store_id=store_id
+            params,
+            idempotency_key=idempotency_key("store", store.id, store.created_at, "account"),
+            store_id=store_id,
         )
         config.stripe_account_id = account["id"]
         config.business_type = business_type
@@ -271,8 +280,11 @@ class PaymentService:
         ).scalar_one_or_none()
         if order is None:
             raise NotFound(f"No order with id {order_id}")
-        config = await self.get_store_payment_config(store_id)
-        if not config.accepts_payments or not config.stripe_account_id:
+        try:
+            config = await self.get_store_payment_config(store_id)
+        except PaymentNotConfigured:
+            config = None
+        if config is None or not config.accepts_payments or not config.stripe_account_id:
             raise PaymentsNotAccepted(
                 "This store cannot take card payments yet; its owner has not finished "
                 "setting up payments"
@@ -326,7 +338,7 @@ class PaymentService:
             params["application_fee_amount"] = split.platform_fee
         intent = await self.stripe.create_payment_intent(
             params,
-            idempotency_key=f"{PLATFORM_TAG}-order-{order.id}-payment-intent",
+            idempotency_key=idempotency_key("order", order.id, order.created_at, "payment-intent"),
             order_id=order.id,
             store_id=store_id,
         )

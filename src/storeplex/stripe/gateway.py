@@ -121,7 +121,7 @@ class StripeGateway:
         self,
         operation: str,
         fn: Callable[..., Awaitable[Any]],
-        *,
+        *args: str,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         stripe_account: str | None = None,
@@ -138,7 +138,7 @@ class StripeGateway:
         try:
             if params is not None:
                 kwargs["params"] = params
-            result = await fn(**kwargs, options=options)
+            result = await fn(*args, **kwargs, options=options)
             return _plain(result)
         except stripe.StripeError as exc:
             outcome = type(exc).__name__
@@ -187,7 +187,7 @@ class StripeGateway:
 
     async def retrieve_account(self, account_id: str, **ids: Any) -> StripeDict:
         return await self._call(
-            "account.retrieve", self.client.v1.accounts.retrieve_async, account=account_id, ids=ids
+            "account.retrieve", self.client.v1.accounts.retrieve_async, account_id, ids=ids
         )
 
     async def update_account(
@@ -199,7 +199,7 @@ class StripeGateway:
         **ids: Any,
     ) -> StripeDict:
         return await self._call(
-            "account.update", self.client.v1.accounts.update_async, account=account_id,
+            "account.update", self.client.v1.accounts.update_async, account_id,
             params=params, idempotency_key=idempotency_key, ids=ids,
         )  # fmt: skip
 
@@ -211,7 +211,7 @@ class StripeGateway:
     async def create_login_link(self, account_id: str, **ids: Any) -> StripeDict:
         return await self._call(
             "login_link.create", self.client.v1.accounts.login_links.create_async,
-            account=account_id, ids=ids,
+            account_id, ids=ids,
         )  # fmt: skip
 
     # Payment intents -------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class StripeGateway:
     ) -> StripeDict:
         return await self._call(
             "payment_intent.retrieve", self.client.v1.payment_intents.retrieve_async,
-            intent=intent_id, params={"expand": expand} if expand else None, ids=ids,
+            intent_id, params={"expand": expand} if expand else None, ids=ids,
         )  # fmt: skip
 
     async def update_payment_intent(
@@ -237,7 +237,7 @@ class StripeGateway:
     ) -> StripeDict:
         return await self._call(
             "payment_intent.update", self.client.v1.payment_intents.update_async,
-            intent=intent_id, params=params, idempotency_key=idempotency_key, ids=ids,
+            intent_id, params=params, idempotency_key=idempotency_key, ids=ids,
         )  # fmt: skip
 
     async def cancel_payment_intent(
@@ -245,12 +245,12 @@ class StripeGateway:
     ) -> StripeDict:
         return await self._call(
             "payment_intent.cancel", self.client.v1.payment_intents.cancel_async,
-            intent=intent_id, idempotency_key=idempotency_key, ids=ids,
+            intent_id, idempotency_key=idempotency_key, ids=ids,
         )  # fmt: skip
 
     async def retrieve_charge(self, charge_id: str, **ids: Any) -> StripeDict:
         return await self._call(
-            "charge.retrieve", self.client.v1.charges.retrieve_async, charge=charge_id, ids=ids
+            "charge.retrieve", self.client.v1.charges.retrieve_async, charge_id, ids=ids
         )
 
     # Webhook endpoints (emulator mode registers its own, as `stripe listen` would) ---------
@@ -264,7 +264,7 @@ class StripeGateway:
     async def delete_webhook_endpoint(self, endpoint_id: str) -> StripeDict:
         return await self._call(
             "webhook_endpoint.delete", self.client.v1.webhook_endpoints.delete_async,
-            webhook_endpoint=endpoint_id,
+            endpoint_id,
         )  # fmt: skip
 
     async def create_webhook_endpoint(self, params: dict[str, Any]) -> StripeDict:
