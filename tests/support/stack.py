@@ -102,7 +102,8 @@ class Stack:
     def events_of(self, object_id: str) -> list[dict[str, Any]]:
         """The platform's events about one object, oldest first, as delivered payloads."""
         events = self.stripe.v1.events.list(params={"limit": 100})
-        mine = [e.to_dict() for e in events.data if e.data.object.get("id") == object_id]
+        payloads = [e.to_dict() for e in events.data]
+        mine = [e for e in payloads if e["data"]["object"].get("id") == object_id]
         return sorted(mine, key=lambda e: (e["created"], e["id"]))
 
     def onboard(self, account_id: str, outcome: str = "complete") -> None:

@@ -53,6 +53,12 @@ class PaymentsNotAccepted(Conflict):
     code = "payments_not_accepted"
 
 
+class PaymentNotYetRecorded(Conflict):
+    """An event about our intent arrived before the order it names is visible: retry later."""
+
+    code = "payment_not_yet_recorded"
+
+
 def idempotency_key(kind: str, row_id: int, created_at: datetime, purpose: str) -> str:
     """A Stripe idempotency key made from our row: stable across retries of the same
     operation, and never shared by two rows, even after a database is reset and ids
@@ -399,6 +405,8 @@ class PaymentService:
         """Move our payment and order to what the intent says, forward only."""
         payment = await self._payment_by_intent(intent["id"], lock=True)
         if payment is None:
+            payment = await self._recover_payment(intent)
+        if payment is None:
             log.info("payment intent %s is not one of ours; ignored", intent["id"])
             return None
         new = state_of_intent(intent)
@@ -425,6 +433,52 @@ class PaymentService:
         elif new == PaymentState.CANCELED:
             await self._cancel_unpaid_order(payment)
         return payment
+
+    async def _recover_payment(self, intent: dict[str, Any]) -> Payment | None:
+        """Record a payment we created at Stripe but never stored (the process died between
+        the Stripe call and the commit). Our metadata on the intent names the order; if the
+        order is not visible yet, raise so the webhook inbox retries later."""
+        metadata = intent.get("metadata") or {}
+        if (
+            metadata.get("platform") != PLATFORM_TAG
+            or not str(metadata.get("order_id", "")).isdigit()
+        ):
+            return None
+        order_id = int(metadata["order_id"])
+        order = await self.db.get(Order, order_id)
+        if order is None or str(order.store_id) != str(metadata.get("store_id")):
+            raise PaymentNotYetRecorded(
+                f"Intent {intent['id']} names order {order_id}, which is not in the database yet"
+            )
+        total = int(intent["amount"])
+        fee = int(intent.get("application_fee_amount") or 0)
+        destination = _id_of((intent.get("transfer_data") or {}).get("destination"))
+        await self.db.execute(
+            dialect_insert(self.db, Payment)
+            .values(
+                store_id=order.store_id,
+                order_id=order.id,
+                customer_id=order.customer_id,
+                stripe_payment_intent_id=intent["id"],
+                stripe_account_id=destination or "",
+                amount_total=total,
+                amount_store=total - fee,
+                amount_platform_fee=fee,
+                amount_refunded=0,
+                currency=str(intent.get("currency", order.currency)).upper(),
+                status=PaymentState.PENDING,
+                stripe_metadata=json.dumps(metadata),
+                save_payment_method=False,
+                disputed=False,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        if order.payment_intent_id is None:
+            order.payment_intent_id = intent["id"]
+        log.warning("recovered payment record of intent %s for order %s", intent["id"], order.id)
+        return await self._payment_by_intent(intent["id"], lock=True)
 
     def _record_failure(self, payment: Payment, intent: dict[str, Any]) -> None:
         error = intent.get("last_payment_error") or {}
