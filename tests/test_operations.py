@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -116,4 +117,33 @@ def test_the_readme_run_command_serves_the_demo_storefront(tmp_path: Path) -> No
         assert "250 JPY" in yen.text
         logins = (tmp_path / "var" / "demo-logins.txt").read_text().split()
         assert "owner@alpine-coffee.example" in logins
-        assert httpx.get(f"http://127.0.0.1:{emulator_port}/v1/balance").status_code == 401
+        emulator = f"http://127.0.0.1:{emulator_port}"
+        assert httpx.get(f"{emulator}/v1/balance").status_code == 401
+        # As `stripe listen` would: both webhook endpoints registered with the emulator.
+        keys = json.loads((tmp_path / "var" / "stripe-emulator.keys.json").read_text())
+        assert keys["webhook_secret"].startswith("whsec_")
+        endpoints = httpx.get(
+            f"{emulator}/v1/webhook_endpoints",
+            headers={"Authorization": f"Bearer {keys['secret_key']}"},
+        ).json()["data"]
+        assert sorted(e["url"] for e in endpoints) == [
+            f"{base}/api/v1/webhooks/stripe",
+            f"{base}/api/v1/webhooks/stripe/connect",
+        ]
+        # The whole loop on the first run: setup → onboarding → account.updated → active.
+        with httpx.Client(base_url=base) as owner:
+            email, password = logins[0], logins[1]
+            csrf = owner.post(
+                "/api/v1/auth/staff/login", json={"email": email, "password": password}
+            ).json()["csrf_token"]
+            setup = owner.post(
+                "/api/v1/store/payments/setup", json={}, headers={"X-CSRF-Token": csrf}
+            )
+            assert setup.status_code == 200, setup.text
+            account = setup.json()["stripe_account_id"]
+            httpx.post(
+                f"{emulator}/_emulator/accounts/{account}/onboard", json={"outcome": "complete"}
+            )
+            httpx.post(f"{emulator}/_emulator/webhooks/flush")
+            config = owner.get("/api/v1/store/payments/config").json()
+            assert (config["account_status"], config["accepts_payments"]) == ("active", True)
