@@ -37,9 +37,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from stripe_emulator import control, hosted, persistence
-from stripe_emulator import resources as _resources  # noqa: F401 - registers routes
 from stripe_emulator.core import API_VERSION, Ctx, Emulator, current_request, expand, match
 from stripe_emulator.faults import Faults
+from stripe_emulator.resources import register_all
 from stripe_emulator.resources.accounts import account_invalid, ensure_platform
 from stripe_emulator.resources.payouts import advance
 from stripe_emulator.state import DAY, IdemRecord, State, account_id_for_key
@@ -69,7 +69,8 @@ def authenticate(header: str | None) -> tuple[str, bool]:
     if not header:
         raise _auth_error(
             "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). "
+            "Authorization header, using Bearer auth (e.g. "
+            "'Authorization: Bearer YOUR_SECRET_KEY'). "
             "See https://stripe.com/docs/api#authentication for details, or we can help at "
             "https://support.stripe.com/."
         )
@@ -113,6 +114,7 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
     ``public_url`` is the base for hosted page URLs (default: the request's
     base URL); ``state_file`` enables persistence across restarts.
     """
+    register_all()
     state = (persistence.load(state_file) if state_file else None) or State()
     emu = Emulator(
         state=state,
@@ -160,12 +162,12 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
             return _error(err, request_id, headers)
         except Exception as exc:  # every bug still answers in Stripe's shape
             log.exception("emulator bug on %s %s", method, path)
-            err = StripeError(
+            bug = StripeError(
                 500,
                 f"An unexpected error occurred in the Stripe emulator: {type(exc).__name__}: {exc}",
                 type="api_error",
             )
-            return _error(err, request_id, headers)
+            return _error(bug, request_id, headers)
         finally:
             emu.dispatcher.notify()
             if saver is not None and method != "GET":
@@ -195,7 +197,8 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
         if publishable and not route.publishable:
             raise StripeError(
                 401,
-                "This API call cannot be made with a publishable API key. Please use a secret API key. "
+                "This API call cannot be made with a publishable "
+                "API key. Please use a secret API key. "
                 "You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.",
                 code="secret_key_required",
             )
@@ -231,8 +234,10 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
                     if record.fingerprint != fingerprint:
                         raise StripeError(
                             400,
-                            "Keys for idempotent requests can only be used with the same parameters they "
-                            f"were first used with. Try using a key other than '{idem_key}' if you meant "
+                            "Keys for idempotent requests can only "
+                            "be used with the same parameters they "
+                            "were first used with. Try using a key "
+                            f"other than '{idem_key}' if you meant "
                             "to execute a different request.",
                             type="idempotency_error",
                         )

@@ -76,12 +76,14 @@ def routes(emu: Emulator) -> list[Route]:
             advance(state, before)
             state.last_tick = state.now()
             for stored in list(state.objects.values()):
-                if stored.obj.get("object") == "refund" and stored.obj["status"] == "pending":
-                    if stored.private.get("planned") == "failed":
-                        ctx = system_ctx(
-                            emu, platform_of(stored), stored.owner, str(request.base_url)
-                        )
-                        settle_refund(ctx, stored, "failed")
+                obj = stored.obj
+                if (
+                    obj.get("object") == "refund"
+                    and obj["status"] == "pending"
+                    and stored.private.get("planned") == "failed"
+                ):
+                    ctx = system_ctx(emu, platform_of(stored), stored.owner, str(request.base_url))
+                    settle_refund(ctx, stored, "failed")
         emu.dispatcher.notify()
         return JSONResponse({"now": state.now(), "offset": state.clock.offset})
 

@@ -186,7 +186,10 @@ def routes(emu: Emulator) -> list[Route]:
         return render(
             "message.html",
             title="Receipt",
-            message=f"Payment {ch['id']}: {money.display(ch['amount'], ch['currency'])} {ch['currency'].upper()}.",
+            message=(
+                f"Payment {ch['id']}: {money.display(ch['amount'], ch['currency'])} "
+                f"{ch['currency'].upper()}."
+            ),
         )
 
     return [

@@ -98,9 +98,12 @@ def settle(state: State, until: int | None = None) -> None:
     moment = state.now() if until is None else until
     for stored in state.objects.values():
         obj = stored.obj
-        if obj.get("object") == "balance_transaction" and obj["status"] == "pending":
-            if obj["available_on"] <= moment:
-                obj["status"] = "available"
+        if (
+            obj.get("object") == "balance_transaction"
+            and obj["status"] == "pending"
+            and obj["available_on"] <= moment
+        ):
+            obj["status"] = "available"
 
 
 def balances(state: State, owner: str) -> dict[str, dict[str, int]]:

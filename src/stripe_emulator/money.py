@@ -24,7 +24,26 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-ZERO_DECIMAL = frozenset(["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"])
+ZERO_DECIMAL = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
 THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
 # Stripe's minimum charge amounts, in minor units.

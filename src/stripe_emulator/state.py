@@ -26,7 +26,7 @@ DAY = 86400
 
 def _b62(data: bytes, length: int) -> str:
     number = int.from_bytes(data, "big")
-    out = []
+    out: list[str] = []
     while len(out) < length:
         number, rem = divmod(number, 62)
         out.append(ALPHABET[rem])

@@ -129,7 +129,7 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                     nxt = {}
                     node[part] = nxt
                 node = nxt
-    return _listify(root)  # type: ignore[no-any-return]
+    return dict(_listify(root))
 
 
 def _listify(node: Any) -> Any:
@@ -187,20 +187,27 @@ def check_unknown(params: Mapping[str, Any], spec: Spec, prefix: str = "") -> No
             check_unknown(value, sub, name)
 
 
+# Builtins under other names: Params has methods called str/int/bool/list.
+_Str = str
+_Int = int
+_Bool = bool
+_List = list
+
+
 class Params:
     """Typed access to a request's parameter tree, reporting Stripe-style errors."""
 
-    def __init__(self, data: Mapping[str, Any], prefix: str = "") -> None:
+    def __init__(self, data: Mapping[_Str, Any], prefix: _Str = "") -> None:
         self.data = dict(data)
         self.prefix = prefix
 
-    def _name(self, key: str) -> str:
+    def _name(self, key: _Str) -> _Str:
         return f"{self.prefix}[{key}]" if self.prefix else key
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: _Str) -> _Bool:
         return key in self.data
 
-    def raw(self, key: str) -> Any:
+    def raw(self, key: _Str) -> Any:
         return self.data.get(key)
 
     def str(
@@ -222,12 +229,14 @@ class Params:
                 )
         return value
 
-    def req_str(self, key: str, choices: Iterable[str] | None = None) -> str:
+    def req_str(self, key: _Str, choices: Iterable[_Str] | None = None) -> _Str:
         value = self.str(key, required=True, choices=choices)
         assert value is not None
         return value
 
-    def int(self, key: str, *, required: bool = False, minimum: int | None = None) -> int | None:
+    def int(
+        self, key: _Str, *, required: _Bool = False, minimum: _Int | None = None
+    ) -> _Int | None:
         value = self.data.get(key)
         if value is None or value == "":
             if required:
@@ -243,12 +252,12 @@ class Params:
             )
         return number
 
-    def req_int(self, key: str, minimum: int | None = None) -> int:
+    def req_int(self, key: _Str, minimum: _Int | None = None) -> _Int:
         value = self.int(key, required=True, minimum=minimum)
         assert value is not None
         return value
 
-    def bool(self, key: str, default: bool | None = None) -> bool | None:
+    def bool(self, key: _Str, default: _Bool | None = None) -> _Bool | None:
         value = self.data.get(key)
         if value is None or value == "":
             return default
@@ -258,7 +267,7 @@ class Params:
             return False
         raise invalid(f"Invalid boolean: {value}", self._name(key))
 
-    def hash(self, key: str) -> Params:
+    def hash(self, key: _Str) -> Params:
         value = self.data.get(key)
         if value is None or value == "":
             return Params({}, self._name(key))
@@ -266,7 +275,7 @@ class Params:
             raise invalid(f"Invalid hash: {self._name(key)}", self._name(key))
         return Params(value, self._name(key))
 
-    def list(self, key: str) -> list[Any]:
+    def list(self, key: _Str) -> _List[Any]:
         value = self.data.get(key)
         if value is None or value == "":
             return []
@@ -276,7 +285,7 @@ class Params:
             return [value]
         raise invalid(f"Invalid array: {self._name(key)}", self._name(key))
 
-    def metadata(self, key: str = "metadata") -> dict[str, str] | None:
+    def metadata(self, key: _Str = "metadata") -> dict[_Str, _Str] | None:
         """Metadata as Stripe treats it: ``""`` clears, empty values delete keys."""
         value = self.data.get(key)
         if value is None:

@@ -1,4 +1,4 @@
-"""Fixtures for the emulator suite: one real emulator server per session, a fresh platform per test."""
+"""Emulator suite fixtures: one real emulator server per session, a fresh platform per test."""
 
 from __future__ import annotations
 
@@ -49,8 +49,19 @@ def no_faults(control: Control) -> Iterator[None]:
 @pytest.fixture
 def shaping(control: Control) -> Iterator[Control]:
     yield control
-    control.post("webhooks/shape", {"delay_ms": 0, "duplicate_rate": 0, "drop_rate": 0, "reorder": False,
-                                    "paused": False, "seed": 0, "max_attempts": 4, "retry_base_ms": 500})
+    control.post(
+        "webhooks/shape",
+        {
+            "delay_ms": 0,
+            "duplicate_rate": 0,
+            "drop_rate": 0,
+            "reorder": False,
+            "paused": False,
+            "seed": 0,
+            "max_attempts": 4,
+            "retry_base_ms": 500,
+        },
+    )
 
 
 @pytest.fixture
@@ -59,7 +70,9 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield r
 
 
-async def create_connected(client: stripe.StripeClient, control: Control, *, onboard: bool = True, **extra: Any) -> Any:
+async def create_connected(
+    client: stripe.StripeClient, control: Control, *, onboard: bool = True, **extra: Any
+) -> Any:
     params: dict[str, Any] = {
         "type": "express",
         "country": "LU",

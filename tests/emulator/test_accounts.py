@@ -16,12 +16,20 @@ CAPS = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
 
 async def test_express_account_starts_restricted(client: stripe.StripeClient) -> None:
     account = await client.v1.accounts.create_async(
-        params={"type": "express", "country": "DE", "email": "a@example.com", "business_type": "company",
-                "capabilities": CAPS, "business_profile": {"name": "Shop", "url": "https://shop.example"},
-                "metadata": {"store_id": "42"}}
+        params={
+            "type": "express",
+            "country": "DE",
+            "email": "a@example.com",
+            "business_type": "company",
+            "capabilities": CAPS,
+            "business_profile": {"name": "Shop", "url": "https://shop.example"},
+            "metadata": {"store_id": "42"},
+        }
     )
     assert account.id.startswith("acct_")
-    assert account.type == "express" and account.country == "DE" and account.default_currency == "eur"
+    assert (
+        account.type == "express" and account.country == "DE" and account.default_currency == "eur"
+    )
     assert account.charges_enabled is False and account.payouts_enabled is False
     assert account.details_submitted is False
     assert account.capabilities.to_dict() == {"card_payments": "inactive", "transfers": "inactive"}
@@ -34,7 +42,9 @@ async def test_express_account_starts_restricted(client: stripe.StripeClient) ->
 
 async def test_merchant_business_type_is_rejected(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
-        await client.v1.accounts.create_async(params={"type": "express", "business_type": "merchant"})  # type: ignore[typeddict-item]
+        await client.v1.accounts.create_async(
+            params={"type": "express", "business_type": "merchant"}
+        )  # type: ignore[typeddict-item]
     assert info.value.param == "business_type"
 
 
@@ -52,7 +62,11 @@ async def test_hosted_onboarding_completes_and_emits_account_updated(
     client: stripe.StripeClient, control: Control, receiver: WebhookReceiver
 ) -> None:
     endpoint = await client.v1.webhook_endpoints.create_async(
-        params={"url": receiver.url + "/connect", "enabled_events": ["account.updated"], "connect": True}
+        params={
+            "url": receiver.url + "/connect",
+            "enabled_events": ["account.updated"],
+            "connect": True,
+        }
     )
     platform_endpoint = await client.v1.webhook_endpoints.create_async(
         params={"url": receiver.url + "/platform", "enabled_events": ["*"]}
@@ -60,8 +74,12 @@ async def test_hosted_onboarding_completes_and_emits_account_updated(
     assert endpoint.secret.startswith("whsec_") and platform_endpoint.secret
     account = await create_connected(client, control, onboard=False)
     link = await client.v1.account_links.create_async(
-        params={"account": account.id, "refresh_url": "http://shop.example/refresh",
-                "return_url": "http://shop.example/return", "type": "account_onboarding"}
+        params={
+            "account": account.id,
+            "refresh_url": "http://shop.example/refresh",
+            "return_url": "http://shop.example/return",
+            "type": "account_onboarding",
+        }
     )
     assert re.search(r"/_emulator/hosted/onboarding/\w+$", link.url)
     assert link.expires_at >= control.now() + 290
@@ -75,14 +93,18 @@ async def test_hosted_onboarding_completes_and_emits_account_updated(
     assert len(account.external_accounts.data) == 1
 
     control.flush()
-    events = receiver.wait_for(lambda e: e["type"] == "account.updated" and e["data"]["object"]["charges_enabled"])
+    events = receiver.wait_for(
+        lambda e: e["type"] == "account.updated" and e["data"]["object"]["charges_enabled"]
+    )
     event = events[0]
     assert event["account"] == account.id
     assert event["data"]["previous_attributes"]["charges_enabled"] is False
     paths = {r["path"] for r in receiver.received if b"account.updated" in r["body"]}
     assert paths == {"/connect"}, "account.updated must go only to the Connect endpoint"
     raw = next(r for r in receiver.received if r["path"] == "/connect")
-    verified = stripe.Webhook.construct_event(raw["body"], raw["headers"]["Stripe-Signature"], endpoint.secret)
+    verified = stripe.Webhook.construct_event(
+        raw["body"], raw["headers"]["Stripe-Signature"], endpoint.secret
+    )
     assert verified.type == "account.updated"
 
     # the link is single use: a second visit goes to refresh_url
@@ -91,10 +113,16 @@ async def test_hosted_onboarding_completes_and_emits_account_updated(
     assert again.status_code == 303 and again.headers["location"] == "http://shop.example/refresh"
 
 
-async def test_leave_requirements_due_and_expiry(client: stripe.StripeClient, control: Control) -> None:
+async def test_leave_requirements_due_and_expiry(
+    client: stripe.StripeClient, control: Control
+) -> None:
     account = await create_connected(client, control, onboard=False)
-    params = {"account": account.id, "refresh_url": "http://x.example/refresh",
-              "return_url": "http://x.example/return", "type": "account_onboarding"}
+    params = {
+        "account": account.id,
+        "refresh_url": "http://x.example/refresh",
+        "return_url": "http://x.example/return",
+        "type": "account_onboarding",
+    }
     link = await client.v1.account_links.create_async(params=params)  # type: ignore[arg-type]
     done = await _follow_onboarding(link.url, "Leave requirements due")
     assert done.headers["location"] == "http://x.example/return"
@@ -106,20 +134,29 @@ async def test_leave_requirements_due_and_expiry(client: stripe.StripeClient, co
     control.advance(301)
     async with httpx.AsyncClient() as http:
         response = await http.get(expired.url)
-    assert response.status_code == 303 and response.headers["location"] == "http://x.example/refresh"
+    assert (
+        response.status_code == 303 and response.headers["location"] == "http://x.example/refresh"
+    )
 
 
-async def test_update_payout_schedule_and_login_link(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_update_payout_schedule_and_login_link(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     updated = await client.v1.accounts.update_async(
         connected.id,
-        params={"settings": {"payouts": {"schedule": {"interval": "weekly", "weekly_anchor": "friday"}}},
-                "metadata": {"a": "b"}},
+        params={
+            "settings": {
+                "payouts": {"schedule": {"interval": "weekly", "weekly_anchor": "friday"}}
+            },
+            "metadata": {"a": "b"},
+        },
     )
     assert updated.settings.payouts.schedule.interval == "weekly"
     assert updated.settings.payouts.schedule.weekly_anchor == "friday"
     with pytest.raises(stripe.InvalidRequestError) as info:
         await client.v1.accounts.update_async(
-            connected.id, params={"settings": {"payouts": {"schedule": {"interval": "hourly"}}}}  # type: ignore[typeddict-item]
+            connected.id,
+            params={"settings": {"payouts": {"schedule": {"interval": "hourly"}}}},  # type: ignore[typeddict-item]
         )
     assert info.value.param == "settings[payouts][schedule][interval]"
     login = await client.v1.accounts.login_links.create_async(connected.id)
@@ -155,10 +192,17 @@ async def test_platforms_and_accounts_are_isolated(
 
 
 async def test_deauthorize_emits_connect_event(
-    client: stripe.StripeClient, control: Control, receiver: WebhookReceiver, connected: stripe.Account
+    client: stripe.StripeClient,
+    control: Control,
+    receiver: WebhookReceiver,
+    connected: stripe.Account,
 ) -> None:
     await client.v1.webhook_endpoints.create_async(
-        params={"url": receiver.url, "enabled_events": ["account.application.deauthorized"], "connect": True}
+        params={
+            "url": receiver.url,
+            "enabled_events": ["account.application.deauthorized"],
+            "connect": True,
+        }
     )
     control.post(f"accounts/{connected.id}/deauthorize")
     control.flush()

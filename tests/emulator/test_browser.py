@@ -18,7 +18,9 @@ from tests.emulator.support import Control, publishable_for
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (browser tests need it)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (browser tests need it)"
+    ),
 ]
 
 CHECKOUT = """<!doctype html>
@@ -32,7 +34,9 @@ CHECKOUT = """<!doctype html>
 <script src="{emulator}/js/v3/"></script>
 <script>
   const stripe = Stripe("{pk}");
-  const elements = stripe.elements({{clientSecret: "{client_secret}", appearance: {{theme: "stripe"}}}});
+  const elements = stripe.elements({{
+    clientSecret: "{client_secret}", appearance: {{theme: "stripe"}}
+  }});
   const paymentElement = elements.create("payment");
   paymentElement.on("ready", () => document.body.dataset.ready = "1");
   paymentElement.on("change", (e) => document.body.dataset.complete = e.complete ? "1" : "0");
@@ -57,16 +61,18 @@ class PageServer:
         pages = self.pages
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
-                body = pages.get(path, "<!doctype html><title>Done</title><h1>Return page</h1>").encode()
+                body = pages.get(
+                    path, "<!doctype html><title>Done</title><h1>Return page</h1>"
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -88,8 +94,14 @@ async def browser() -> AsyncIterator[Any]:
     async with async_playwright() as p:
         instance = await p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         yield instance
         await instance.close()
@@ -104,14 +116,26 @@ async def page(browser: Any) -> AsyncIterator[Any]:
 
 
 async def _checkout(
-    client: stripe.StripeClient, emulator_url: str, secret_key: str, pages: PageServer, connected: Any, name: str
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    connected: Any,
+    name: str,
 ) -> tuple[stripe.PaymentIntent, str]:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 2599, "currency": "eur", "application_fee_amount": 260,
-                "transfer_data": {"destination": connected.id}, "automatic_payment_methods": {"enabled": True}}
+        params={
+            "amount": 2599,
+            "currency": "eur",
+            "application_fee_amount": 260,
+            "transfer_data": {"destination": connected.id},
+            "automatic_payment_methods": {"enabled": True},
+        }
     )
     pages.pages[f"/{name}"] = CHECKOUT.format(
-        emulator=emulator_url, pk=publishable_for(secret_key), client_secret=pi.client_secret,
+        emulator=emulator_url,
+        pk=publishable_for(secret_key),
+        client_secret=pi.client_secret,
         return_url=f"{pages.url}/done/{name}",
     )
     return pi, f"{pages.url}/{name}"
@@ -120,12 +144,18 @@ async def _checkout(
 async def _fill_card(page: Any, number: str, expiry: str = "12 / 34", cvc: str = "123") -> None:
     await page.wait_for_selector("body[data-ready='1']")
     await page.get_by_label("Card number").press_sequentially(number)
-    await page.get_by_label("Expiration date (MM / YY)").press_sequentially(expiry.replace(" / ", ""))
+    await page.get_by_label("Expiration date (MM / YY)").press_sequentially(
+        expiry.replace(" / ", "")
+    )
     await page.get_by_label("Security code (CVC)").press_sequentially(cvc)
 
 
 async def test_pay_with_4242_lands_on_return_url(
-    client: stripe.StripeClient, emulator_url: str, secret_key: str, pages: PageServer, page: Any,
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    page: Any,
     connected: Any,
 ) -> None:
     pi, url = await _checkout(client, emulator_url, secret_key, pages, connected, "ok")
@@ -142,7 +172,11 @@ async def test_pay_with_4242_lands_on_return_url(
 
 
 async def test_three_d_secure_modal_complete(
-    client: stripe.StripeClient, emulator_url: str, secret_key: str, pages: PageServer, page: Any,
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    page: Any,
     connected: Any,
 ) -> None:
     pi, url = await _checkout(client, emulator_url, secret_key, pages, connected, "threeds")
@@ -159,7 +193,11 @@ async def test_three_d_secure_modal_complete(
 
 
 async def test_three_d_secure_modal_fail_and_decline_show_errors(
-    client: stripe.StripeClient, emulator_url: str, secret_key: str, pages: PageServer, page: Any,
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    page: Any,
     connected: Any,
 ) -> None:
     pi, url = await _checkout(client, emulator_url, secret_key, pages, connected, "fail")
@@ -184,7 +222,11 @@ async def test_three_d_secure_modal_fail_and_decline_show_errors(
 
 
 async def test_inline_validation(
-    client: stripe.StripeClient, emulator_url: str, secret_key: str, pages: PageServer, page: Any,
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    page: Any,
     connected: Any,
 ) -> None:
     _, url = await _checkout(client, emulator_url, secret_key, pages, connected, "invalid")
@@ -204,8 +246,12 @@ async def test_hosted_onboarding_in_browser(
 ) -> None:
     account = await create_connected(client, control, onboard=False)
     link = await client.v1.account_links.create_async(
-        params={"account": account.id, "refresh_url": f"{pages.url}/refresh",
-                "return_url": f"{pages.url}/return", "type": "account_onboarding"}
+        params={
+            "account": account.id,
+            "refresh_url": f"{pages.url}/refresh",
+            "return_url": f"{pages.url}/return",
+            "type": "account_onboarding",
+        }
     )
     await page.goto(link.url)
     button = page.get_by_role("button", name="Complete with test data")

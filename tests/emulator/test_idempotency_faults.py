@@ -28,36 +28,61 @@ async def test_same_key_replays_byte_for_byte(emulator_url: str, secret_key: str
     assert len(listing.json()["data"]) == 1
 
 
-async def test_idempotency_error_in_sdk_and_scoping(client: stripe.StripeClient, emulator_url: str) -> None:
-    await client.v1.customers.create_async(params={"email": "a@example.com"}, options={"idempotency_key": "k1"})
+async def test_idempotency_error_in_sdk_and_scoping(
+    client: stripe.StripeClient, emulator_url: str
+) -> None:
+    await client.v1.customers.create_async(
+        params={"email": "a@example.com"}, options={"idempotency_key": "k1"}
+    )
     with pytest.raises(stripe.IdempotencyError):
-        await client.v1.customers.create_async(params={"email": "b@example.com"}, options={"idempotency_key": "k1"})
+        await client.v1.customers.create_async(
+            params={"email": "b@example.com"}, options={"idempotency_key": "k1"}
+        )
     # keys are per platform: another platform may use the same key
     other = make_client(emulator_url)
-    created = await other.v1.customers.create_async(params={"email": "b@example.com"}, options={"idempotency_key": "k1"})
+    created = await other.v1.customers.create_async(
+        params={"email": "b@example.com"}, options={"idempotency_key": "k1"}
+    )
     assert created.email == "b@example.com"
 
 
-async def test_idempotency_keys_expire_after_24h(client: stripe.StripeClient, control: Control) -> None:
-    first = await client.v1.customers.create_async(params={"email": "x@example.com"}, options={"idempotency_key": "exp"})
+async def test_idempotency_keys_expire_after_24h(
+    client: stripe.StripeClient, control: Control
+) -> None:
+    first = await client.v1.customers.create_async(
+        params={"email": "x@example.com"}, options={"idempotency_key": "exp"}
+    )
     control.advance(24 * 3600 + 5)
-    second = await client.v1.customers.create_async(params={"email": "x@example.com"}, options={"idempotency_key": "exp"})
+    second = await client.v1.customers.create_async(
+        params={"email": "x@example.com"}, options={"idempotency_key": "exp"}
+    )
     assert second.id != first.id
 
 
 async def test_decline_is_replayed_too(client: stripe.StripeClient) -> None:
-    params = {"amount": 1000, "currency": "eur", "payment_method": "pm_card_visa_chargeDeclined", "confirm": True}
+    params = {
+        "amount": 1000,
+        "currency": "eur",
+        "payment_method": "pm_card_visa_chargeDeclined",
+        "confirm": True,
+    }
     with pytest.raises(stripe.CardError) as first:
-        await client.v1.payment_intents.create_async(params=params, options={"idempotency_key": "dec"})  # type: ignore[arg-type]
+        await client.v1.payment_intents.create_async(
+            params=params, options={"idempotency_key": "dec"}
+        )  # type: ignore[arg-type]
     with pytest.raises(stripe.CardError) as second:
-        await client.v1.payment_intents.create_async(params=params, options={"idempotency_key": "dec"})  # type: ignore[arg-type]
+        await client.v1.payment_intents.create_async(
+            params=params, options={"idempotency_key": "dec"}
+        )  # type: ignore[arg-type]
     assert first.value.json_body == second.value.json_body
     assert len((await client.v1.payment_intents.list_async()).data) == 1
 
 
 @pytest.mark.usefixtures("no_faults")
 @pytest.mark.parametrize("kind", ["5xx", "5xx_after", "429"])
-async def test_sdk_retries_do_not_duplicate(client: stripe.StripeClient, control: Control, kind: str) -> None:
+async def test_sdk_retries_do_not_duplicate(
+    client: stripe.StripeClient, control: Control, kind: str
+) -> None:
     control.fault(route=r"^POST /v1/customers$", kind=kind, count=1, seed=7)
     customer = await client.v1.customers.create_async(params={"email": "retry@example.com"})
     assert customer.email == "retry@example.com"
@@ -78,7 +103,9 @@ async def test_without_retries_the_fault_surfaces(emulator_url: str, control: Co
 
 
 @pytest.mark.usefixtures("no_faults")
-async def test_timeout_then_retry_with_same_key(emulator_url: str, control: Control, secret_key: str) -> None:
+async def test_timeout_then_retry_with_same_key(
+    emulator_url: str, control: Control, secret_key: str
+) -> None:
     client = make_client(emulator_url, secret_key, timeout=0.5, max_network_retries=3)
     control.fault(route="POST /v1/customers", kind="timeout", count=1, timeout_ms=1500)
     started = time.monotonic()
@@ -90,11 +117,15 @@ async def test_timeout_then_retry_with_same_key(emulator_url: str, control: Cont
 
 
 @pytest.mark.usefixtures("no_faults")
-async def test_rate_faults_are_deterministic(emulator_url: str, control: Control, secret_key: str) -> None:
+async def test_rate_faults_are_deterministic(
+    emulator_url: str, control: Control, secret_key: str
+) -> None:
     def pattern() -> list[int]:
         control.clear_faults()
         control.fault(route="GET /v1/balance$", kind="5xx", rate=0.5, seed=42)
-        with httpx.Client(base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}) as http:
+        with httpx.Client(
+            base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}
+        ) as http:
             return [http.get("/v1/balance").status_code for _ in range(12)]
 
     first = pattern()
@@ -103,7 +134,9 @@ async def test_rate_faults_are_deterministic(emulator_url: str, control: Control
 
 
 @pytest.mark.usefixtures("no_faults")
-async def test_latency_fault(emulator_url: str, control: Control, client: stripe.StripeClient) -> None:
+async def test_latency_fault(
+    emulator_url: str, control: Control, client: stripe.StripeClient
+) -> None:
     control.fault(route="GET /v1/balance", kind="latency", latency_ms=300, count=1)
     started = time.monotonic()
     await client.v1.balance.retrieve_async()

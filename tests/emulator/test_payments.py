@@ -22,7 +22,10 @@ def available(balance: stripe.Balance, currency: str = "eur") -> int:
 
 async def card_pm(client: stripe.StripeClient, number: str, **opts: Any) -> str:
     pm = await client.v1.payment_methods.create_async(
-        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}},
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        },
         **opts,
     )
     return pm.id
@@ -40,15 +43,39 @@ SUCCESS = ["pm_card_visa", "4242424242424242", "pm_card_mastercard", "5555555555
 DECLINES = [
     ("pm_card_visa_chargeDeclined", "card_declined", "generic_decline", "Your card was declined."),
     ("4000000000000002", "card_declined", "generic_decline", "Your card was declined."),
-    ("pm_card_visa_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds",
-     "Your card has insufficient funds."),
-    ("4000000000009995", "card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    (
+        "pm_card_visa_chargeDeclinedInsufficientFunds",
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    (
+        "4000000000009995",
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
     ("pm_card_chargeDeclinedExpiredCard", "expired_card", "expired_card", "Your card has expired."),
     ("4000000000000069", "expired_card", "expired_card", "Your card has expired."),
-    ("pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
-    ("4000000000000127", "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    (
+        "pm_card_chargeDeclinedIncorrectCvc",
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
+    (
+        "4000000000000127",
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
 ]
-ACTION = ["pm_card_authenticationRequired", "4000002760003184", "4000002500003155", "4000008400001629"]
+ACTION = [
+    "pm_card_authenticationRequired",
+    "4000002760003184",
+    "4000002500003155",
+    "4000008400001629",
+]
 
 
 async def _pm(client: stripe.StripeClient, card: str) -> str:
@@ -60,12 +87,20 @@ async def test_destination_charge_succeeds_and_moves_money(
     client: stripe.StripeClient, connected: stripe.Account, card: str
 ) -> None:
     platform_before = await client.v1.balance.retrieve_async()
-    connected_before = await client.v1.balance.retrieve_async(options={"stripe_account": connected.id})
+    connected_before = await client.v1.balance.retrieve_async(
+        options={"stripe_account": connected.id}
+    )
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 1000, "currency": "eur", "application_fee_amount": 123,
-                "transfer_data": {"destination": connected.id}, "payment_method": await _pm(client, card),
-                "confirm": True, "metadata": {"order_id": "7"},
-                "expand": ["latest_charge.balance_transaction"]}
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "application_fee_amount": 123,
+            "transfer_data": {"destination": connected.id},
+            "payment_method": await _pm(client, card),
+            "confirm": True,
+            "metadata": {"order_id": "7"},
+            "expand": ["latest_charge.balance_transaction"],
+        }
     )
     assert pi.status == "succeeded" and pi.amount_received == 1000
     charge = pi.latest_charge
@@ -80,16 +115,24 @@ async def test_destination_charge_succeeds_and_moves_money(
     assert (txn.amount, txn.fee, txn.net, txn.status) == (1000, 40, 960, "pending")  # 1.5% + 25
     assert charge.metadata["order_id"] == "7"
 
-    full = await client.v1.charges.retrieve_async(charge.id, params={"expand": ["transfer", "application_fee"]})
+    full = await client.v1.charges.retrieve_async(
+        charge.id, params={"expand": ["transfer", "application_fee"]}
+    )
     transfer = full["transfer"]
     assert transfer.destination == connected.id and transfer.amount == 1000
     assert transfer.source_transaction == charge.id
     fee = full.application_fee
     assert isinstance(fee, stripe.ApplicationFee)
-    assert fee.amount == 123 and fee.account == connected.id and fee.originating_transaction == charge.id
+    assert (
+        fee.amount == 123
+        and fee.account == connected.id
+        and fee.originating_transaction == charge.id
+    )
 
     platform_after = await client.v1.balance.retrieve_async()
-    connected_after = await client.v1.balance.retrieve_async(options={"stripe_account": connected.id})
+    connected_after = await client.v1.balance.retrieve_async(
+        options={"stripe_account": connected.id}
+    )
     assert pending(platform_after) - pending(platform_before) == 123 - 40
     assert pending(connected_after) - pending(connected_before) == 1000 - 123
 
@@ -100,8 +143,13 @@ async def test_destination_charge_succeeds_and_moves_money(
 
     events = await client.v1.events.list_async(params={"limit": 20})
     types = [e.type for e in events.data]
-    for expected in ("payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
-                     "application_fee.created", "transfer.created"):
+    for expected in (
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "application_fee.created",
+        "transfer.created",
+    ):
         assert expected in types
     connected_events = await client.v1.events.list_async(options={"stripe_account": connected.id})
     assert "payment.created" in [e.type for e in connected_events.data]
@@ -110,36 +158,59 @@ async def test_destination_charge_succeeds_and_moves_money(
 
 @pytest.mark.parametrize(("card", "code", "decline_code", "message"), DECLINES)
 async def test_declines_raise_card_error(
-    client: stripe.StripeClient, connected: stripe.Account, card: str, code: str, decline_code: str, message: str
+    client: stripe.StripeClient,
+    connected: stripe.Account,
+    card: str,
+    code: str,
+    decline_code: str,
+    message: str,
 ) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 2500, "currency": "eur", "application_fee_amount": 100,
-                "transfer_data": {"destination": connected.id}}
+        params={
+            "amount": 2500,
+            "currency": "eur",
+            "application_fee_amount": 100,
+            "transfer_data": {"destination": connected.id},
+        }
     )
     with pytest.raises(stripe.CardError) as info:
-        await client.v1.payment_intents.confirm_async(pi.id, params={"payment_method": await _pm(client, card)})
+        await client.v1.payment_intents.confirm_async(
+            pi.id, params={"payment_method": await _pm(client, card)}
+        )
     err = info.value
     assert err.http_status == 402 and err.code == code
     assert err.error is not None and err.error.decline_code == decline_code
     assert err.user_message == message
     assert err.json_body["error"]["payment_intent"]["id"] == pi.id
-    after = await client.v1.payment_intents.retrieve_async(pi.id, params={"expand": ["latest_charge"]})
+    after = await client.v1.payment_intents.retrieve_async(
+        pi.id, params={"expand": ["latest_charge"]}
+    )
     assert after.status == "requires_payment_method"
     assert after.last_payment_error.decline_code == decline_code
     assert after.latest_charge.status == "failed" and after.latest_charge.failure_code == code
     types = [e.type for e in (await client.v1.events.list_async()).data]
     assert "payment_intent.payment_failed" in types and "charge.failed" in types
     # a failed attempt is not final: retry with a good card on the same intent
-    retry = await client.v1.payment_intents.confirm_async(pi.id, params={"payment_method": "pm_card_visa"})
+    retry = await client.v1.payment_intents.confirm_async(
+        pi.id, params={"payment_method": "pm_card_visa"}
+    )
     assert retry.status == "succeeded"
 
 
 @pytest.mark.parametrize("card", ACTION)
-async def test_three_d_secure_complete(client: stripe.StripeClient, connected: stripe.Account, card: str) -> None:
+async def test_three_d_secure_complete(
+    client: stripe.StripeClient, connected: stripe.Account, card: str
+) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 1500, "currency": "eur", "application_fee_amount": 150,
-                "transfer_data": {"destination": connected.id}, "payment_method": await _pm(client, card),
-                "confirm": True, "return_url": "https://shop.example/done?order=9"}
+        params={
+            "amount": 1500,
+            "currency": "eur",
+            "application_fee_amount": 150,
+            "transfer_data": {"destination": connected.id},
+            "payment_method": await _pm(client, card),
+            "confirm": True,
+            "return_url": "https://shop.example/done?order=9",
+        }
     )
     assert pi.status == "requires_action"
     assert pi.next_action.type == "redirect_to_url"
@@ -150,7 +221,9 @@ async def test_three_d_secure_complete(client: stripe.StripeClient, connected: s
     location = urlsplit(response.headers["location"])
     query = parse_qs(location.query)
     assert location.netloc == "shop.example" and query["order"] == ["9"]
-    assert query["payment_intent"] == [pi.id] and query["payment_intent_client_secret"] == [pi.client_secret]
+    assert query["payment_intent"] == [pi.id] and query["payment_intent_client_secret"] == [
+        pi.client_secret
+    ]
     after = await client.v1.payment_intents.retrieve_async(pi.id)
     if card == "4000008400001629":
         assert query["redirect_status"] == ["failed"]
@@ -161,11 +234,18 @@ async def test_three_d_secure_complete(client: stripe.StripeClient, connected: s
         assert after.status == "succeeded" and after.latest_charge
 
 
-async def test_three_d_secure_failed(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_three_d_secure_failed(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 1500, "currency": "eur", "transfer_data": {"destination": connected.id},
-                "payment_method": "pm_card_authenticationRequired", "confirm": True,
-                "return_url": "https://shop.example/done"}
+        params={
+            "amount": 1500,
+            "currency": "eur",
+            "transfer_data": {"destination": connected.id},
+            "payment_method": "pm_card_authenticationRequired",
+            "confirm": True,
+            "return_url": "https://shop.example/done",
+        }
     )
     response = await authenticate(pi.next_action.redirect_to_url.url, "fail")
     assert parse_qs(urlsplit(response.headers["location"]).query)["redirect_status"] == ["failed"]
@@ -181,19 +261,31 @@ async def test_destination_validation(client: stripe.StripeClient, control: Cont
     unboarded = await client.v1.accounts.create_async(params={"type": "express", "country": "LU"})
     with pytest.raises(stripe.InvalidRequestError) as info:
         await client.v1.payment_intents.create_async(
-            params={"amount": 1000, "currency": "eur", "transfer_data": {"destination": unboarded.id}}
+            params={
+                "amount": 1000,
+                "currency": "eur",
+                "transfer_data": {"destination": unboarded.id},
+            }
         )
     assert info.value.param == "transfer_data[destination]"
     with pytest.raises(stripe.InvalidRequestError) as info:
         await client.v1.payment_intents.create_async(
-            params={"amount": 1000, "currency": "eur", "transfer_data": {"destination": "acct_1nope"}}
+            params={
+                "amount": 1000,
+                "currency": "eur",
+                "transfer_data": {"destination": "acct_1nope"},
+            }
         )
     assert info.value.param == "transfer_data[destination]"
     control.onboard(unboarded.id)
     with pytest.raises(stripe.InvalidRequestError) as info:
         await client.v1.payment_intents.create_async(
-            params={"amount": 1000, "currency": "eur", "application_fee_amount": 1001,
-                    "transfer_data": {"destination": unboarded.id}}
+            params={
+                "amount": 1000,
+                "currency": "eur",
+                "application_fee_amount": 1001,
+                "transfer_data": {"destination": unboarded.id},
+            }
         )
     assert info.value.param == "application_fee_amount"
     with pytest.raises(stripe.InvalidRequestError) as info:
@@ -203,21 +295,38 @@ async def test_destination_validation(client: stripe.StripeClient, control: Cont
     assert info.value.param == "application_fee_amount"
 
 
-async def test_zero_decimal_currency(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_zero_decimal_currency(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 5000, "currency": "jpy", "application_fee_amount": 500,
-                "transfer_data": {"destination": connected.id}, "payment_method": "pm_card_visa", "confirm": True,
-                "expand": ["latest_charge.balance_transaction"]}
+        params={
+            "amount": 5000,
+            "currency": "jpy",
+            "application_fee_amount": 500,
+            "transfer_data": {"destination": connected.id},
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "expand": ["latest_charge.balance_transaction"],
+        }
     )
     assert pi.latest_charge.balance_transaction.fee == 75  # 1.5%, no fixed part
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.payment_intents.create_async(params={"amount": 49, "currency": "jpy"})
 
 
-async def test_manual_capture_and_cancel(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_manual_capture_and_cancel(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 2000, "currency": "eur", "application_fee_amount": 200, "capture_method": "manual",
-                "transfer_data": {"destination": connected.id}, "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 2000,
+            "currency": "eur",
+            "application_fee_amount": 200,
+            "capture_method": "manual",
+            "transfer_data": {"destination": connected.id},
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
     assert pi.status == "requires_capture" and pi.amount_capturable == 2000
     balance = await client.v1.balance.retrieve_async(options={"stripe_account": connected.id})
@@ -231,7 +340,9 @@ async def test_manual_capture_and_cancel(client: stripe.StripeClient, connected:
     assert info.value.code == "payment_intent_unexpected_state"
 
     other = await client.v1.payment_intents.create_async(params={"amount": 700, "currency": "eur"})
-    canceled = await client.v1.payment_intents.cancel_async(other.id, params={"cancellation_reason": "abandoned"})
+    canceled = await client.v1.payment_intents.cancel_async(
+        other.id, params={"cancellation_reason": "abandoned"}
+    )
     assert canceled.status == "canceled" and canceled.cancellation_reason == "abandoned"
     types = [e.type for e in (await client.v1.events.list_async()).data]
     assert "payment_intent.canceled" in types
@@ -239,33 +350,57 @@ async def test_manual_capture_and_cancel(client: stripe.StripeClient, connected:
 
 async def test_update_intent_amount(client: stripe.StripeClient, connected: stripe.Account) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 1000, "currency": "eur", "transfer_data": {"destination": connected.id},
-                "application_fee_amount": 100}
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "transfer_data": {"destination": connected.id},
+            "application_fee_amount": 100,
+        }
     )
     updated = await client.v1.payment_intents.update_async(
         pi.id, params={"amount": 1200, "application_fee_amount": 120, "metadata": {"v": "2"}}
     )
-    assert (updated.amount, updated.application_fee_amount, updated.metadata["v"]) == (1200, 120, "2")
+    assert (updated.amount, updated.application_fee_amount, updated.metadata["v"]) == (
+        1200,
+        120,
+        "2",
+    )
     await client.v1.payment_intents.confirm_async(pi.id, params={"payment_method": "pm_card_visa"})
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.payment_intents.update_async(pi.id, params={"amount": 1300})
 
 
-async def test_saved_card_off_session(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_saved_card_off_session(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     customer = await client.v1.customers.create_async(params={"email": "shopper@example.com"})
     pm = await card_pm(client, "4000002500003155")
     first = await client.v1.payment_intents.create_async(
-        params={"amount": 1000, "currency": "eur", "customer": customer.id, "setup_future_usage": "off_session",
-                "transfer_data": {"destination": connected.id}, "payment_method": pm, "confirm": True,
-                "return_url": "https://shop.example/r"}
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "customer": customer.id,
+            "setup_future_usage": "off_session",
+            "transfer_data": {"destination": connected.id},
+            "payment_method": pm,
+            "confirm": True,
+            "return_url": "https://shop.example/r",
+        }
     )
     assert first.status == "requires_action"
     await authenticate(first.next_action.redirect_to_url.url, "complete")
     saved = await client.v1.customers.payment_methods.list_async(customer.id)
     assert [p.id for p in saved.data] == [pm]
     again = await client.v1.payment_intents.create_async(
-        params={"amount": 900, "currency": "eur", "customer": customer.id, "payment_method": pm,
-                "off_session": True, "confirm": True, "transfer_data": {"destination": connected.id}}
+        params={
+            "amount": 900,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": pm,
+            "off_session": True,
+            "confirm": True,
+            "transfer_data": {"destination": connected.id},
+        }
     )
     assert again.status == "succeeded"
     types = [e.type for e in (await client.v1.events.list_async(params={"limit": 50})).data]
@@ -276,31 +411,53 @@ async def test_setup_intent_then_off_session(client: stripe.StripeClient) -> Non
     customer = await client.v1.customers.create_async(params={"email": "s@example.com"})
     pm = await card_pm(client, "4000002500003155")
     seti = await client.v1.setup_intents.create_async(
-        params={"customer": customer.id, "payment_method": pm, "confirm": True, "return_url": "https://x.example/s"}
+        params={
+            "customer": customer.id,
+            "payment_method": pm,
+            "confirm": True,
+            "return_url": "https://x.example/s",
+        }
     )
     assert seti.status == "requires_action"
     response = await authenticate(seti.next_action.redirect_to_url.url, "complete")
     assert "setup_intent=" in response.headers["location"]
     assert (await client.v1.setup_intents.retrieve_async(seti.id)).status == "succeeded"
     off = await client.v1.payment_intents.create_async(
-        params={"amount": 800, "currency": "eur", "customer": customer.id, "payment_method": pm,
-                "off_session": True, "confirm": True}
+        params={
+            "amount": 800,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": pm,
+            "off_session": True,
+            "confirm": True,
+        }
     )
     assert off.status == "succeeded"
     # a card that always needs authentication cannot pay off-session
     with pytest.raises(stripe.CardError) as info:
         await client.v1.payment_intents.create_async(
-            params={"amount": 800, "currency": "eur", "payment_method": "pm_card_authenticationRequired",
-                    "off_session": True, "confirm": True}
+            params={
+                "amount": 800,
+                "currency": "eur",
+                "payment_method": "pm_card_authenticationRequired",
+                "off_session": True,
+                "confirm": True,
+            }
         )
     assert info.value.code == "authentication_required"
 
 
 async def test_payment_methods_attach_detach(client: stripe.StripeClient) -> None:
-    customer = await client.v1.customers.create_async(params={"email": "p@example.com", "name": "P"})
-    pm = await client.v1.payment_methods.attach_async("pm_card_mastercard", params={"customer": customer.id})
+    customer = await client.v1.customers.create_async(
+        params={"email": "p@example.com", "name": "P"}
+    )
+    pm = await client.v1.payment_methods.attach_async(
+        "pm_card_mastercard", params={"customer": customer.id}
+    )
     assert pm.id.startswith("pm_") and pm.customer == customer.id and pm.card.brand == "mastercard"
-    listed = await client.v1.payment_methods.list_async(params={"customer": customer.id, "type": "card"})
+    listed = await client.v1.payment_methods.list_async(
+        params={"customer": customer.id, "type": "card"}
+    )
     assert [p.id for p in listed.data] == [pm.id]
     updated = await client.v1.customers.update_async(
         customer.id, params={"invoice_settings": {"default_payment_method": pm.id}}

@@ -13,10 +13,18 @@ from tests.emulator.test_payments import available, pending
 DAY = 86400
 
 
-async def _charge(client: stripe.StripeClient, destination: str, amount: int = 1000, fee: int = 100) -> None:
+async def _charge(
+    client: stripe.StripeClient, destination: str, amount: int = 1000, fee: int = 100
+) -> None:
     await client.v1.payment_intents.create_async(
-        params={"amount": amount, "currency": "eur", "application_fee_amount": fee,
-                "transfer_data": {"destination": destination}, "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": amount,
+            "currency": "eur",
+            "application_fee_amount": fee,
+            "transfer_data": {"destination": destination},
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
 
 
@@ -38,7 +46,9 @@ async def test_clock_makes_balance_available_and_pays_out_daily(
     assert payout.automatic is True and payout.amount == 900 and payout.currency == "eur"
     balance = await client.v1.balance.retrieve_async(options=opts)
     assert (pending(balance), available(balance)) == (0, 0)
-    swept = await client.v1.balance_transactions.list_async(params={"payout": payout.id}, options=opts)
+    swept = await client.v1.balance_transactions.list_async(
+        params={"payout": payout.id}, options=opts
+    )
     assert {t.type for t in swept.data} == {"payment", "payout"}
 
     control.advance(3 * DAY)
@@ -51,19 +61,25 @@ async def test_clock_makes_balance_available_and_pays_out_daily(
     assert available(platform) == 100 - 40  # platform schedule is manual: nothing paid out
 
 
-async def test_manual_payout_and_failure(client: stripe.StripeClient, control: Control, connected: stripe.Account) -> None:
+async def test_manual_payout_and_failure(
+    client: stripe.StripeClient, control: Control, connected: stripe.Account
+) -> None:
     opts: stripe.RequestOptions = {"stripe_account": connected.id}
     await client.v1.accounts.update_async(
         connected.id, params={"settings": {"payouts": {"schedule": {"interval": "manual"}}}}
     )
     await _charge(client, connected.id, amount=2000, fee=200)
     with pytest.raises(stripe.InvalidRequestError) as info:
-        await client.v1.payouts.create_async(params={"amount": 100, "currency": "eur"}, options=opts)
+        await client.v1.payouts.create_async(
+            params={"amount": 100, "currency": "eur"}, options=opts
+        )
     assert info.value.code == "balance_insufficient"
     control.advance(3 * DAY)
     assert (await client.v1.payouts.list_async(options=opts)).data == []
     control.post("payouts/fail_next", {"account": connected.id, "failure_code": "account_closed"})
-    payout = await client.v1.payouts.create_async(params={"amount": 1500, "currency": "eur"}, options=opts)
+    payout = await client.v1.payouts.create_async(
+        params={"amount": 1500, "currency": "eur"}, options=opts
+    )
     assert payout.status == "pending" and payout.automatic is False
     balance = await client.v1.balance.retrieve_async(options=opts)
     assert available(balance) == 300
@@ -81,13 +97,19 @@ async def test_manual_payout_and_failure(client: stripe.StripeClient, control: C
     assert available(await client.v1.balance.retrieve_async(options=opts)) == 1800
 
 
-async def test_weekly_schedule_pays_on_anchor(client: stripe.StripeClient, control: Control, connected: stripe.Account) -> None:
+async def test_weekly_schedule_pays_on_anchor(
+    client: stripe.StripeClient, control: Control, connected: stripe.Account
+) -> None:
     opts: stripe.RequestOptions = {"stripe_account": connected.id}
     now = datetime.datetime.fromtimestamp(control.now(), datetime.UTC)
     anchor_day = (now + datetime.timedelta(days=4)).strftime("%A").lower()
     await client.v1.accounts.update_async(
         connected.id,
-        params={"settings": {"payouts": {"schedule": {"interval": "weekly", "weekly_anchor": anchor_day}}}},  # type: ignore[typeddict-item]
+        params={
+            "settings": {
+                "payouts": {"schedule": {"interval": "weekly", "weekly_anchor": anchor_day}}
+            }
+        },  # type: ignore[typeddict-item]
     )
     await _charge(client, connected.id)
     control.advance(3 * DAY)
@@ -95,7 +117,9 @@ async def test_weekly_schedule_pays_on_anchor(client: stripe.StripeClient, contr
     control.advance(2 * DAY)
     payouts = (await client.v1.payouts.list_async(options=opts)).data
     assert len(payouts) == 1 and payouts[0].amount == 900
-    created_day = datetime.datetime.fromtimestamp(payouts[0].created, datetime.UTC).strftime("%A").lower()
+    created_day = (
+        datetime.datetime.fromtimestamp(payouts[0].created, datetime.UTC).strftime("%A").lower()
+    )
     assert created_day == anchor_day
 
 

@@ -9,16 +9,31 @@ from tests.emulator.support import Control, WebhookReceiver
 from tests.emulator.test_payments import available, pending
 
 
-async def _paid(client: stripe.StripeClient, destination: str, amount: int = 1000, fee: int = 123,
-                pm: str = "pm_card_visa") -> stripe.PaymentIntent:
+async def _paid(
+    client: stripe.StripeClient,
+    destination: str,
+    amount: int = 1000,
+    fee: int = 123,
+    pm: str = "pm_card_visa",
+) -> stripe.PaymentIntent:
     return await client.v1.payment_intents.create_async(
-        params={"amount": amount, "currency": "eur", "application_fee_amount": fee,
-                "transfer_data": {"destination": destination}, "payment_method": pm, "confirm": True}
+        params={
+            "amount": amount,
+            "currency": "eur",
+            "application_fee_amount": fee,
+            "transfer_data": {"destination": destination},
+            "payment_method": pm,
+            "confirm": True,
+        }
     )
 
 
-async def _transfer_and_fee(client: stripe.StripeClient, pi: stripe.PaymentIntent) -> tuple[stripe.Transfer, stripe.ApplicationFee]:
-    charge = await client.v1.charges.retrieve_async(pi.latest_charge, params={"expand": ["transfer", "application_fee"]})
+async def _transfer_and_fee(
+    client: stripe.StripeClient, pi: stripe.PaymentIntent
+) -> tuple[stripe.Transfer, stripe.ApplicationFee]:
+    charge = await client.v1.charges.retrieve_async(
+        pi.latest_charge, params={"expand": ["transfer", "application_fee"]}
+    )
     return charge["transfer"], charge.application_fee
 
 
@@ -30,8 +45,14 @@ async def test_partial_then_full_refund_with_reversal_and_fee_refund(
     plat_before = await client.v1.balance.retrieve_async()
 
     first = await client.v1.refunds.create_async(
-        params={"payment_intent": pi.id, "amount": 333, "reason": "requested_by_customer",
-                "reverse_transfer": True, "refund_application_fee": True, "metadata": {"r": "1"}}
+        params={
+            "payment_intent": pi.id,
+            "amount": 333,
+            "reason": "requested_by_customer",
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+            "metadata": {"r": "1"},
+        }
     )
     assert first.status == "succeeded" and first.amount == 333 and first.charge == pi.latest_charge
     reversal = await client.v1.transfers.reversals.retrieve_async(
@@ -49,7 +70,11 @@ async def test_partial_then_full_refund_with_reversal_and_fee_refund(
     assert info.value.param == "amount" and info.value.code == "amount_too_large"
 
     rest = await client.v1.refunds.create_async(
-        params={"charge": pi.latest_charge, "reverse_transfer": True, "refund_application_fee": True}
+        params={
+            "charge": pi.latest_charge,
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+        }
     )
     assert rest.amount == 667
     transfer, fee = await _transfer_and_fee(client, pi)
@@ -64,13 +89,24 @@ async def test_partial_then_full_refund_with_reversal_and_fee_refund(
 
     conn_after = await client.v1.balance.retrieve_async(options={"stripe_account": connected.id})
     plat_after = await client.v1.balance.retrieve_async()
-    conn_delta = available(conn_after) + pending(conn_after) - available(conn_before) - pending(conn_before)
-    plat_delta = available(plat_after) + pending(plat_after) - available(plat_before) - pending(plat_before)
+    conn_delta = (
+        available(conn_after) + pending(conn_after) - available(conn_before) - pending(conn_before)
+    )
+    plat_delta = (
+        available(plat_after) + pending(plat_after) - available(plat_before) - pending(plat_before)
+    )
     assert conn_delta == -(1000 - 123)  # the store gives back everything it got
-    assert plat_delta == -(123 - 0)  # platform returns its fee; Stripe keeps the processing fee (40)
+    assert plat_delta == -(
+        123 - 0
+    )  # platform returns its fee; Stripe keeps the processing fee (40)
 
     types = [e.type for e in (await client.v1.events.list_async(params={"limit": 100})).data]
-    for expected in ("refund.created", "charge.refunded", "transfer.reversed", "application_fee.refunded"):
+    for expected in (
+        "refund.created",
+        "charge.refunded",
+        "transfer.reversed",
+        "application_fee.refunded",
+    ):
         assert expected in types
     listed = await client.v1.refunds.list_async(params={"payment_intent": pi.id})
     assert [r.id for r in listed.data] == [rest.id, first.id]
@@ -88,7 +124,9 @@ async def test_refund_without_fee_refund_keeps_platform_fee(
     assert fee.amount_refunded == 0
 
 
-async def test_pending_then_failed_refund(client: stripe.StripeClient, control: Control, connected: stripe.Account) -> None:
+async def test_pending_then_failed_refund(
+    client: stripe.StripeClient, control: Control, connected: stripe.Account
+) -> None:
     pi = await _paid(client, connected.id)
     control.post("refunds/next", {"outcome": "pending"})
     refund = await client.v1.refunds.create_async(params={"payment_intent": pi.id, "amount": 100})
@@ -101,7 +139,10 @@ async def test_pending_then_failed_refund(client: stripe.StripeClient, control: 
 
 
 async def test_dispute_card_opens_dispute(
-    client: stripe.StripeClient, control: Control, connected: stripe.Account, receiver: WebhookReceiver
+    client: stripe.StripeClient,
+    control: Control,
+    connected: stripe.Account,
+    receiver: WebhookReceiver,
 ) -> None:
     endpoint = await client.v1.webhook_endpoints.create_async(
         params={"url": receiver.url, "enabled_events": ["charge.dispute.*"]}
@@ -114,7 +155,11 @@ async def test_dispute_card_opens_dispute(
     disputes = await client.v1.disputes.list_async(params={"payment_intent": pi.id})
     dispute = disputes.data[0]
     assert dispute.id.startswith("dp_") and dispute.reason == "fraudulent"
-    assert dispute.status == "needs_response" and dispute.amount == 5000 and dispute.charge == charge.id
+    assert (
+        dispute.status == "needs_response"
+        and dispute.amount == 5000
+        and dispute.charge == charge.id
+    )
     after = await client.v1.balance.retrieve_async()
     delta = available(after) + pending(after) - available(before) - pending(before)
     # + fee 500 - processing (75 + 25 = 100) - disputed 5000 - dispute fee 1500
@@ -131,7 +176,8 @@ async def test_dispute_card_opens_dispute(
     assert info.value.code == "charge_disputed"
 
     updated = await client.v1.disputes.update_async(
-        dispute.id, params={"evidence": {"uncategorized_text": "Delivered, signed."}, "submit": True}
+        dispute.id,
+        params={"evidence": {"uncategorized_text": "Delivered, signed."}, "submit": True},
     )
     assert updated.status == "under_review" and updated.evidence_details.submission_count == 1
     control.post(f"disputes/{dispute.id}/resolve", {"outcome": "won"})
@@ -152,16 +198,30 @@ async def test_close_dispute_loses(client: stripe.StripeClient, connected: strip
         await client.v1.disputes.close_async(dispute.id)
 
 
-async def test_manual_transfer_and_reversal(client: stripe.StripeClient, connected: stripe.Account) -> None:
+async def test_manual_transfer_and_reversal(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
     pi = await client.v1.payment_intents.create_async(
-        params={"amount": 3000, "currency": "eur", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 3000,
+            "currency": "eur",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
     with pytest.raises(stripe.InvalidRequestError) as info:
-        await client.v1.transfers.create_async(params={"amount": 1000, "currency": "eur", "destination": connected.id})
+        await client.v1.transfers.create_async(
+            params={"amount": 1000, "currency": "eur", "destination": connected.id}
+        )
     assert info.value.code == "balance_insufficient"
     transfer = await client.v1.transfers.create_async(
-        params={"amount": 1000, "currency": "eur", "destination": connected.id,
-                "source_transaction": pi.latest_charge, "transfer_group": "order-1"}
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "destination": connected.id,
+            "source_transaction": pi.latest_charge,
+            "transfer_group": "order-1",
+        }
     )
     assert transfer.amount == 1000 and transfer.destination_payment.startswith("py_")
     reversal = await client.v1.transfers.reversals.create_async(transfer.id, params={"amount": 250})

@@ -44,8 +44,12 @@ async def test_bad_key_is_authentication_error(emulator_url: str) -> None:
     assert "did not provide an API key" in response.json()["error"]["message"]
 
 
-async def test_unknown_route_and_unknown_param(client: stripe.StripeClient, emulator_url: str, secret_key: str) -> None:
-    async with httpx.AsyncClient(base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}) as http:
+async def test_unknown_route_and_unknown_param(
+    client: stripe.StripeClient, emulator_url: str, secret_key: str
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}
+    ) as http:
         response = await http.get("/v1/foo")
     assert response.status_code == 404
     assert response.json()["error"]["message"].startswith("Unrecognized request URL (GET: /v1/foo)")
@@ -112,19 +116,30 @@ async def test_publishable_key_only_for_client_side_calls(
 ) -> None:
     pk = publishable_for(secret_key)
     pi = await client.v1.payment_intents.create_async(params={"amount": 1000, "currency": "eur"})
-    async with httpx.AsyncClient(base_url=emulator_url, headers={"Authorization": f"Bearer {pk}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=emulator_url, headers={"Authorization": f"Bearer {pk}"}
+    ) as http:
         listing = await http.get("/v1/payment_intents")
         assert listing.status_code == 401
         no_secret = await http.get(f"/v1/payment_intents/{pi.id}")
         assert no_secret.status_code in (401, 403)
-        wrong = await http.get(f"/v1/payment_intents/{pi.id}", params={"client_secret": "pi_x_secret_y"})
+        wrong = await http.get(
+            f"/v1/payment_intents/{pi.id}", params={"client_secret": "pi_x_secret_y"}
+        )
         assert wrong.status_code == 400
-        ok = await http.get(f"/v1/payment_intents/{pi.id}", params={"client_secret": pi.client_secret})
+        ok = await http.get(
+            f"/v1/payment_intents/{pi.id}", params={"client_secret": pi.client_secret}
+        )
         assert ok.status_code == 200 and ok.json()["id"] == pi.id
         pm = await http.post(
             "/v1/payment_methods",
-            data={"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12",
-                  "card[exp_year]": "2040", "card[cvc]": "123"},
+            data={
+                "type": "card",
+                "card[number]": "4242424242424242",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2040",
+                "card[cvc]": "123",
+            },
         )
         assert pm.status_code == 200, pm.text
         confirmed = await http.post(
@@ -133,21 +148,41 @@ async def test_publishable_key_only_for_client_side_calls(
         )
         assert confirmed.status_code == 200 and confirmed.json()["status"] == "succeeded"
     with pytest.raises(stripe.AuthenticationError):
-        await make_client(emulator_url, pk.replace("pk_test_", "pk_live_")).v1.customers.list_async()
+        await make_client(
+            emulator_url, pk.replace("pk_test_", "pk_live_")
+        ).v1.customers.list_async()
 
 
 async def test_non_test_card_number_is_refused(emulator_url: str, secret_key: str) -> None:
-    async with httpx.AsyncClient(base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}) as http:
-        luhn_bad = await http.post("/v1/payment_methods", data={"type": "card", "card[number]": "4242424242424241",
-                                                                "card[exp_month]": "12", "card[exp_year]": "2040"})
-        real = await http.post("/v1/payment_methods", data={"type": "card", "card[number]": "4111111111111111",
-                                                            "card[exp_month]": "12", "card[exp_year]": "2040"})
+    async with httpx.AsyncClient(
+        base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}
+    ) as http:
+        luhn_bad = await http.post(
+            "/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": "4242424242424241",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2040",
+            },
+        )
+        real = await http.post(
+            "/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": "4111111111111111",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2040",
+            },
+        )
     assert luhn_bad.status_code == 402 and luhn_bad.json()["error"]["code"] == "incorrect_number"
     assert real.status_code == 402 and real.json()["error"]["type"] == "card_error"
 
 
 async def test_stripe_version_is_echoed(emulator_url: str, secret_key: str) -> None:
-    async with httpx.AsyncClient(base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}
+    ) as http:
         response = await http.get("/v1/balance", headers={"Stripe-Version": "2024-06-20"})
     assert response.headers["stripe-version"] == "2024-06-20"
     assert response.json()["object"] == "balance"

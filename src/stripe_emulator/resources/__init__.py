@@ -1,14 +1,24 @@
-"""API resources, one module per domain; importing them registers their routes."""
+"""API resources, one module per domain; importing a module registers its routes."""
 
-from stripe_emulator.resources import (  # noqa: F401
-    accounts,
-    balance,
-    customers,
-    disputes,
-    events,
-    payment_intents,
-    payouts,
-    refunds,
-    setup_intents,
-    transfers,
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "accounts",
+    "balance",
+    "customers",
+    "disputes",
+    "events",
+    "payment_intents",
+    "payouts",
+    "refunds",
+    "setup_intents",
+    "transfers",
 )
+
+
+def register_all() -> None:
+    """Import every resource module so that its ``@route`` handlers are registered."""
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}")

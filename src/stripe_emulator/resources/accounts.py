@@ -40,7 +40,30 @@ COUNTRY_CURRENCY = {
     "BR": "brl",
     "IN": "inr",
 }
-EUR_COUNTRIES = set(["AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "SI", "SK"])
+EUR_COUNTRIES = set(
+    [
+        "AT",
+        "BE",
+        "CY",
+        "DE",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PT",
+        "SI",
+        "SK",
+    ]
+)
 BUSINESS_TYPES = ("individual", "company", "non_profit", "government_entity")
 CAPABILITIES = (
     "card_payments",

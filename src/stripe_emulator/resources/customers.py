@@ -435,7 +435,8 @@ def detach_payment_method(ctx: Ctx) -> dict[str, Any]:
     pm = ctx.load(ctx.args["id"], "payment_method", label="PaymentMethod")
     if pm.obj["customer"] is None:
         raise invalid(
-            "The payment method you provided is not attached to a customer so detachment is impossible.",
+            "The payment method you provided is not attached "
+            "to a customer so detachment is impossible.",
             code="payment_method_unexpected_state",
         )
     previous = {"customer": pm.obj["customer"]}

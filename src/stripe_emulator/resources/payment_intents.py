@@ -130,7 +130,8 @@ def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) 
     if amount < money.minimum(currency):
         raise StripeError(
             400,
-            f"Amount must be at least {money.display(money.minimum(currency), currency)} {currency}",
+            "Amount must be at least "
+            f"{money.display(money.minimum(currency), currency)} {currency}",
             param="amount",
             code="amount_too_small",
         )
@@ -145,7 +146,8 @@ def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) 
     if fee is not None:
         if fee > amount:
             raise invalid(
-                "The application fee amount must be less than or equal to the PaymentIntent amount.",
+                "The application fee amount must be less "
+                "than or equal to the PaymentIntent amount.",
                 "application_fee_amount",
             )
         if not transfer and not ctx.on_connected:
@@ -380,9 +382,13 @@ def _load_intent(ctx: Ctx) -> Stored:
         if secret != stored.obj["client_secret"]:
             raise StripeError(
                 400 if secret else 403,
-                "The client_secret provided does not match the client_secret associated with the PaymentIntent."
+                "The client_secret provided does not match the "
+                "client_secret associated with the PaymentIntent."
                 if secret
-                else "This API call cannot be made with a publishable API key. Please use a secret API key.",
+                else (
+                    "This API call cannot be made with a publishable "
+                    "API key. Please use a secret API key."
+                ),
                 param="client_secret" if secret else None,
                 code="payment_intent_invalid_parameter" if secret else "secret_key_required",
                 type="invalid_request_error",
@@ -407,7 +413,8 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
     ):
         raise StripeError(
             400,
-            f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
+            "This PaymentIntent's amount could not be updated "
+            f"because it has a status of {pi['status']}. "
             "You may only update the amount of a PaymentIntent with one of the following statuses: "
             "requires_payment_method, requires_confirmation, requires_action.",
             code="payment_intent_unexpected_state",
@@ -611,7 +618,7 @@ def build_charge(
         "type": "authorized",
     }
     if failure is not None:
-        code, decline_code, message = failure
+        _code, decline_code, _message = failure
         outcome.update(
             network_status="declined_by_network",
             reason=decline_code,
@@ -983,8 +990,10 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
     if pi["status"] in ("succeeded", "canceled", "processing"):
         raise StripeError(
             400,
-            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a "
-            "PaymentIntent with one of the following statuses may be canceled: requires_payment_method, "
+            "You cannot cancel this PaymentIntent because "
+            f"it has a status of {pi['status']}. Only a "
+            "PaymentIntent with one of the following statuses "
+            "may be canceled: requires_payment_method, "
             "requires_capture, requires_confirmation, requires_action, processing.",
             code="payment_intent_unexpected_state",
             extra={"payment_intent": copy.deepcopy(pi)},

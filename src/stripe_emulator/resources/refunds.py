@@ -58,7 +58,8 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
     if not pi_id and not ch_id:
         raise StripeError(
             400,
-            "One of the following params should be provided for this request: payment_intent or charge.",
+            "One of the following params should be provided "
+            "for this request: payment_intent or charge.",
             code="parameter_missing",
         )
     if pi_id:
@@ -107,7 +108,8 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
     if amount > remaining:
         raise StripeError(
             400,
-            f"Refund amount ({money.display(amount, ch['currency'])}) is greater than unrefunded amount "
+            f"Refund amount ({money.display(amount, ch['currency'])}) "
+            "is greater than unrefunded amount "
             f"on charge ({money.display(remaining, ch['currency'])})",
             param="amount",
             code="amount_too_large",
@@ -168,7 +170,7 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
             "transfer_reversal": None,
         }
     )
-    stored = ctx.state.add(refund, charge.owner, charge=ch["id"], planned=outcome)
+    ctx.state.add(refund, charge.owner, charge=ch["id"], planned=outcome)
     previous = {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"]}
     ch["amount_refunded"] += amount
     ch["refunded"] = ch["amount_refunded"] >= ch["amount_captured"]

@@ -111,7 +111,8 @@ def _load(ctx: Ctx) -> Stored:
     if ctx.publishable and ctx.params.str("client_secret") != stored.obj["client_secret"]:
         raise StripeError(
             400,
-            "The client_secret provided does not match the client_secret associated with the SetupIntent.",
+            "The client_secret provided does not match the "
+            "client_secret associated with the SetupIntent.",
             param="client_secret",
             code="setup_intent_invalid_parameter",
         )
