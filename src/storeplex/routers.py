@@ -24,6 +24,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(order_endpoints.router)
     app.include_router(storefront_endpoints.router)
     app.include_router(payment_endpoints.store_router)
+    app.include_router(payment_endpoints.dashboard_router)
     app.include_router(payment_endpoints.checkout_router)
     app.include_router(payment_endpoints.admin_router)
     app.include_router(webhook_endpoints.router)

@@ -116,6 +116,7 @@ class Payment(TimestampMixin, Base):
         Index("ix_payments_store_id_created_at", "store_id", "created_at"),
         Index("ix_payments_store_id_status_created_at", "store_id", "status", "created_at"),
         Index("ix_payments_status_updated_at", "status", "updated_at"),
+        Index("ix_payments_store_id_paid_at", "store_id", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

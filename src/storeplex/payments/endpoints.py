@@ -9,15 +9,18 @@ or `access_token` in the body), which only the shopper who placed the order has.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 
 from storeplex.auth.deps import CurrentAdmin, CurrentStaff
 from storeplex.errors import NotFound
 from storeplex.models import Order, Payment, StorePaymentConfig
 from storeplex.money import parse_amount
 from storeplex.orders import service as orders
+from storeplex.payments import queries
 from storeplex.payments.deps import PaymentServiceDep
 from storeplex.payments.schemas import (
     ConfirmRequest,
@@ -31,6 +34,7 @@ from storeplex.payments.schemas import (
 from storeplex.payments.service import PaymentNotConfigured
 
 store_router = APIRouter(prefix="/api/v1/store/payments", tags=["store-payments"])
+dashboard_router = APIRouter(prefix="/api/v1/store/dashboard", tags=["store"])
 checkout_router = APIRouter(prefix="/api/v1/platform/stores", tags=["checkout-payments"])
 admin_router = APIRouter(prefix="/api/v1/platform/stores", tags=["platform"])
 
@@ -78,6 +82,52 @@ async def get_payment_config(
     except PaymentNotConfigured:
         return NOT_CONFIGURED
     return config_response(config)
+
+
+@store_router.get("")
+async def list_store_payments(
+    staff: CurrentStaff,
+    service: PaymentServiceDep,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    created_from: Annotated[date | None, Query(alias="from")] = None,
+    created_to: Annotated[date | None, Query(alias="to", description="exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """The store's payments, newest first, paged with `next_cursor`."""
+    page, next_cursor = await queries.list_payments(
+        service.db,
+        store_id=staff.store_id,
+        status=status,
+        created_from=_day(created_from),
+        created_to=_day(created_to),
+        limit=limit,
+        cursor=cursor,
+    )
+    return {
+        "data": [queries.payment_out(p) for p in page],
+        "has_more": next_cursor is not None,
+        "next_cursor": next_cursor,
+    }
+
+
+@store_router.get("/{payment_id}")
+async def get_store_payment(
+    payment_id: int, staff: CurrentStaff, service: PaymentServiceDep
+) -> dict[str, Any]:
+    """One payment of the store."""
+    payment = await queries.get_payment(service.db, store_id=staff.store_id, payment_id=payment_id)
+    return queries.payment_out(payment)
+
+
+def _day(value: date | None) -> datetime | None:
+    return datetime.combine(value, time.min, tzinfo=UTC) if value else None
+
+
+@dashboard_router.get("")
+async def store_dashboard(staff: CurrentStaff, service: PaymentServiceDep) -> dict[str, Any]:
+    """Today's and this month's sales, orders waiting to be fulfilled, recent payment statuses."""
+    return asdict(await queries.dashboard(service.db, store_id=staff.store_id))
 
 
 @store_router.post("/setup", response_model=SetupResponse)
