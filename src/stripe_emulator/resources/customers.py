@@ -82,14 +82,20 @@ def create_customer(ctx: Ctx) -> dict[str, Any]:
             "test_clock": None,
         }
     )
+    pm_id = p.str("payment_method")
+    pm = resolve_payment_method(ctx, pm_id) if pm_id else None
+    default_pm = p.hash("invoice_settings").str("default_payment_method")
+    if default_pm and (pm is None or default_pm not in (pm_id, pm.obj["id"])):
+        raise invalid(
+            f"No such PaymentMethod: '{default_pm}'; it must be attached to the customer first.",
+            "invoice_settings[default_payment_method]",
+        )
     stored = ctx.state.add(obj, ctx.account)
     ctx.emit("customer.created", obj)
-    if pm_id := p.str("payment_method"):
-        pm = resolve_payment_method(ctx, pm_id)
+    if pm is not None:
         attach(ctx, pm, stored)
-    default_pm = p.hash("invoice_settings").str("default_payment_method")
-    if default_pm:
-        _set_default(ctx, stored, default_pm)
+        if default_pm:
+            _set_default(ctx, stored, pm.obj["id"])
     return obj
 
 

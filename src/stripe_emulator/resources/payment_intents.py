@@ -12,6 +12,7 @@ hosted 3-D Secure page (:mod:`stripe_emulator.hosted`), which calls
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from stripe_emulator import money
@@ -19,10 +20,14 @@ from stripe_emulator.cards import Card, lookup_number
 from stripe_emulator.core import Ctx, changed, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, stripe_fee_detail
 from stripe_emulator.resources.accounts import connected_of
-from stripe_emulator.resources.customers import attach, resolve_payment_method
+from stripe_emulator.resources.customers import (
+    attach,
+    create_payment_method,
+    resolve_payment_method,
+)
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
-from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
+from stripe_emulator.wire import Params, StripeError, check_unknown, invalid, merge_metadata
 
 ADDRESS = {
     "city": True,
@@ -344,32 +349,28 @@ def create_intent(ctx: Ctx) -> dict[str, Any]:
         _check_destination(ctx, obo, "on_behalf_of")
         pi["on_behalf_of"] = obo
     _validate_amounts(ctx, pi["amount"], pi["currency"], pi)
-    pi = conform(pi)
-    stored = ctx.state.add(pi, ctx.account, return_url=p.str("return_url"))
-    pm_id = p.str("payment_method")
-    pm = None
-    if pm_id:
+    off_session = p.bool("off_session") or False
+    confirm = p.bool("confirm") or False
+    pm: Stored | None = None  # resolved before anything is stored, so a bad id creates nothing
+    if pm_id := p.str("payment_method"):
         pm = resolve_payment_method(ctx, pm_id)
-        pi["payment_method"] = pm.obj["id"]
-        pi["status"] = "requires_confirmation"
     elif p.raw("payment_method_data"):
         pm = _pm_from_data(ctx)
+    if pm is not None:
         pi["payment_method"] = pm.obj["id"]
         pi["status"] = "requires_confirmation"
+    pi = conform(pi)
+    stored = ctx.state.add(pi, ctx.account, return_url=p.str("return_url"))
     ctx.emit("payment_intent.created", pi)
-    if p.bool("confirm"):
-        _confirm(ctx, stored, p.bool("off_session") or False)
+    if confirm:
+        _confirm(ctx, stored, off_session)
     return pi
 
 
 def _pm_from_data(ctx: Ctx) -> Stored:
-    from stripe_emulator.core import Ctx as _Ctx
-    from stripe_emulator.resources.customers import create_payment_method
-    from stripe_emulator.wire import Params
-
+    """A new payment method from ``payment_method_data`` (as Stripe.js sends it)."""
     data = ctx.params.hash("payment_method_data").data
-    sub = _Ctx(**{**ctx.__dict__, "params": Params(data)})
-    obj = create_payment_method(sub)
+    obj = create_payment_method(dataclasses.replace(ctx, params=Params(data)))
     stored = ctx.state.get(obj["id"])
     assert stored is not None
     return stored
@@ -420,7 +421,6 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
             code="payment_intent_unexpected_state",
             extra={"payment_intent": copy.deepcopy(pi)},
         )
-    before = copy.deepcopy(pi)
     candidate = copy.deepcopy(pi)
     _apply(ctx, candidate, UPDATE_KEYS)
     _validate_amounts(ctx, candidate["amount"], candidate["currency"], candidate)
@@ -433,9 +433,6 @@ def update_intent(ctx: Ctx) -> dict[str, Any]:
             "requires_confirmation" if pi["payment_method"] else "requires_payment_method"
         )
         pi["next_action"] = None
-    previous = changed(before, pi)
-    if previous and set(previous) - {"metadata", "description"}:
-        pass
     return pi
 
 
