@@ -191,6 +191,9 @@ def serve(
     from storeplex.observability import configure_logging
 
     settings = _settings()
+    if "STOREPLEX_BASE_URL" not in os.environ:
+        public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        settings = settings.model_copy(update={"base_url": f"http://{public_host}:{port}"})
     configure_logging(settings.log_level)
     try:
         asyncio.run(check_migrated(settings))
@@ -207,10 +210,6 @@ def serve(
         logins = asyncio.run(_in_transaction(settings, first_start))
         if logins:
             _print_logins(settings, logins)
-
-    if "STOREPLEX_BASE_URL" not in os.environ:
-        public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        settings = settings.model_copy(update={"base_url": f"http://{public_host}:{port}"})
 
     servers: list[uvicorn.Server] = []
     if settings.emulator_enabled and emulator:

@@ -58,7 +58,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "stripe"):
+    for noisy in ("uvicorn.access", "httpx", "stripe", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
