@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -33,7 +34,7 @@ CHECKOUT = """<!doctype html>
 </form>
 <script src="{emulator}/js/v3/"></script>
 <script>
-  const stripe = Stripe("{pk}");
+  const stripe = Stripe("{pk}", {options});
   const elements = stripe.elements({{
     clientSecret: "{client_secret}", appearance: {{theme: "stripe"}}
   }});
@@ -43,8 +44,8 @@ CHECKOUT = """<!doctype html>
   paymentElement.mount("#payment-element");
   document.getElementById("payment-form").addEventListener("submit", async (event) => {{
     event.preventDefault();
-    const {{error}} = await stripe.confirmPayment({{
-      elements, confirmParams: {{return_url: "{return_url}", receipt_email: "shopper@example.com"}}
+    const {{error}} = await stripe.{confirm}({{
+      elements, confirmParams: {{return_url: "{return_url}"{extra}}}
     }});
     if (error) document.getElementById("error-message").textContent = error.message;
   }});
@@ -132,13 +133,30 @@ async def _checkout(
             "automatic_payment_methods": {"enabled": True},
         }
     )
-    pages.pages[f"/{name}"] = CHECKOUT.format(
-        emulator=emulator_url,
-        pk=publishable_for(secret_key),
-        client_secret=pi.client_secret,
-        return_url=f"{pages.url}/done/{name}",
+    pages.pages[f"/{name}"] = page_html(
+        emulator_url, secret_key, pi.client_secret, f"{pages.url}/done/{name}"
     )
     return pi, f"{pages.url}/{name}"
+
+
+def page_html(
+    emulator_url: str,
+    secret_key: str,
+    client_secret: str,
+    return_url: str,
+    *,
+    account: str | None = None,
+    setup: bool = False,
+) -> str:
+    return CHECKOUT.format(
+        emulator=emulator_url,
+        pk=publishable_for(secret_key),
+        client_secret=client_secret,
+        return_url=return_url,
+        options=json.dumps({"stripeAccount": account} if account else {}),
+        confirm="confirmSetup" if setup else "confirmPayment",
+        extra="" if setup else ', receipt_email: "shopper@example.com"',
+    )
 
 
 async def _fill_card(page: Any, number: str, expiry: str = "12 / 34", cvc: str = "123") -> None:
@@ -262,3 +280,43 @@ async def test_hosted_onboarding_in_browser(
     assert refreshed.charges_enabled is True
     await page.goto(link.url)
     await page.wait_for_url(f"{pages.url}/refresh")
+
+
+async def test_connected_account_payment_and_setup(
+    client: stripe.StripeClient,
+    emulator_url: str,
+    secret_key: str,
+    pages: PageServer,
+    page: Any,
+    connected: Any,
+) -> None:
+    opts: stripe.RequestOptions = {"stripe_account": connected.id}
+    pi = await client.v1.payment_intents.create_async(
+        params={"amount": 1200, "currency": "eur", "application_fee_amount": 120}, options=opts
+    )
+    pages.pages["/direct"] = page_html(
+        emulator_url, secret_key, pi.client_secret, f"{pages.url}/done/direct", account=connected.id
+    )
+    await page.goto(f"{pages.url}/direct")
+    await _fill_card(page, "5555 5555 5555 4444")
+    await page.get_by_role("button", name="Pay").click()
+    await page.wait_for_url(f"{pages.url}/done/direct?**")
+    assert (
+        await client.v1.payment_intents.retrieve_async(pi.id, options=opts)
+    ).status == "succeeded"
+
+    customer = await client.v1.customers.create_async(params={"email": "save@example.com"})
+    seti = await client.v1.setup_intents.create_async(params={"customer": customer.id})
+    pages.pages["/setup"] = page_html(
+        emulator_url, secret_key, seti.client_secret, f"{pages.url}/done/setup", setup=True
+    )
+    await page.goto(f"{pages.url}/setup")
+    await _fill_card(page, "4000 0025 0000 3155")
+    await page.get_by_role("button", name="Pay").click()
+    frame = page.frame_locator("iframe[title='3D Secure challenge']")
+    await frame.get_by_role("button", name="Complete authentication").click()
+    await page.wait_for_url(f"{pages.url}/done/setup?**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["setup_intent"] == [seti.id] and query["redirect_status"] == ["succeeded"]
+    saved = await client.v1.customers.payment_methods.list_async(customer.id)
+    assert len(saved.data) == 1 and saved.data[0].card.last4 == "3155"

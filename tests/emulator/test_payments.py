@@ -469,3 +469,32 @@ async def test_payment_methods_attach_detach(client: stripe.StripeClient) -> Non
     assert "payment_method.attached" in types and "payment_method.detached" in types
     deleted = await client.v1.customers.delete_async(customer.id)
     assert deleted.deleted is True
+
+
+async def test_direct_charge_on_connected_account(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
+    opts: stripe.RequestOptions = {"stripe_account": connected.id}
+    platform_before = await client.v1.balance.retrieve_async()
+    pi = await client.v1.payment_intents.create_async(
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "application_fee_amount": 100,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "expand": ["latest_charge.balance_transaction"],
+        },
+        options=opts,
+    )
+    assert pi.status == "succeeded"
+    txn = pi.latest_charge.balance_transaction
+    assert (txn.amount, txn.fee, txn.net) == (1000, 140, 860)  # processing 40 + application fee 100
+    connected_balance = await client.v1.balance.retrieve_async(options=opts)
+    assert pending(connected_balance) == 860
+    platform_after = await client.v1.balance.retrieve_async()
+    assert pending(platform_after) - pending(platform_before) == 100
+    with pytest.raises(stripe.InvalidRequestError):
+        await client.v1.payment_intents.retrieve_async(pi.id)  # it lives on the connected account
+    fees = await client.v1.application_fees.list_async()
+    assert fees.data[0].account == connected.id and fees.data[0].charge == pi.latest_charge.id

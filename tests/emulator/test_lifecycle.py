@@ -1,0 +1,93 @@
+"""Starting the emulator: reset, persistence across restarts, the CLI entry point, static JS."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import stripe
+
+from tests.emulator.support import Control, free_port, make_client, new_secret_key, run_emulator
+
+
+async def test_reset_forgets_everything() -> None:
+    with run_emulator() as url:
+        key = new_secret_key()
+        client = make_client(url, key)
+        customer = await client.v1.customers.create_async(params={"email": "r@example.com"})
+        control = Control(url)
+        control.advance(3600)
+        control.post("reset")
+        with pytest.raises(stripe.InvalidRequestError):
+            await client.v1.customers.retrieve_async(customer.id)
+        assert control.get("clock")["offset"] == 0
+
+
+async def test_state_file_survives_restart(tmp_path: Path) -> None:
+    state_file = str(tmp_path / "emulator-state.pickle")
+    key = new_secret_key()
+    with run_emulator(state_file=state_file) as url:
+        client = make_client(url, key)
+        account = await client.v1.accounts.create_async(params={"type": "express", "country": "LU"})
+        Control(url).onboard(account.id)
+    assert Path(state_file).exists()
+    with run_emulator(state_file=state_file) as url:
+        client = make_client(url, key)
+        again = await client.v1.accounts.retrieve_async(account.id)
+        assert again.charges_enabled is True
+        listed = await client.v1.accounts.list_async()
+        assert [a.id for a in listed.data] == [account.id]
+
+
+def test_module_entry_point_serves() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stripe_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/balance",
+                    headers={"Authorization": "Bearer sk_test_entrypoint123"},
+                )
+                break
+            except httpx.ConnectError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["object"] == "balance"
+        js = httpx.get(f"http://127.0.0.1:{port}/js/v3/")
+        assert js.headers["content-type"].startswith("application/javascript")
+        assert "confirmPayment" in js.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_main_parses_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from stripe_emulator.__main__ import main
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    assert main(["--host", "127.0.0.1", "--port", "12999"]) == 0
+    assert seen["port"] == 12999 and seen["host"] == "127.0.0.1"
