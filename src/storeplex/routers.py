@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from storeplex import health
 from storeplex.auth import endpoints as auth_endpoints
 from storeplex.catalog import endpoints as catalog_endpoints
+from storeplex.disputes import endpoints as dispute_endpoints
 from storeplex.orders import endpoints as order_endpoints
 from storeplex.payments import endpoints as payment_endpoints
+from storeplex.refunds import endpoints as refund_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
 from storeplex.stores import endpoints as store_endpoints
 from storeplex.stripe import endpoints as webhook_endpoints
@@ -30,3 +32,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(webhook_endpoints.router)
     app.include_router(webhook_endpoints.admin_router)
     app.include_router(pages.router)
+    # Money after the sale (issue 6).
+    app.include_router(refund_endpoints.router)
+    app.include_router(dispute_endpoints.router)

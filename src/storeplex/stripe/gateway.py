@@ -271,3 +271,116 @@ class StripeGateway:
         return await self._call(
             "webhook_endpoint.create", self.client.v1.webhook_endpoints.create_async, params=params
         )
+
+    # Money after the sale (refunds, disputes, saved cards, payouts) ---------------------------
+
+    async def create_refund(
+        self,
+        params: dict[str, Any],
+        *,
+        idempotency_key: str,
+        **ids: Any,
+    ) -> StripeDict:
+        return await self._call(
+            "refund.create", self.client.v1.refunds.create_async, params=params,
+            idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def retrieve_refund(
+        self, stripe_refund_id: str, *, expand: list[str] | None = None, **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "refund.retrieve", self.client.v1.refunds.retrieve_async, stripe_refund_id,
+            params={"expand": expand} if expand else None, ids=ids,
+        )  # fmt: skip
+
+    async def list_refunds(self, params: dict[str, Any], **ids: Any) -> StripeDict:
+        return await self._call(
+            "refund.list", self.client.v1.refunds.list_async, params=params, ids=ids
+        )
+
+    async def retrieve_application_fee(self, fee_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "application_fee.retrieve", self.client.v1.application_fees.retrieve_async,
+            fee_id, ids=ids,
+        )  # fmt: skip
+
+    async def list_fee_refunds(self, fee_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "application_fee.refunds.list", self.client.v1.application_fees.refunds.list_async,
+            fee_id, params={"limit": 100}, ids=ids,
+        )  # fmt: skip
+
+    async def retrieve_dispute(self, stripe_dispute_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "dispute.retrieve", self.client.v1.disputes.retrieve_async, stripe_dispute_id, ids=ids
+        )
+
+    async def create_transfer_reversal(
+        self, transfer_id: str, params: dict[str, Any], *, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "transfer_reversal.create", self.client.v1.transfers.reversals.create_async,
+            transfer_id, params=params, idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def create_transfer(
+        self, params: dict[str, Any], *, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "transfer.create", self.client.v1.transfers.create_async, params=params,
+            idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def create_customer(
+        self, params: dict[str, Any], *, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "customer.create", self.client.v1.customers.create_async, params=params,
+            idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def retrieve_payment_method(self, payment_method_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "payment_method.retrieve", self.client.v1.payment_methods.retrieve_async,
+            payment_method_id, ids=ids,
+        )  # fmt: skip
+
+    async def detach_payment_method(self, payment_method_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "payment_method.detach", self.client.v1.payment_methods.detach_async,
+            payment_method_id, ids=ids,
+        )  # fmt: skip
+
+    async def update_customer(
+        self, customer_id: str, params: dict[str, Any], **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "customer.update", self.client.v1.customers.update_async, customer_id,
+            params=params, ids=ids,
+        )  # fmt: skip
+
+    async def retrieve_balance(self, *, stripe_account: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "balance.retrieve", self.client.v1.balance.retrieve_async,
+            stripe_account=stripe_account, ids=ids,
+        )  # fmt: skip
+
+    async def create_payout(
+        self, params: dict[str, Any], *, stripe_account: str, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        return await self._call(
+            "payout.create", self.client.v1.payouts.create_async, params=params,
+            stripe_account=stripe_account, idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def list_payouts(self, *, stripe_account: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "payout.list", self.client.v1.payouts.list_async, params={"limit": 100},
+            stripe_account=stripe_account, ids=ids,
+        )  # fmt: skip
+
+    async def retrieve_transfer(self, transfer_id: str, **ids: Any) -> StripeDict:
+        return await self._call(
+            "transfer.retrieve", self.client.v1.transfers.retrieve_async, transfer_id, ids=ids
+        )

@@ -55,3 +55,16 @@ async def handle(service: PaymentService, event: dict[str, Any]) -> str:
     if handler is None:
         return "ignored"
     return await handler(service, event)
+
+
+# Money after the sale: refunds, disputes, payouts, saved cards (appended; see each module).
+def _money_after_sale_handlers() -> dict[str, Handler]:
+    from storeplex.customers.webhooks import HANDLERS as card_handlers
+    from storeplex.disputes.webhooks import HANDLERS as dispute_handlers
+    from storeplex.payouts.webhooks import HANDLERS as payout_handlers
+    from storeplex.refunds.webhooks import HANDLERS as refund_handlers
+
+    return {**refund_handlers, **dispute_handlers, **payout_handlers, **card_handlers}
+
+
+HANDLERS.update(_money_after_sale_handlers())

@@ -1,0 +1,3 @@
+"""stub"""
+
+HANDLERS: dict = {}

@@ -1,0 +1,1 @@
+"""Refunds of paid orders (DESIGN 6.4)."""

@@ -1,0 +1,68 @@
+"""Steps the money tests share: a paid order, a refund request, rows read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from storeplex.db import Database
+from storeplex.models import Order, Payment, Product, Refund
+from tests.payments.flows import create_intent, order_for
+from tests.support.factories import StoreKit, bearer
+from tests.support.stack import Stack
+
+
+async def paid_order(
+    db: Database,
+    stack: Stack,
+    http: httpx.AsyncClient,
+    kit: StoreKit,
+    *,
+    price: int = 2000,
+    qty: int = 1,
+    card: str = "pm_card_visa",
+) -> dict[str, Any]:
+    """An order paid by card, with the webhooks delivered; the checkout body plus intent."""
+    order = await order_for(db, http, kit, price=price, qty=qty)
+    r = await create_intent(http, kit, order)
+    assert r.status_code == 200, r.text
+    intent = r.json()
+    confirmed = stack.confirm_as_browser(intent["payment_intent_id"], intent["client_secret"], card)
+    assert confirmed.json()["status"] == "succeeded", confirmed.text
+    stack.flush_webhooks()
+    return {**order, "intent": intent}
+
+
+async def refund(
+    http: httpx.AsyncClient, kit: StoreKit, order_id: int, **body: Any
+) -> httpx.Response:
+    return await http.post(
+        f"/api/v1/store/orders/{order_id}/refunds", json=body, headers=bearer(kit.token)
+    )
+
+
+async def payment_of(db: Database, order_id: int) -> Payment:
+    async with db.session_scope() as s:
+        return (await s.execute(select(Payment).where(Payment.order_id == order_id))).scalar_one()
+
+
+async def order_row(db: Database, order_id: int) -> Order:
+    async with db.session_scope() as s:
+        row = await s.get(Order, order_id)
+        assert row is not None
+        return row
+
+
+async def refunds_of(db: Database, order_id: int) -> list[Refund]:
+    async with db.session_scope() as s:
+        query = select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)
+        return list((await s.execute(query)).scalars())
+
+
+async def stock_of(db: Database, product_id: int) -> int:
+    async with db.session_scope() as s:
+        row = await s.get(Product, product_id)
+        assert row is not None
+        return row.stock

@@ -1,0 +1,93 @@
+"""Disputes from the dispute test card: recorded, payment marked, store's share moved per policy."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from storeplex.db import Database
+from storeplex.models import Dispute
+from tests.money.flows import paid_order, payment_of
+from tests.payments.flows import onboarded_store
+from tests.support.factories import bearer
+from tests.support.stack import Stack, signed
+
+
+async def dispute_rows(db: Database, order_id: int) -> list[Dispute]:
+    async with db.session_scope() as s:
+        query = select(Dispute).where(Dispute.order_id == order_id)
+        return list((await s.execute(query)).scalars())
+
+
+def store_balance(stack: Stack, account: str) -> int:
+    balance = stack.stripe.v1.balance.retrieve(options={"stripe_account": account})
+    return sum(b.amount for b in balance.pending + balance.available if b.currency == "eur")
+
+
+async def test_dispute_reverses_the_store_share_and_a_win_gives_it_back(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=4000, card="pm_card_createDispute")
+    payment = await payment_of(database, order["id"])
+    assert payment.disputed is True
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.amount, row.currency, row.reason, row.status) == (
+        4000, "EUR", "fraudulent", "needs_response",
+    )  # fmt: skip
+    assert row.evidence_due_by is not None and row.outcome is None
+    # The platform was debited by Stripe, so it took the store's transfer back.
+    transfer = stack.stripe.v1.transfers.retrieve(payment.stripe_transfer_id or "")
+    assert transfer.amount_reversed == row.reversed_amount == 4000
+    reversal = stack.stripe.v1.transfers.reversals.retrieve(
+        transfer.id, row.transfer_reversal_id or ""
+    )
+    assert reversal.amount == 4000
+    # 40.00 transferred, 1.00 fee collected, 40.00 reversed: the store holds -1.00.
+    assert store_balance(stack, payment.stripe_account_id) == -payment.amount_platform_fee
+
+    listed = await http.get("/api/v1/store/disputes", headers=bearer(kit.token))
+    assert [(d["stripe_dispute_id"], d["amount"]) for d in listed.json()["data"]] == [
+        (row.stripe_dispute_id, 4000)
+    ]
+    mine = await http.get(f"/api/v1/store/orders/{order['id']}/disputes", headers=bearer(kit.token))
+    assert mine.json()["data"][0]["status"] == "needs_response"
+
+    # Another delivery of the creation event moves no money twice.
+    events = stack.events_of(row.stripe_dispute_id)
+    created = next(e for e in events if e["type"] == "charge.dispute.created")
+    secret = stack.settings.stripe_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+    dup = {**created, "id": created["id"] + "_again"}
+    r = await http.post("/api/v1/webhooks/stripe", **signed(dup, secret))
+    assert r.status_code == 200
+    assert stack.stripe.v1.transfers.retrieve(transfer.id).amount_reversed == 4000
+
+    stack.control("POST", f"disputes/{row.stripe_dispute_id}/resolve", outcome="won")
+    stack.flush_webhooks()
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.status, row.outcome) == ("won", "won")
+    assert row.return_transfer_id is not None
+    back = stack.stripe.v1.transfers.retrieve(row.return_transfer_id)
+    assert (back.amount, back.destination) == (4000, payment.stripe_account_id)
+    assert store_balance(stack, payment.stripe_account_id) == 4000 - payment.amount_platform_fee
+
+
+async def test_a_lost_dispute_keeps_the_reversal(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=2000, card="pm_card_createDispute")
+    [row] = await dispute_rows(database, order["id"])
+    stack.control("POST", f"disputes/{row.stripe_dispute_id}/resolve", outcome="lost")
+    stack.flush_webhooks()
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.status, row.outcome, row.reversed_amount) == ("lost", "lost", 2000)
+    assert row.return_transfer_id is None
+    # A late "updated" event from before the close does not reopen it.
+    events = stack.events_of(row.stripe_dispute_id)
+    early = next(e for e in events if e["type"] == "charge.dispute.created")
+    secret = stack.settings.stripe_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+    late = {**early, "id": early["id"] + "_late", "type": "charge.dispute.updated"}
+    assert (await http.post("/api/v1/webhooks/stripe", **signed(late, secret))).status_code == 200
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.status, row.outcome) == ("lost", "lost")
