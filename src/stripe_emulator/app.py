@@ -44,7 +44,7 @@ from stripe_emulator.resources.accounts import account_invalid, ensure_platform
 from stripe_emulator.resources.payouts import advance
 from stripe_emulator.state import DAY, IdemRecord, State, account_id_for_key
 from stripe_emulator.webhooks import Dispatcher
-from stripe_emulator.wire import Params, StripeError, dumps, mask_key, parse_form
+from stripe_emulator.wire import Params, StripeError, check_unknown, dumps, mask_key, parse_form
 
 log = logging.getLogger("stripe_emulator")
 
@@ -207,6 +207,8 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
             expand_paths = [expand_paths]
         if not isinstance(expand_paths, list) or not all(isinstance(e, str) for e in expand_paths):
             raise StripeError(400, "Invalid array", param="expand")
+        if method != "POST":
+            check_unknown(params, dict.fromkeys(route.query, "any"))
         stripe_account = request.headers.get("stripe-account")
         async with state.lock:
             ensure_platform(state, platform)

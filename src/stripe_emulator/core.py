@@ -98,16 +98,28 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     publishable: bool
+    query: tuple[str, ...]
 
 
 ROUTES: list[Route] = []
 
+# Query parameters every list endpoint accepts.
+PAGING = ("limit", "starting_after", "ending_before", "created")
 
-def route(method: str, path: str, *, publishable: bool = False) -> Callable[[Handler], Handler]:
+
+def route(
+    method: str, path: str, *, publishable: bool = False, query: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``METHOD path``.
+
+    ``publishable`` routes also accept the publishable key (the calls Stripe.js
+    makes); ``query`` lists the parameters a GET/DELETE accepts besides
+    ``expand`` (anything else is Stripe's "Received unknown parameter").
+    """
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append(Route(method, re.compile(regex), handler, publishable))
+        ROUTES.append(Route(method, re.compile(regex), handler, publishable, query))
         return handler
 
     return register

@@ -141,3 +141,26 @@ async def test_latency_fault(
     started = time.monotonic()
     await client.v1.balance.retrieve_async()
     assert time.monotonic() - started >= 0.3
+
+
+@pytest.mark.usefixtures("no_faults")
+async def test_confirm_retried_after_5xx_after_charges_once(
+    client: stripe.StripeClient, control: Control, connected: stripe.Account
+) -> None:
+    pi = await client.v1.payment_intents.create_async(
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "application_fee_amount": 100,
+            "transfer_data": {"destination": connected.id},
+        }
+    )
+    control.fault(route=r"^POST /v1/payment_intents/pi_\w+/confirm$", kind="5xx_after", count=1)
+    confirmed = await client.v1.payment_intents.confirm_async(
+        pi.id, params={"payment_method": "pm_card_visa"}
+    )
+    assert confirmed.status == "succeeded"
+    charges = await client.v1.charges.list_async(params={"payment_intent": pi.id})
+    assert len(charges.data) == 1
+    transfers = await client.v1.transfers.list_async(params={"destination": connected.id})
+    assert len(transfers.data) == 1

@@ -186,3 +186,22 @@ async def test_stripe_version_is_echoed(emulator_url: str, secret_key: str) -> N
         response = await http.get("/v1/balance", headers={"Stripe-Version": "2024-06-20"})
     assert response.headers["stripe-version"] == "2024-06-20"
     assert response.json()["object"] == "balance"
+
+
+async def test_unknown_query_parameter_and_malformed_hash(
+    client: stripe.StripeClient, emulator_url: str, secret_key: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        await client.v1.payment_intents.list_async(params={"colour": "red"})  # type: ignore[typeddict-unknown-key]
+    assert info.value.param == "colour"
+    async with httpx.AsyncClient(
+        base_url=emulator_url, headers={"Authorization": f"Bearer {secret_key}"}
+    ) as http:
+        bad_hash = await http.post("/v1/customers", data={"metadata": "x", "metadata[a]": "b"})
+        bad_bool = await http.post(
+            "/v1/payment_intents", data={"amount": "100", "currency": "eur", "confirm": "maybe"}
+        )
+    assert (
+        bad_hash.status_code == 400 and bad_hash.json()["error"]["type"] == "invalid_request_error"
+    )
+    assert bad_bool.status_code == 400 and bad_bool.json()["error"]["param"] == "confirm"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stripe_emulator.core import Ctx, changed, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, changed, emit, list_object, route
 from stripe_emulator.schema import conform
 from stripe_emulator.state import State, Stored
 from stripe_emulator.wire import Params, StripeError, check_unknown, invalid, merge_metadata
@@ -515,7 +515,7 @@ def delete_account(ctx: Ctx) -> dict[str, Any]:
     return {"id": stored.obj["id"], "object": "account", "deleted": True}
 
 
-@route("GET", "/v1/accounts")
+@route("GET", "/v1/accounts", query=PAGING)
 def list_accounts(ctx: Ctx) -> dict[str, Any]:
     items = [
         s.obj
@@ -525,7 +525,7 @@ def list_accounts(ctx: Ctx) -> dict[str, Any]:
     return list_object(ctx, items, "/v1/accounts")
 
 
-@route("GET", "/v1/accounts/{id}/external_accounts")
+@route("GET", "/v1/accounts/{id}/external_accounts", query=(*PAGING, "object"))
 def list_external_accounts(ctx: Ctx) -> dict[str, Any]:
     stored = _account_for_path(ctx)
     return list_object(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import Ctx, created_filter, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
 from stripe_emulator.ledger import balances
 from stripe_emulator.schema import conform
-from stripe_emulator.wire import check_unknown, not_found
+from stripe_emulator.wire import not_found
 
 
 @route("GET", "/v1/balance")
@@ -35,22 +35,9 @@ def retrieve_balance(ctx: Ctx) -> dict[str, Any]:
     )
 
 
-@route("GET", "/v1/balance_transactions")
+@route("GET", "/v1/balance_transactions", query=(*PAGING, "type", "payout", "source", "currency"))
 def list_balance_transactions(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
-    check_unknown(
-        p.data,
-        {
-            "type": True,
-            "payout": True,
-            "source": True,
-            "currency": True,
-            "created": "any",
-            "limit": True,
-            "starting_after": True,
-            "ending_before": True,
-        },
-    )
     items = [s.obj for s in ctx.state.all_of(ctx.account, "balance_transaction")]
     if txn_type := p.str("type"):
         items = [i for i in items if i["type"] == txn_type]

@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from stripe_emulator.cards import Card, lookup_number, lookup_shortcut, luhn_ok
-from stripe_emulator.core import Ctx, changed, created_filter, list_object, route
+from stripe_emulator.core import PAGING, Ctx, changed, created_filter, list_object, route
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata, not_found
@@ -159,7 +159,7 @@ def delete_customer(ctx: Ctx) -> dict[str, Any]:
     return {"id": stored.obj["id"], "object": "customer", "deleted": True}
 
 
-@route("GET", "/v1/customers")
+@route("GET", "/v1/customers", query=(*PAGING, "email", "test_clock"))
 def list_customers(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "customer")]
@@ -169,7 +169,7 @@ def list_customers(ctx: Ctx) -> dict[str, Any]:
     return list_object(ctx, items, "/v1/customers")
 
 
-@route("GET", "/v1/customers/{id}/payment_methods")
+@route("GET", "/v1/customers/{id}/payment_methods", query=(*PAGING, "type", "allow_redisplay"))
 def list_customer_payment_methods(ctx: Ctx) -> dict[str, Any]:
     customer = ctx.load(ctx.args["id"], "customer")
     pm_type = ctx.params.str("type")
@@ -459,7 +459,7 @@ def detach_payment_method(ctx: Ctx) -> dict[str, Any]:
     return pm.obj
 
 
-@route("GET", "/v1/payment_methods")
+@route("GET", "/v1/payment_methods", query=(*PAGING, "customer", "type"))
 def list_payment_methods(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     customer = p.str("customer")

@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from stripe_emulator import money
-from stripe_emulator.core import Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, stripe_fee_detail
 from stripe_emulator.schema import conform
 from stripe_emulator.state import DAY, Stored
@@ -202,7 +202,7 @@ def close_dispute(ctx: Ctx) -> dict[str, Any]:
     return stored.obj
 
 
-@route("GET", "/v1/disputes")
+@route("GET", "/v1/disputes", query=(*PAGING, "charge", "payment_intent"))
 def list_disputes(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "dispute")]

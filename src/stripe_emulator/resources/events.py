@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import API_VERSION, Ctx, created_filter, event_matches, list_object, route
+from stripe_emulator.core import (
+    API_VERSION,
+    PAGING,
+    Ctx,
+    created_filter,
+    event_matches,
+    list_object,
+    route,
+)
 from stripe_emulator.schema import conform
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata
 
 
-@route("GET", "/v1/events")
+@route("GET", "/v1/events", query=(*PAGING, "type", "types", "delivery_success"))
 def list_events(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "event")]
@@ -124,7 +132,7 @@ def delete_endpoint(ctx: Ctx) -> dict[str, Any]:
     return {"id": stored.obj["id"], "object": "webhook_endpoint", "deleted": True}
 
 
-@route("GET", "/v1/webhook_endpoints")
+@route("GET", "/v1/webhook_endpoints", query=PAGING)
 def list_endpoints(ctx: Ctx) -> dict[str, Any]:
     items = [s.obj for s in ctx.state.all_of(ctx.platform, "webhook_endpoint")]
     return list_object(ctx, items, "/v1/webhook_endpoints")

@@ -17,7 +17,7 @@ from typing import Any
 
 from stripe_emulator import money
 from stripe_emulator.cards import Card, lookup_number
-from stripe_emulator.core import Ctx, changed, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, changed, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, stripe_fee_detail
 from stripe_emulator.resources.accounts import connected_of
 from stripe_emulator.resources.customers import (
@@ -397,7 +397,7 @@ def _load_intent(ctx: Ctx) -> Stored:
     return stored
 
 
-@route("GET", "/v1/payment_intents/{id}", publishable=True)
+@route("GET", "/v1/payment_intents/{id}", publishable=True, query=("client_secret",))
 def retrieve_intent(ctx: Ctx) -> dict[str, Any]:
     return _load_intent(ctx).obj
 
@@ -1014,7 +1014,7 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
     return pi
 
 
-@route("GET", "/v1/payment_intents")
+@route("GET", "/v1/payment_intents", query=(*PAGING, "customer"))
 def list_intents(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "payment_intent")]
@@ -1058,7 +1058,7 @@ def update_charge(ctx: Ctx) -> dict[str, Any]:
     return stored.obj
 
 
-@route("GET", "/v1/charges")
+@route("GET", "/v1/charges", query=(*PAGING, "payment_intent", "customer", "transfer_group"))
 def list_charges(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "charge")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from stripe_emulator.core import Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, available, balances, settle
 from stripe_emulator.schema import conform
 from stripe_emulator.state import DAY, State, Stored
@@ -294,7 +294,7 @@ def cancel_payout(ctx: Ctx) -> dict[str, Any]:
     return po
 
 
-@route("GET", "/v1/payouts")
+@route("GET", "/v1/payouts", query=(*PAGING, "status", "arrival_date", "destination"))
 def list_payouts(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "payout")]

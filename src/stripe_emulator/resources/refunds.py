@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from stripe_emulator import money
-from stripe_emulator.core import Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn
 from stripe_emulator.resources.transfers import refund_fee, reverse
 from stripe_emulator.schema import conform
@@ -251,7 +251,7 @@ def update_refund(ctx: Ctx) -> dict[str, Any]:
     return stored.obj
 
 
-@route("GET", "/v1/refunds")
+@route("GET", "/v1/refunds", query=(*PAGING, "charge", "payment_intent"))
 def list_refunds(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "refund")]
@@ -262,7 +262,7 @@ def list_refunds(ctx: Ctx) -> dict[str, Any]:
     return list_object(ctx, created_filter(p, items), "/v1/refunds")
 
 
-@route("GET", "/v1/charges/{id}/refunds")
+@route("GET", "/v1/charges/{id}/refunds", query=PAGING)
 def list_charge_refunds(ctx: Ctx) -> dict[str, Any]:
     charge = ctx.load(ctx.args["id"], "charge")
     items = [

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from stripe_emulator.cards import Card, lookup_number
-from stripe_emulator.core import Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.resources.customers import attach, resolve_payment_method
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
@@ -119,7 +119,7 @@ def _load(ctx: Ctx) -> Stored:
     return stored
 
 
-@route("GET", "/v1/setup_intents/{id}", publishable=True)
+@route("GET", "/v1/setup_intents/{id}", publishable=True, query=("client_secret",))
 def retrieve_setup_intent(ctx: Ctx) -> dict[str, Any]:
     return _load(ctx).obj
 
@@ -337,7 +337,7 @@ def cancel_setup_intent(ctx: Ctx) -> dict[str, Any]:
     return seti
 
 
-@route("GET", "/v1/setup_intents")
+@route("GET", "/v1/setup_intents", query=(*PAGING, "customer", "payment_method", "attach_to_self"))
 def list_setup_intents(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "setup_intent")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stripe_emulator.core import Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, available
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
@@ -378,7 +378,7 @@ def update_transfer(ctx: Ctx) -> dict[str, Any]:
     return stored.obj
 
 
-@route("GET", "/v1/transfers")
+@route("GET", "/v1/transfers", query=(*PAGING, "destination", "transfer_group"))
 def list_transfers(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "transfer")]
@@ -404,7 +404,7 @@ def create_reversal(ctx: Ctx) -> dict[str, Any]:
     return reverse(ctx, transfer, amount, metadata=p.metadata()).obj
 
 
-@route("GET", "/v1/transfers/{id}/reversals")
+@route("GET", "/v1/transfers/{id}/reversals", query=PAGING)
 def list_reversals(ctx: Ctx) -> dict[str, Any]:
     transfer = ctx.load(ctx.args["id"], "transfer")
     items = [
@@ -432,7 +432,7 @@ def retrieve_fee(ctx: Ctx) -> dict[str, Any]:
     return ctx.load(ctx.args["id"], "application_fee").obj
 
 
-@route("GET", "/v1/application_fees")
+@route("GET", "/v1/application_fees", query=(*PAGING, "charge"))
 def list_fees(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     items = [s.obj for s in ctx.state.all_of(ctx.account, "application_fee")]
@@ -453,7 +453,7 @@ def create_fee_refund(ctx: Ctx) -> dict[str, Any]:
     return refund_fee(ctx, fee, amount, p.metadata()).obj
 
 
-@route("GET", "/v1/application_fees/{id}/refunds")
+@route("GET", "/v1/application_fees/{id}/refunds", query=PAGING)
 def list_fee_refunds(ctx: Ctx) -> dict[str, Any]:
     fee = ctx.load(ctx.args["id"], "application_fee")
     items = [
