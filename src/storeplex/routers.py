@@ -11,6 +11,7 @@ from storeplex.disputes import endpoints as dispute_endpoints
 from storeplex.orders import endpoints as order_endpoints
 from storeplex.payments import endpoints as payment_endpoints
 from storeplex.refunds import endpoints as refund_endpoints
+from storeplex.reports import endpoints as report_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
 from storeplex.stores import endpoints as store_endpoints
 from storeplex.stripe import endpoints as webhook_endpoints
@@ -35,3 +36,5 @@ def include_routers(app: FastAPI) -> None:
     # Money after the sale (issue 6).
     app.include_router(refund_endpoints.router)
     app.include_router(dispute_endpoints.router)
+    app.include_router(report_endpoints.store_router)
+    app.include_router(report_endpoints.platform_router)

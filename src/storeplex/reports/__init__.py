@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Statements, the platform's fee report, and reconciliation of money after the sale."""
