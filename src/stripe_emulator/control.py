@@ -75,13 +75,9 @@ def routes(emu: Emulator) -> list[Route]:
             state.clock.advance(seconds)
             advance(state, before)
             state.last_tick = state.now()
-            for stored in list(state.objects.values()):
+            for stored in state.all_kind("refund"):
                 obj = stored.obj
-                if (
-                    obj.get("object") == "refund"
-                    and obj["status"] == "pending"
-                    and stored.private.get("planned") == "failed"
-                ):
+                if obj["status"] == "pending" and stored.private.get("planned") == "failed":
                     ctx = system_ctx(emu, platform_of(stored), stored.owner, str(request.base_url))
                     settle_refund(ctx, stored, "failed")
         emu.dispatcher.notify()

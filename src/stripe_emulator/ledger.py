@@ -78,6 +78,8 @@ def add_txn(
         }
     )
     state.add(txn, owner)
+    if txn["status"] == "pending":
+        state.pending_txns.add(txn["id"])
     return txn
 
 
@@ -96,14 +98,13 @@ def stripe_fee_detail(
 def settle(state: State, until: int | None = None) -> None:
     """Mark transactions whose ``available_on`` has passed as ``available``."""
     moment = state.now() if until is None else until
-    for stored in state.objects.values():
-        obj = stored.obj
-        if (
-            obj.get("object") == "balance_transaction"
-            and obj["status"] == "pending"
-            and obj["available_on"] <= moment
-        ):
-            obj["status"] = "available"
+    for txn_id in list(state.pending_txns):
+        stored = state.get(txn_id)
+        if stored is None:
+            state.pending_txns.discard(txn_id)
+        elif stored.obj["available_on"] <= moment:
+            stored.obj["status"] = "available"
+            state.pending_txns.discard(txn_id)
 
 
 def balances(state: State, owner: str) -> dict[str, dict[str, int]]:

@@ -80,6 +80,9 @@ class State:
         self.clock = Clock()
         self.objects: dict[str, Stored] = {}
         self.index: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.by_kind: dict[str, list[str]] = defaultdict(list)
+        self.pending_txns: set[str] = set()  # balance transactions not yet available
+        self.open_payouts: set[str] = set()  # payouts not yet paid/failed/canceled
         self.idempotency: dict[tuple[str, str, str], IdemRecord] = {}
         self.tokens: dict[str, dict[str, Any]] = {}  # hosted page tokens
         self.outbox: list[tuple[str, str, str | None]] = []  # (event, endpoint, version)
@@ -95,12 +98,15 @@ class State:
         data = dict(self.__dict__)
         data.pop("lock", None)
         data["index"] = dict(self.index)
+        data["by_kind"] = dict(self.by_kind)
         return data
 
     def __setstate__(self, data: dict[str, Any]) -> None:
         index = data.pop("index", {})
+        by_kind = data.pop("by_kind", {})
         self.__dict__.update(data)
         self.index = defaultdict(list, index)
+        self.by_kind = defaultdict(list, by_kind)
         self.lock = asyncio.Lock()
 
     # -- ids and time ----------------------------------------------------------
@@ -121,7 +127,12 @@ class State:
         stored = Stored(obj=obj, owner=owner, seq=self.seq, private=dict(private))
         self.objects[obj["id"]] = stored
         self.index[(owner, obj["object"])].append(obj["id"])
+        self.by_kind[obj["object"]].append(obj["id"])
         return stored
+
+    def all_kind(self, kind: str) -> list[Stored]:
+        """Every object of one type in every account, oldest first."""
+        return [self.objects[i] for i in self.by_kind.get(kind, []) if i in self.objects]
 
     def get(self, obj_id: str) -> Stored | None:
         return self.objects.get(obj_id)

@@ -105,6 +105,7 @@ def make_payout(
         state.next_payout_failure = None
     for s in swept:
         s.private["paid_out"] = po_id
+    state.open_payouts.add(po_id)
     stored = state.add(
         payout, acct["id"], txns=[s.obj["id"] for s in swept] + [txn["id"]], failure=planned_failure
     )
@@ -123,9 +124,11 @@ FAILURES = {
 def progress(state: State) -> None:
     """Move payouts along as time passes."""
     now = state.now()
-    for stored in list(state.objects.values()):
+    for po_id in sorted(state.open_payouts, key=lambda i: state.objects[i].seq):
+        stored = state.objects[po_id]
         po = stored.obj
-        if po.get("object") != "payout" or po["status"] not in ("pending", "in_transit"):
+        if po["status"] not in ("pending", "in_transit"):
+            state.open_payouts.discard(po_id)
             continue
         account = state.get(stored.owner)
         if account is None:
@@ -158,6 +161,7 @@ def progress(state: State) -> None:
                 po["reconciliation_status"] = "completed" if po["automatic"] else "not_applicable"
                 _emit(state, account, "payout.paid", po, {"status": "in_transit"})
             _emit(state, account, "payout.updated", po, {"status": "in_transit"})
+            state.open_payouts.discard(po_id)
 
 
 def _due(schedule: dict[str, Any], day: datetime.date) -> bool:
@@ -182,9 +186,9 @@ def advance(state: State, previous_now: int) -> None:
     for midnight in range(first_midnight, now + 1, DAY):
         settle(state, midnight)
         day = datetime.datetime.fromtimestamp(midnight, datetime.UTC).date()
-        for stored in list(state.objects.values()):
+        for stored in state.all_kind("account"):
             acct = stored.obj
-            if acct.get("object") != "account" or not stored.private.get("platform"):
+            if not stored.private.get("platform"):
                 continue
             if (
                 stored.private.get("deleted")
