@@ -1,17 +1,22 @@
-"""Public pages: the platform's landing page and each store's storefront home."""
+"""Every server-rendered page, in one router: the platform landing page, storefronts
+(/s/{slug}/...), the store admin (/admin/...) and the platform admin (/platform/...).
+
+routers.py includes `router` last. Pages call the same services as the JSON API
+and hold no business rules of their own.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from storeplex.deps import SessionDep
-from storeplex.models import Product, Store, StoreStatus
-from storeplex.tenancy import scoped, store_by_slug
-from storeplex.web.templating import templates
+from storeplex.models import Store, StoreStatus
+from storeplex.web import platform_admin, store_admin, storefront
+from storeplex.web.common import page_router, render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -25,21 +30,9 @@ async def landing(request: Request, session: SessionDep) -> HTMLResponse:
         .scalars()
         .all()
     )
-    return templates.TemplateResponse(request, "landing.html", {"stores": stores})
+    return render(request, "landing.html", {"stores": stores})
 
 
-@router.get("/s/{slug}/", response_class=HTMLResponse)
-async def storefront_home(request: Request, slug: str, session: SessionDep) -> HTMLResponse:
-    store = await store_by_slug(session, slug)
-    products = (
-        (
-            await session.execute(
-                scoped(Product, store.id).where(Product.is_active.is_(True)).order_by(Product.name)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return templates.TemplateResponse(
-        request, "storefront/home.html", {"store": store, "products": products}
-    )
+router.include_router(storefront.router)
+router.include_router(store_admin.router)
+router.include_router(platform_admin.router)

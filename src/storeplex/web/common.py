@@ -1,0 +1,221 @@
+"""What every page route shares: HTML error pages, login guards, CSRF, forms and rendering.
+
+Rule a newcomer must know: a page handler never lets a half-done change commit.
+Either it raises (the `PageRoute` wrapper rolls the request's session back and
+renders an HTML error page, or redirects to a login page), or it runs a service
+call through `attempt()` (a savepoint) so a refused action can re-render its
+form with the service's message and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from storeplex.auth.deps import read_session
+from storeplex.auth.sessions import SessionData
+from storeplex.config import Settings
+from storeplex.deps import SessionDep
+from storeplex.errors import Forbidden, StoreplexError
+from storeplex.models import PlatformAdmin, StaffUser, Store, StoreStatus
+from storeplex.payments.service import PaymentService
+from storeplex.web.templating import templates
+
+T = TypeVar("T")
+
+
+class LoginRequired(Exception):
+    """Raised by a page guard: the wrapper answers with a redirect to `login_url`."""
+
+    def __init__(self, login_url: str) -> None:
+        super().__init__(login_url)
+        self.login_url = login_url
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    titles = {
+        400: "Something is not right",
+        401: "Please log in",
+        403: "Not allowed",
+        404: "Not found",
+        409: "That cannot be done now",
+        422: "Something is not right",
+    }
+    title = titles.get(status, "Something went wrong")
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": title, "message": message, "status": status},
+        status_code=status,
+    )
+
+
+async def _roll_back(request: Request) -> None:
+    session: AsyncSession | None = getattr(request.state, "db_session", None)
+    if session is not None:
+        await session.rollback()
+
+
+class PageRoute(APIRoute):
+    """An APIRoute whose errors are HTML pages (or login redirects), never JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except LoginRequired as exc:
+                await _roll_back(request)
+                return RedirectResponse(exc.login_url, status_code=303)
+            except StoreplexError as exc:
+                await _roll_back(request)
+                return _error_page(request, exc.status_code, exc.message)
+            except RequestValidationError:
+                await _roll_back(request)
+                return _error_page(request, 404, "This address does not point to a page.")
+
+        return handler
+
+
+async def _remember_session(request: Request, session: SessionDep) -> None:
+    # The same (per-request, cached) session the handler gets, kept so that the
+    # error wrapper can roll it back before the dependency's exit commits.
+    request.state.db_session = session
+
+
+def page_router(prefix: str = "") -> APIRouter:
+    """A router for pages: HTML errors, hidden from the OpenAPI schema."""
+    return APIRouter(
+        prefix=prefix,
+        include_in_schema=False,
+        route_class=PageRoute,
+        dependencies=[Depends(_remember_session)],
+    )
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def attempt(session: AsyncSession, action: Awaitable[T]) -> tuple[T | None, str | None]:
+    """Run one service call in a savepoint: (result, None), or (None, the refusal message)."""
+    try:
+        async with session.begin_nested():
+            return await action, None
+    except StoreplexError as exc:
+        return None, exc.message
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The posted form as plain strings (files and repeated keys are not used by our pages)."""
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def check_form_csrf(data: SessionData, form: dict[str, str]) -> None:
+    sent = form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, data.csrf):
+        raise Forbidden("This form has expired. Go back, reload the page and try again.")
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def payment_service(request: Request, session: AsyncSession) -> PaymentService:
+    return PaymentService(session, request.app.state.stripe, settings_of(request))
+
+
+def stripe_js_url(settings: Settings) -> str:
+    """Stripe.js from Stripe itself with real keys; the emulator's stand-in otherwise."""
+    base = settings.resolved_stripe_api_base
+    if base != "https://api.stripe.com":
+        return f"{base}/js/v3/"
+    return "https://js.stripe.com/v3/"
+
+
+def _login_url(login_path: str, request: Request) -> str:
+    here = request.url.path
+    if request.url.query:
+        here += "?" + request.url.query
+    return f"{login_path}?next={quote(here, safe='')}"
+
+
+def safe_next(value: str | None, default: str, prefix: str) -> str:
+    """A post-login destination that stays on this site, under the expected prefix."""
+    if value and value.startswith(prefix) and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPage:
+    """The logged-in staff member of a store-admin page."""
+
+    user: StaffUser
+    store: Store
+    csrf: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPage:
+    admin: PlatformAdmin
+    csrf: str
+
+
+async def staff_page(request: Request, session: SessionDep) -> StaffPage:
+    """The staff session of this page, or a redirect to /admin/login (then back here)."""
+    data = read_session(request)
+    if data is None or data.kind != "staff" or data.store_id is None:
+        raise LoginRequired(_login_url("/admin/login", request))
+    user = (
+        await session.execute(
+            select(StaffUser).where(StaffUser.id == data.user_id, StaffUser.is_active.is_(True))
+        )
+    ).scalar_one_or_none()
+    store = await session.get(Store, data.store_id)
+    if user is None or store is None or user.store_id != store.id:
+        raise LoginRequired(_login_url("/admin/login", request))
+    if store.status != StoreStatus.ACTIVE:
+        raise Forbidden("This store is suspended; contact the platform operator")
+    if request.method not in ("GET", "HEAD"):
+        check_form_csrf(data, await form_data(request))
+    return StaffPage(user=user, store=store, csrf=data.csrf)
+
+
+async def admin_page(request: Request, session: SessionDep) -> AdminPage:
+    """The platform admin session of this page, or a redirect to /platform/login."""
+    data = read_session(request)
+    if data is None or data.kind != "admin":
+        raise LoginRequired(_login_url("/platform/login", request))
+    admin = (
+        await session.execute(
+            select(PlatformAdmin).where(
+                PlatformAdmin.id == data.user_id, PlatformAdmin.is_active.is_(True)
+            )
+        )
+    ).scalar_one_or_none()
+    if admin is None:
+        raise LoginRequired(_login_url("/platform/login", request))
+    if request.method not in ("GET", "HEAD"):
+        check_form_csrf(data, await form_data(request))
+    return AdminPage(admin=admin, csrf=data.csrf)

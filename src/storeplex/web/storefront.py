@@ -1,0 +1,418 @@
+"""Storefront pages under /s/{slug}/: catalog, cart, checkout, payment step, order confirmation.
+
+Rule: the payment step runs in the shopper's browser (Stripe.js); these pages
+only prove the shopper holds the order's access token (kept in an HttpOnly
+cookie set at checkout, or `?token=` on the return URL) and render what the
+services say. The amount is never taken from the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Cookie, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.responses import Response
+
+from storeplex.carts import service as carts
+from storeplex.deps import SessionDep
+from storeplex.models import Order, OrderStatus, Payment, PaymentStatus, Store
+from storeplex.orders import service as orders
+from storeplex.orders.checkout import place_order
+from storeplex.orders.schemas import CheckoutIn
+from storeplex.storefront import service as catalog
+from storeplex.tenancy import store_by_slug
+from storeplex.web.common import (
+    attempt,
+    form_data,
+    page_router,
+    redirect,
+    render,
+    settings_of,
+    stripe_js_url,
+)
+from storeplex.web.countries import COUNTRIES
+
+router = page_router("/s/{slug}")
+
+CartCookie = Annotated[str | None, Cookie(alias=carts.CART_COOKIE)]
+OrderId = Annotated[int, Path(ge=1, le=2**62)]
+PAGE_SIZE = 24
+PAID_STATES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+def order_cookie_name(order_id: int) -> str:
+    return f"storeplex_order_{order_id}"
+
+
+def _secure(request: Request) -> bool:
+    return settings_of(request).base_url.startswith("https://")
+
+
+def _remember_cart(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        carts.CART_COOKIE,
+        token,
+        max_age=carts.CART_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+
+
+def _remember_order(
+    request: Request, response: Response, store: Store, order: Order, token: str
+) -> None:
+    response.set_cookie(
+        order_cookie_name(order.id),
+        token,
+        max_age=30 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path=f"/s/{store.slug}/orders/{order.id}",
+    )
+
+
+def _int(value: str | None, default: int = 0) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+async def _cart_count(session: SessionDep, store: Store, token: str | None) -> int:
+    cart = await carts.view_cart(session, store=store, token=token)
+    return cart.item_count
+
+
+@router.get("/", response_class=HTMLResponse)
+async def storefront_home(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cart_token: CartCookie = None,
+) -> HTMLResponse:
+    store = await store_by_slug(session, slug)
+    products, has_more = await catalog.list_products(
+        session, store_id=store.id, limit=PAGE_SIZE, offset=offset
+    )
+    return render(
+        request,
+        "storefront/home.html",
+        {
+            "store": store,
+            "products": products,
+            "has_more": has_more,
+            "offset": offset,
+            "page_size": PAGE_SIZE,
+            "cart_count": await _cart_count(session, store, cart_token),
+        },
+    )
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+async def product_page(
+    request: Request,
+    slug: str,
+    product_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    cart_token: CartCookie = None,
+) -> HTMLResponse:
+    store = await store_by_slug(session, slug)
+    product = await catalog.get_product(session, store_id=store.id, product_id=product_id)
+    return render(
+        request,
+        "storefront/product.html",
+        {
+            "store": store,
+            "product": product,
+            "cart_count": await _cart_count(session, store, cart_token),
+        },
+    )
+
+
+@router.post("/cart/add", response_class=HTMLResponse)
+async def cart_add(
+    request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
+) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    product_id = _int(form.get("product_id"))
+    quantity = _int(form.get("quantity"), 1)
+    if not product_id or product_id < 1:
+        return redirect(f"/s/{store.slug}/")
+    product = await catalog.get_product(session, store_id=store.id, product_id=product_id)
+    token = carts.valid_cart_token(cart_token) or carts.new_cart_token()
+    error = None
+    if quantity is None or not 1 <= quantity <= 1000:
+        error = "Choose a quantity between 1 and 1000."
+    else:
+        _, error = await attempt(
+            session,
+            carts.add_item(
+                session, store_id=store.id, token=token, product_id=product.id, quantity=quantity
+            ),
+        )
+    if error:
+        return render(
+            request,
+            "storefront/product.html",
+            {
+                "store": store,
+                "product": product,
+                "error": error,
+                "quantity": form.get("quantity", "1"),
+                "cart_count": await _cart_count(session, store, cart_token),
+            },
+            status_code=400,
+        )
+    response = redirect(f"/s/{store.slug}/cart?added={product.id}")
+    _remember_cart(request, response, token)
+    return response
+
+
+@router.get("/cart", response_class=HTMLResponse)
+async def cart_page(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    cart_token: CartCookie = None,
+    added: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> HTMLResponse:
+    store = await store_by_slug(session, slug)
+    cart = await carts.view_cart(session, store=store, token=cart_token)
+    added_name = next((line.name for line in cart.items if line.product_id == added), None)
+    return render(
+        request,
+        "storefront/cart.html",
+        {"store": store, "cart": cart, "cart_count": cart.item_count, "added": added_name},
+    )
+
+
+@router.post("/cart/update", response_class=HTMLResponse)
+async def cart_update(
+    request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
+) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    product_id = _int(form.get("product_id"))
+    quantity = 0 if "remove" in form else _int(form.get("quantity"))
+    error = None
+    if not product_id or product_id < 1:
+        error = "That product is not in your cart."
+    elif quantity is None or not 0 <= quantity <= 1000:
+        error = "Quantity must be a whole number between 0 and 1000."
+    else:
+        _, error = await attempt(
+            session,
+            carts.set_item_quantity(
+                session,
+                store_id=store.id,
+                token=cart_token,
+                product_id=product_id,
+                quantity=quantity,
+            ),
+        )
+    if error:
+        cart = await carts.view_cart(session, store=store, token=cart_token)
+        return render(
+            request,
+            "storefront/cart.html",
+            {"store": store, "cart": cart, "cart_count": cart.item_count, "error": error},
+            status_code=400,
+        )
+    return redirect(f"/s/{store.slug}/cart")
+
+
+def _checkout_context(store: Store, cart: object, values: dict[str, str]) -> dict[str, object]:
+    return {
+        "store": store,
+        "cart": cart,
+        "values": values,
+        "countries": COUNTRIES,
+        "cart_count": getattr(cart, "item_count", 0),
+    }
+
+
+@router.get("/checkout", response_class=HTMLResponse)
+async def checkout_page(
+    request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
+) -> Response:
+    store = await store_by_slug(session, slug)
+    cart = await carts.view_cart(session, store=store, token=cart_token)
+    if not cart.items:
+        return redirect(f"/s/{store.slug}/cart")
+    return render(
+        request,
+        "storefront/checkout.html",
+        _checkout_context(store, cart, {"country": store.country}),
+    )
+
+
+FIELD_LABELS = {
+    "email": "Email",
+    "name": "Full name",
+    "phone": "Phone",
+    "shipping.line1": "Address",
+    "shipping.line2": "Address line 2",
+    "shipping.city": "City",
+    "shipping.postal_code": "Postal code",
+    "shipping.country": "Country",
+}
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        label = FIELD_LABELS.get(key, key)
+        if err["type"] == "missing" or err["type"] == "string_too_short":
+            text = f"{label} is required."
+        elif key == "email":
+            text = "Enter an email address like name@example.com."
+        elif err["type"] == "string_too_long":
+            text = f"{label} is too long."
+        else:
+            text = f"{label}: {err['msg']}."
+        errors.setdefault(key.replace("shipping.", ""), text)
+    return errors
+
+
+@router.post("/checkout", response_class=HTMLResponse)
+async def checkout_submit(
+    request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
+) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    values = {k: form.get(k, "") for k in ("email", "name", "phone", *FIELD_LABELS)}
+    values.update({k: form.get(k, "") for k in ("line1", "line2", "city", "postal_code")})
+    values["country"] = form.get("country", store.country)
+    errors: dict[str, str] = {}
+    details = None
+    try:
+        details = CheckoutIn.model_validate(
+            {
+                "email": values["email"],
+                "name": values["name"],
+                "phone": values["phone"] or None,
+                "shipping": {
+                    "line1": values["line1"],
+                    "line2": values["line2"] or None,
+                    "city": values["city"],
+                    "postal_code": values["postal_code"],
+                    "country": values["country"],
+                },
+            }
+        )
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+    message = None
+    placed = None
+    if details is not None:
+        placed, message = await attempt(
+            session, place_order(session, store=store, cart_token=cart_token, details=details)
+        )
+    if placed is None:
+        cart = await carts.view_cart(session, store=store, token=cart_token)
+        context = _checkout_context(store, cart, values)
+        context["errors"] = errors
+        context["error"] = message or "Please correct the fields marked below."
+        return render(request, "storefront/checkout.html", context, status_code=400)
+    order = placed.order
+    response = redirect(f"/s/{store.slug}/orders/{order.id}/pay")
+    _remember_order(request, response, store, order, placed.access_token)
+    return response
+
+
+async def _shopper_order(
+    request: Request, session: SessionDep, store: Store, order_id: int, token: str | None
+) -> tuple[Order, str]:
+    token = token or request.cookies.get(order_cookie_name(order_id))
+    order = await orders.order_for_shopper(
+        session, store_id=store.id, order_id=order_id, token=token
+    )
+    assert token is not None  # order_for_shopper refuses a missing token
+    return order, token
+
+
+@router.get("/orders/{order_id}/pay", response_class=HTMLResponse)
+async def pay_page(
+    request: Request,
+    slug: str,
+    order_id: OrderId,
+    session: SessionDep,
+    token: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    store = await store_by_slug(session, slug)
+    order, token = await _shopper_order(request, session, store, order_id, token)
+    if order.payment_status in PAID_STATES:
+        return redirect(f"/s/{store.slug}/orders/{order.id}")
+    items = await orders.get_order_items(session, order_id=order.id)
+    response = render(
+        request,
+        "storefront/pay.html",
+        {
+            "store": store,
+            "order": order,
+            "items": items,
+            "token": token,
+            "stripe_js": stripe_js_url(settings_of(request)),
+            "publishable_key": request.app.state.stripe.keys.publishable_key,
+            "canceled": order.status == OrderStatus.CANCELED,
+        },
+    )
+    _remember_order(request, response, store, order, token)
+    return response
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_confirmation(
+    request: Request,
+    slug: str,
+    order_id: OrderId,
+    session: SessionDep,
+    token: Annotated[str | None, Query(max_length=200)] = None,
+    redirect_status: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    store = await store_by_slug(session, slug)
+    order, token = await _shopper_order(request, session, store, order_id, token)
+    items = await orders.get_order_items(session, order_id=order.id)
+    payment = (
+        await session.execute(select(Payment).where(Payment.order_id == order.id))
+    ).scalar_one_or_none()
+    if order.payment_status in PAID_STATES:
+        state = "paid"
+    elif order.status == OrderStatus.CANCELED:
+        state = "canceled"
+    elif redirect_status == "failed":
+        state = "failed"
+    elif payment is not None and (
+        redirect_status in ("succeeded", "processing") or payment.status == "processing"
+    ):
+        state = "confirming"
+    elif order.payment_status == PaymentStatus.FAILED:
+        state = "failed"
+    else:
+        state = "unpaid"
+    response = render(
+        request,
+        "storefront/order.html",
+        {
+            "store": store,
+            "order": order,
+            "items": items,
+            "payment": payment,
+            "state": state,
+            "token": token,
+            "failure_reason": payment.failure_reason if payment else None,
+        },
+    )
+    _remember_order(request, response, store, order, token)
+    return response
