@@ -93,22 +93,6 @@ class State:
         self.next_refund_outcome: str | None = None
         self.next_payout_failure: dict[str, str | None] | None = None
 
-    # -- persistence helpers -------------------------------------------------
-    def __getstate__(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data.pop("lock", None)
-        data["index"] = dict(self.index)
-        data["by_kind"] = dict(self.by_kind)
-        return data
-
-    def __setstate__(self, data: dict[str, Any]) -> None:
-        index = data.pop("index", {})
-        by_kind = data.pop("by_kind", {})
-        self.__dict__.update(data)
-        self.index = defaultdict(list, index)
-        self.by_kind = defaultdict(list, by_kind)
-        self.lock = asyncio.Lock()
-
     # -- ids and time ----------------------------------------------------------
     def now(self) -> int:
         return self.clock.now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -28,19 +29,45 @@ async def test_reset_forgets_everything() -> None:
 
 
 async def test_state_file_survives_restart(tmp_path: Path) -> None:
-    state_file = str(tmp_path / "emulator-state.pickle")
+    state_file = str(tmp_path / "emulator-state.json")
     key = new_secret_key()
     with run_emulator(state_file=state_file) as url:
         client = make_client(url, key)
         account = await client.v1.accounts.create_async(params={"type": "express", "country": "LU"})
         Control(url).onboard(account.id)
-    assert Path(state_file).exists()
+        customer = await client.v1.customers.create_async(
+            params={"email": "keep@example.com"}, options={"idempotency_key": "persist-1"}
+        )
+        await client.v1.payment_intents.create_async(
+            params={
+                "amount": 1000,
+                "currency": "eur",
+                "transfer_data": {"destination": account.id},
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            }
+        )
+        Control(url).advance(3600)
+    saved = json.loads(Path(state_file).read_text())
+    assert saved["version"] == 1 and saved["clock_offset"] >= 3600
     with run_emulator(state_file=state_file) as url:
         client = make_client(url, key)
+        control = Control(url)
+        assert control.get("clock")["offset"] >= 3600
         again = await client.v1.accounts.retrieve_async(account.id)
         assert again.charges_enabled is True
         listed = await client.v1.accounts.list_async()
         assert [a.id for a in listed.data] == [account.id]
+        replay = await client.v1.customers.create_async(
+            params={"email": "keep@example.com"}, options={"idempotency_key": "persist-1"}
+        )
+        assert replay.id == customer.id
+        opts: stripe.RequestOptions = {"stripe_account": account.id}
+        before = await client.v1.balance.retrieve_async(options=opts)
+        assert before.pending[0].amount == 1000
+        control.advance(2 * 86400)
+        after = await client.v1.balance.retrieve_async(options=opts)
+        assert after.pending[0].amount == 0
 
 
 def test_module_entry_point_serves() -> None:
