@@ -210,3 +210,16 @@ async def test_events_list_filters(client: stripe.StripeClient) -> None:
     assert [e.type for e in wildcard.data] == ["payment_intent.created"]
     event = await client.v1.events.retrieve_async(created.data[0].id)
     assert event.data.object.email == "e@example.com" and event.api_version
+
+
+async def test_delay_shaping_holds_delivery(
+    client: stripe.StripeClient, shaping: Control, receiver: WebhookReceiver
+) -> None:
+    shaping.post("webhooks/shape", {"delay_ms": 600})
+    await _endpoint(client, receiver.url, ["customer.created"])
+    started = time.monotonic()
+    await client.v1.customers.create_async(params={"email": "late@example.com"})
+    time.sleep(0.2)
+    assert receiver.received == []
+    receiver.wait_for(lambda e: e["type"] == "customer.created", timeout=5)
+    assert time.monotonic() - started >= 0.55

@@ -205,3 +205,25 @@ async def test_unknown_query_parameter_and_malformed_hash(
         bad_hash.status_code == 400 and bad_hash.json()["error"]["type"] == "invalid_request_error"
     )
     assert bad_bool.status_code == 400 and bad_bool.json()["error"]["param"] == "confirm"
+
+
+async def test_expand_on_lists_and_nested(client: stripe.StripeClient) -> None:
+    customer = await client.v1.customers.create_async(params={"email": "x@example.com"})
+    pi = await client.v1.payment_intents.create_async(
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "expand": ["customer", "payment_method"],
+        }
+    )
+    assert pi.customer.email == "x@example.com" and pi.payment_method.card.last4 == "4242"
+    charges = await client.v1.charges.list_async(
+        params={"expand": ["data.payment_intent", "data.balance_transaction"]}
+    )
+    assert charges.data[0].payment_intent.id == pi.id
+    assert charges.data[0].balance_transaction.object == "balance_transaction"
+    plain = await client.v1.charges.list_async()
+    assert isinstance(plain.data[0].payment_intent, str)
