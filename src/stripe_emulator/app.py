@@ -91,6 +91,40 @@ def authenticate(header: str | None) -> tuple[str, bool]:
     raise _auth_error(f"Invalid API Key provided: {mask_key(credential)}")
 
 
+def acting_account(state: State, platform: str, stripe_account: str | None) -> str:
+    """The account a request acts on: the platform, or its connected ``Stripe-Account``."""
+    if not stripe_account:
+        return platform
+    target = state.get(stripe_account)
+    if (
+        target is None
+        or target.obj.get("object") != "account"
+        or (stripe_account != platform and target.private.get("platform") != platform)
+        or target.private.get("deauthorized")
+        or target.private.get("deleted")
+    ):
+        raise account_invalid(stripe_account)
+    return stripe_account
+
+
+def previous_result(
+    state: State, record_key: tuple[str, str, str], fingerprint: str
+) -> IdemRecord | None:
+    """The stored result for an idempotency key (None if new or older than 24 h)."""
+    record = state.idempotency.get(record_key)
+    if record is None or record.created + DAY < state.now():
+        return None
+    if record.fingerprint != fingerprint:
+        raise StripeError(
+            400,
+            "Keys for idempotent requests can only be used with the same parameters they were "
+            f"first used with. Try using a key other than '{record_key[2]}' if you meant to "
+            "execute a different request.",
+            type="idempotency_error",
+        )
+    return record
+
+
 def _fingerprint(method: str, path: str, params: dict[str, Any]) -> str:
     blob = json.dumps([method, path, params], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -213,41 +247,16 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
         async with state.lock:
             ensure_platform(state, platform)
             tick(state)
-            account = platform
-            if stripe_account:
-                target = state.get(stripe_account)
-                if (
-                    target is None
-                    or target.obj.get("object") != "account"
-                    or (stripe_account != platform and target.private.get("platform") != platform)
-                    or target.private.get("deauthorized")
-                    or target.private.get("deleted")
-                ):
-                    raise account_invalid(stripe_account)
-                account = stripe_account
+            account = acting_account(state, platform, stripe_account)
             record_key = None
+            fingerprint = ""
             if method == "POST" and idem_key:
                 record_key = (platform, account, idem_key)
                 fingerprint = _fingerprint(method, path, {**params, "expand": expand_paths})
-                record = state.idempotency.get(record_key)
-                if record is not None and record.created + DAY < state.now():
-                    record = None
+                record = previous_result(state, record_key, fingerprint)
                 if record is not None:
-                    if record.fingerprint != fingerprint:
-                        raise StripeError(
-                            400,
-                            "Keys for idempotent requests can only "
-                            "be used with the same parameters they "
-                            "were first used with. Try using a key "
-                            f"other than '{idem_key}' if you meant "
-                            "to execute a different request.",
-                            type="idempotency_error",
-                        )
-                    return (
-                        record.status,
-                        record.body,
-                        {**record.headers, "Idempotent-Replayed": "true"},
-                    )
+                    replayed = {**record.headers, "Idempotent-Replayed": "true"}
+                    return record.status, record.body, replayed
             ctx = Ctx(
                 emu=emu,
                 platform=platform,
