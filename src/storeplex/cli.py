@@ -326,3 +326,28 @@ def emulator_cmd(
 
 if __name__ == "__main__":
     app()
+
+
+# Payouts (issue 6): the platform's payout job for stores with a minimum payout.
+payouts_app = typer.Typer(help="Payouts to the stores' banks.")
+app.add_typer(payouts_app, name="payouts")
+
+
+@payouts_app.command("run")
+def payouts_run() -> None:
+    """Pay out stores whose schedule is due and whose balance has reached their minimum."""
+    from storeplex.db import Database
+    from storeplex.payouts.service import run_payouts
+    from storeplex.stripe.gateway import StripeGateway
+
+    settings = _settings()
+
+    async def main() -> str:
+        database = Database(settings)
+        try:
+            report = await run_payouts(database, StripeGateway(settings))
+        finally:
+            await database.dispose()
+        return report.summary()
+
+    typer.echo(asyncio.run(main()))

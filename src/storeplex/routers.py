@@ -10,6 +10,7 @@ from storeplex.catalog import endpoints as catalog_endpoints
 from storeplex.disputes import endpoints as dispute_endpoints
 from storeplex.orders import endpoints as order_endpoints
 from storeplex.payments import endpoints as payment_endpoints
+from storeplex.payouts import endpoints as payout_endpoints
 from storeplex.refunds import endpoints as refund_endpoints
 from storeplex.reports import endpoints as report_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
@@ -38,3 +39,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(dispute_endpoints.router)
     app.include_router(report_endpoints.store_router)
     app.include_router(report_endpoints.platform_router)
+    app.include_router(payout_endpoints.router)

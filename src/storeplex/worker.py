@@ -27,6 +27,8 @@ from storeplex.models import (
     utcnow,
 )
 from storeplex.payments.service import PaymentService
+from storeplex.payouts.service import run_payouts
+from storeplex.reports.reconcile import reconcile_money
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
 from storeplex.stripe.inbox import apply_event, due_failed_events
 
@@ -42,12 +44,19 @@ class ReconcileReport:
     events_retried: int = 0
     events_fixed: int = 0
     errors: list[str] = field(default_factory=list)
+    # Money after the sale (storeplex.reports.reconcile).
+    refunds_checked: int = 0
+    refunds_fixed: int = 0
+    disputes_checked: int = 0
+    disputes_fixed: int = 0
 
     def summary(self) -> str:
         return (
             f"payments: {self.payments_fixed} fixed of {self.payments_checked} checked; "
             f"accounts: {self.accounts_fixed} fixed of {self.accounts_checked} checked; "
             f"webhook events: {self.events_fixed} applied of {self.events_retried} retried; "
+            f"refunds: {self.refunds_fixed} fixed of {self.refunds_checked} checked; "
+            f"disputes: {self.disputes_fixed} fixed of {self.disputes_checked} checked; "
             f"errors: {len(self.errors)}"
         )
 
@@ -138,6 +147,7 @@ async def reconcile(
                     report.accounts_fixed += 1
         except StripeCallError as exc:
             report.errors.append(f"store {store_id}: {exc.message}")
+    await reconcile_money(database, gateway, settings, report)
     report.events_retried, report.events_fixed = await retry_failed_events(
         database, gateway, settings, all_failed=True
     )
@@ -165,6 +175,8 @@ async def run_worker(
                     report = await reconcile(database, gateway, settings)
                     last_reconcile = loop.time()
                     log.info("worker: reconcile: %s", report.summary())
+                    payouts = await run_payouts(database, gateway)
+                    log.info("worker: %s", payouts.summary())
             except Exception:
                 log.exception("worker iteration failed; continuing")
             if once:
