@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from storeplex import health
 from storeplex.auth import endpoints as auth_endpoints
 from storeplex.catalog import endpoints as catalog_endpoints
+from storeplex.customers import endpoints as customer_endpoints
 from storeplex.disputes import endpoints as dispute_endpoints
 from storeplex.orders import endpoints as order_endpoints
 from storeplex.payments import endpoints as payment_endpoints
@@ -40,3 +41,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(report_endpoints.store_router)
     app.include_router(report_endpoints.platform_router)
     app.include_router(payout_endpoints.router)
+    app.include_router(customer_endpoints.router)

@@ -1,0 +1,240 @@
+"""Shopper accounts per store and their saved cards (the seed's payment_methods, DESIGN 6.5).
+
+A shopper account is a `customers` row of one store with a password. The
+platform keeps one Stripe Customer per store customer, on the platform account
+(destination charges), created lazily with an idempotency key from the row.
+Saved cards are recorded from `payment_method.attached`; removing one detaches
+it at Stripe and marks it inactive. Rule: every lookup is scoped to the store
+*and* the logged-in customer, so another shopper's card answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storeplex.auth.secrets import hash_password, verify_password
+from storeplex.errors import Conflict, NotFound, Unauthorized
+from storeplex.models import Customer, Order, PaymentMethod, utcnow
+from storeplex.payments.service import PLATFORM_TAG, idempotency_key
+from storeplex.stripe.gateway import StripeDict, StripeGateway
+from storeplex.tenancy import scoped
+
+
+async def register(
+    session: AsyncSession, *, store_id: int, email: str, password: str, name: str | None
+) -> Customer:
+    """A shopper account; a guest who ordered with this email before gets a password."""
+    email = email.strip().lower()
+    existing = (
+        await session.execute(
+            scoped(Customer, store_id).where(Customer.email == email).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.password_hash:
+            raise Conflict("An account with this email already exists; log in", field="email")
+        existing.password_hash = hash_password(password)
+        existing.name = name or existing.name
+        return existing
+    customer = Customer(
+        store_id=store_id, email=email, name=name, password_hash=hash_password(password)
+    )
+    session.add(customer)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("An account with this email already exists; log in", field="email") from None
+    return customer
+
+
+async def authenticate(
+    session: AsyncSession, *, store_id: int, email: str, password: str
+) -> Customer:
+    """The shopper whose email and password match, or 401 (without saying which was wrong)."""
+    customer = (
+        await session.execute(
+            scoped(Customer, store_id).where(Customer.email == email.strip().lower())
+        )
+    ).scalar_one_or_none()
+    if customer is None or not verify_password(customer.password_hash, password):
+        raise Unauthorized("Wrong email or password")
+    return customer
+
+
+async def ensure_stripe_customer(
+    session: AsyncSession, gateway: StripeGateway, customer: Customer
+) -> str:
+    """The shopper's Stripe Customer id, created once (idempotency key from our row)."""
+    if customer.stripe_customer_id:
+        return customer.stripe_customer_id
+    created = await gateway.create_customer(
+        {
+            "email": customer.email,
+            "name": customer.name or customer.email,
+            "metadata": {
+                "store_id": str(customer.store_id),
+                "customer_id": str(customer.id),
+                "platform": PLATFORM_TAG,
+            },
+        },
+        idempotency_key=idempotency_key("customer", customer.id, customer.created_at, "customer"),
+        customer_id=customer.id,
+    )
+    customer.stripe_customer_id = created["id"]
+    return str(created["id"])
+
+
+async def stripe_customer_for_order(
+    session: AsyncSession, gateway: StripeGateway, order: Order
+) -> str | None:
+    """For create-intent: the Stripe Customer of the order's shopper if they have an account."""
+    customer = await session.get(Customer, order.customer_id)
+    if customer is None or not customer.password_hash:
+        return None
+    return await ensure_stripe_customer(session, gateway, customer)
+
+
+async def record_payment_method(session: AsyncSession, pm: StripeDict) -> PaymentMethod | None:
+    """`payment_method.attached`: save the card for the store customer it was attached to."""
+    stripe_customer = pm.get("customer")
+    if isinstance(stripe_customer, dict):
+        stripe_customer = stripe_customer.get("id")
+    if not stripe_customer:
+        return None
+    customer = (
+        await session.execute(
+            select(Customer).where(Customer.stripe_customer_id == stripe_customer)
+        )
+    ).scalar_one_or_none()
+    if customer is None:
+        return None
+    row = (
+        await session.execute(
+            scoped(PaymentMethod, customer.store_id).where(
+                PaymentMethod.stripe_payment_method_id == pm["id"]
+            )
+        )
+    ).scalar_one_or_none()
+    card = pm.get("card") or {}
+    if row is None:
+        has_default = (
+            await session.execute(
+                scoped(PaymentMethod, customer.store_id).where(
+                    PaymentMethod.customer_id == customer.id,
+                    PaymentMethod.is_active.is_(True),
+                    PaymentMethod.is_default.is_(True),
+                )
+            )
+        ).first()
+        row = PaymentMethod(
+            store_id=customer.store_id,
+            customer_id=customer.id,
+            stripe_payment_method_id=pm["id"],
+            payment_method_type=str(pm.get("type") or "card"),
+            is_default=has_default is None,
+        )
+        session.add(row)
+    row.card_brand = card.get("brand")
+    row.card_last4 = card.get("last4")
+    row.card_exp_month = card.get("exp_month")
+    row.card_exp_year = card.get("exp_year")
+    row.is_active = True
+    await session.flush()
+    return row
+
+
+async def mark_detached(session: AsyncSession, pm: StripeDict) -> int:
+    """`payment_method.detached`: the card is no longer usable."""
+    result = await session.execute(
+        update(PaymentMethod)
+        .where(PaymentMethod.stripe_payment_method_id == pm["id"])
+        .values(is_active=False, is_default=False, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def list_payment_methods(
+    session: AsyncSession, *, store_id: int, customer_id: int
+) -> list[PaymentMethod]:
+    """The shopper's active saved cards, default first."""
+    query = (
+        scoped(PaymentMethod, store_id)
+        .where(PaymentMethod.customer_id == customer_id, PaymentMethod.is_active.is_(True))
+        .order_by(PaymentMethod.is_default.desc(), PaymentMethod.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_payment_method(
+    session: AsyncSession, *, store_id: int, customer_id: int, payment_method_id: int
+) -> PaymentMethod:
+    """One of the shopper's active cards, or 404 (also for another shopper's card)."""
+    row = (
+        await session.execute(
+            scoped(PaymentMethod, store_id).where(
+                PaymentMethod.id == payment_method_id,
+                PaymentMethod.customer_id == customer_id,
+                PaymentMethod.is_active.is_(True),
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No saved card with id {payment_method_id}")
+    return row
+
+
+async def set_default(
+    session: AsyncSession, *, store_id: int, customer_id: int, payment_method_id: int
+) -> PaymentMethod:
+    """Make one card the default; the others stop being it."""
+    row = await get_payment_method(
+        session, store_id=store_id, customer_id=customer_id, payment_method_id=payment_method_id
+    )
+    await session.execute(
+        update(PaymentMethod)
+        .where(
+            PaymentMethod.store_id == store_id,
+            PaymentMethod.customer_id == customer_id,
+            PaymentMethod.id != row.id,
+        )
+        .values(is_default=False, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    row.is_default = True
+    return row
+
+
+async def remove_payment_method(
+    session: AsyncSession,
+    gateway: StripeGateway,
+    *,
+    store_id: int,
+    customer_id: int,
+    payment_method_id: int,
+) -> PaymentMethod:
+    """Detach the card at Stripe and mark it inactive."""
+    row = await get_payment_method(
+        session, store_id=store_id, customer_id=customer_id, payment_method_id=payment_method_id
+    )
+    await gateway.detach_payment_method(row.stripe_payment_method_id, customer_id=customer_id)
+    row.is_active = False
+    row.is_default = False
+    return row
+
+
+def payment_method_out(row: PaymentMethod) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "type": row.payment_method_type,
+        "brand": row.card_brand,
+        "last4": row.card_last4,
+        "exp_month": row.card_exp_month,
+        "exp_year": row.card_exp_year,
+        "is_default": row.is_default,
+    }
