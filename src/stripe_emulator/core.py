@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from stripe_emulator.webhooks import Dispatcher
 
 API_VERSION = "2026-10-28.endive"
+# The platform "application" that collects application fees.
+APPLICATION = "ca_emulator"
 
 
 @dataclass
@@ -81,6 +83,23 @@ class Ctx:
             event_type,
             obj,
             account=self.account if self.on_connected else None,
+            previous=previous,
+        )
+
+    def emit_on(
+        self,
+        owner: str,
+        event_type: str,
+        obj: dict[str, Any],
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Emit an event on ``owner`` (the platform, or one of its connected accounts)."""
+        return emit(
+            self.state,
+            self.platform,
+            event_type,
+            obj,
+            account=None if owner == self.platform else owner,
             previous=previous,
         )
 

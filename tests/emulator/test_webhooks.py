@@ -120,7 +120,9 @@ async def test_retries_with_backoff(
     receiver.statuses = [500, 503]
     customer = await client.v1.customers.create_async(params={"email": "retry@example.com"})
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(r["status"] == 200 for r in receiver.received):
+    while time.monotonic() < deadline and not shaping.deliveries(
+        endpoint=endpoint.id, outcome="delivered"
+    ):
         time.sleep(0.05)
     assert [r["status"] for r in receiver.received] == [500, 503, 200]
     assert {e["data"]["object"]["id"] for e in receiver.events()} == {customer.id}

@@ -7,6 +7,7 @@ import importlib
 MODULES = (
     "accounts",
     "balance",
+    "charges",
     "customers",
     "disputes",
     "events",

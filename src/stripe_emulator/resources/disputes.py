@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from stripe_emulator import money
-from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
 from stripe_emulator.ledger import add_txn, stripe_fee_detail
 from stripe_emulator.schema import conform
 from stripe_emulator.state import DAY, Stored
@@ -47,23 +47,6 @@ EVIDENCE_FIELDS = (
     "uncategorized_text",
 )
 OPEN = ("needs_response", "warning_needs_response", "under_review", "warning_under_review")
-
-
-def _emit(
-    ctx: Ctx,
-    owner: str,
-    event_type: str,
-    obj: dict[str, Any],
-    previous: dict[str, Any] | None = None,
-) -> None:
-    emit(
-        ctx.state,
-        ctx.platform,
-        event_type,
-        obj,
-        account=None if owner == ctx.platform else owner,
-        previous=previous,
-    )
 
 
 def open_dispute(ctx: Ctx, charge: Stored) -> Stored:
@@ -123,8 +106,8 @@ def open_dispute(ctx: Ctx, charge: Stored) -> Stored:
     stored = ctx.state.add(dispute, charge.owner, charge=ch["id"])
     ch["disputed"] = True
     charge.private["dispute"] = dp_id
-    _emit(ctx, charge.owner, "charge.dispute.created", dispute)
-    _emit(ctx, charge.owner, "charge.dispute.funds_withdrawn", dispute)
+    ctx.emit_on(charge.owner, "charge.dispute.created", dispute)
+    ctx.emit_on(charge.owner, "charge.dispute.funds_withdrawn", dispute)
     return stored
 
 
@@ -151,10 +134,10 @@ def resolve(ctx: Ctx, stored: Stored, outcome: str) -> None:
     previous = {"status": before["status"]}
     if outcome == "won":
         previous["balance_transactions"] = before["balance_transactions"]
-    _emit(ctx, stored.owner, "charge.dispute.updated", dp, previous)
+    ctx.emit_on(stored.owner, "charge.dispute.updated", dp, previous)
     if outcome == "won":
-        _emit(ctx, stored.owner, "charge.dispute.funds_reinstated", dp)
-    _emit(ctx, stored.owner, "charge.dispute.closed", dp, previous)
+        ctx.emit_on(stored.owner, "charge.dispute.funds_reinstated", dp)
+    ctx.emit_on(stored.owner, "charge.dispute.closed", dp, previous)
 
 
 @route("GET", "/v1/disputes/{id}")
@@ -190,7 +173,7 @@ def update_dispute(ctx: Ctx) -> dict[str, Any]:
         dp["evidence_details"]["submission_count"] += 1
     previous = {k: v for k, v in before.items() if dp[k] != v}
     if previous:
-        _emit(ctx, stored.owner, "charge.dispute.updated", dp, previous)
+        ctx.emit_on(stored.owner, "charge.dispute.updated", dp, previous)
     return dp
 
 

@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from stripe_emulator import money
-from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
 from stripe_emulator.ledger import add_txn
 from stripe_emulator.resources.transfers import refund_fee, reverse
 from stripe_emulator.schema import conform
@@ -30,23 +30,6 @@ REFUND_SPEC: dict[str, Any] = {
     "instructions_email": True,
     "origin": True,
 }
-
-
-def _emit(
-    ctx: Ctx,
-    owner: str,
-    event_type: str,
-    obj: dict[str, Any],
-    previous: dict[str, Any] | None = None,
-) -> None:
-    emit(
-        ctx.state,
-        ctx.platform,
-        event_type,
-        obj,
-        account=None if owner == ctx.platform else owner,
-        previous=previous,
-    )
 
 
 @route("POST", "/v1/refunds")
@@ -196,8 +179,8 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
         )
         if share > 0:
             refund_fee(ctx, fee, share)
-    _emit(ctx, charge.owner, "refund.created", refund)
-    _emit(ctx, charge.owner, "charge.refunded", ch, previous)
+    ctx.emit_on(charge.owner, "refund.created", refund)
+    ctx.emit_on(charge.owner, "charge.refunded", ch, previous)
     return refund
 
 
@@ -228,10 +211,10 @@ def settle_refund(ctx: Ctx, stored: Stored, outcome: str) -> None:
             copy.deepcopy(refund) if r["id"] == refund["id"] else r
             for r in charge.obj["refunds"]["data"]
         ]
-    _emit(ctx, stored.owner, "refund.updated", refund, previous)
-    _emit(ctx, stored.owner, "charge.refund.updated", refund, previous)
+    ctx.emit_on(stored.owner, "refund.updated", refund, previous)
+    ctx.emit_on(stored.owner, "charge.refund.updated", refund, previous)
     if outcome == "failed":
-        _emit(ctx, stored.owner, "refund.failed", refund, previous)
+        ctx.emit_on(stored.owner, "refund.failed", refund, previous)
 
 
 @route("GET", "/v1/refunds/{id}")
@@ -246,8 +229,8 @@ def update_refund(ctx: Ctx) -> dict[str, Any]:
     before = copy.deepcopy(stored.obj["metadata"])
     stored.obj["metadata"] = merge_metadata(stored.obj["metadata"], ctx.params.metadata())
     if before != stored.obj["metadata"]:
-        _emit(ctx, stored.owner, "refund.updated", stored.obj, {"metadata": before})
-        _emit(ctx, stored.owner, "charge.refund.updated", stored.obj, {"metadata": before})
+        ctx.emit_on(stored.owner, "refund.updated", stored.obj, {"metadata": before})
+        ctx.emit_on(stored.owner, "charge.refund.updated", stored.obj, {"metadata": before})
     return stored.obj
 
 

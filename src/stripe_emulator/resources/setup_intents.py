@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from stripe_emulator.cards import Card, lookup_number
-from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
 from stripe_emulator.resources.customers import attach, resolve_payment_method
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
@@ -35,17 +35,6 @@ SPEC: dict[str, Any] = {
     "attach_to_self": True,
     "use_stripe_sdk": True,
 }
-
-
-def _emit(ctx: Ctx, stored: Stored, event_type: str) -> None:
-    owner = stored.owner
-    emit(
-        ctx.state,
-        ctx.platform,
-        event_type,
-        stored.obj,
-        account=None if owner == ctx.platform else owner,
-    )
 
 
 @route("POST", "/v1/setup_intents")
@@ -100,7 +89,7 @@ def create_setup_intent(ctx: Ctx) -> dict[str, Any]:
     if pm_id := p.str("payment_method"):
         seti["payment_method"] = resolve_payment_method(ctx, pm_id).obj["id"]
         seti["status"] = "requires_confirmation"
-    _emit(ctx, stored, "setup_intent.created")
+    ctx.emit_on(stored.owner, "setup_intent.created", stored.obj)
     if p.bool("confirm"):
         _confirm(ctx, stored)
     return seti
@@ -235,7 +224,7 @@ def _confirm(ctx: Ctx, stored: Stored) -> None:
                 },
             },
         )
-        _emit(ctx, stored, "setup_intent.requires_action")
+        ctx.emit_on(stored.owner, "setup_intent.requires_action", stored.obj)
         return
     if card.behavior == "decline":
         raise _fail(ctx, stored, pm, card)
@@ -260,7 +249,7 @@ def _fail(ctx: Ctx, stored: Stored, pm: Stored, card: Card) -> StripeError:
         payment_method=None,
         next_action=None,
     )
-    _emit(ctx, stored, "setup_intent.setup_failed")
+    ctx.emit_on(stored.owner, "setup_intent.setup_failed", stored.obj)
     return StripeError(
         402,
         card.message or "Your card was declined.",
@@ -279,7 +268,7 @@ def _succeed(ctx: Ctx, stored: Stored, pm: Stored) -> None:
         if customer is not None:
             attach(ctx, pm, customer)
     seti.update(status="succeeded", next_action=None, last_setup_error=None)
-    _emit(ctx, stored, "setup_intent.succeeded")
+    ctx.emit_on(stored.owner, "setup_intent.succeeded", stored.obj)
 
 
 def finish_setup_authentication(ctx: Ctx, stored: Stored, success: bool) -> None:
@@ -307,7 +296,7 @@ def finish_setup_authentication(ctx: Ctx, stored: Stored, success: bool) -> None
                 "type": "invalid_request_error",
             },
         )
-        _emit(ctx, stored, "setup_intent.setup_failed")
+        ctx.emit_on(stored.owner, "setup_intent.setup_failed", stored.obj)
         return
     if card.behavior == "3ds_then_decline":
         _fail(ctx, stored, pm, card)
@@ -333,7 +322,7 @@ def cancel_setup_intent(ctx: Ctx) -> dict[str, Any]:
             "cancellation_reason", choices=("abandoned", "duplicate", "requested_by_customer")
         ),
     )
-    _emit(ctx, stored, "setup_intent.canceled")
+    ctx.emit_on(stored.owner, "setup_intent.canceled", stored.obj)
     return seti
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stripe_emulator.core import PAGING, Ctx, created_filter, emit, list_object, route
+from stripe_emulator.core import APPLICATION, PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, available
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata, not_found
-
-APPLICATION = "ca_emulator"
 
 
 def create_transfer_record(
