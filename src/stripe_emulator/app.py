@@ -316,6 +316,10 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
         err = StripeError(404, f"Unrecognized request URL ({request.method}: {request.url.path}).")
         return _error(err, "req_" + state.secret(14), {})
 
+    async def bad_control_input(request: Request, exc: Exception) -> Response:
+        err = StripeError(400, f"Invalid control request: {exc}")
+        return _error(err, "req_" + state.secret(14), {})
+
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("emulator bug", exc_info=exc)
         err = StripeError(
@@ -355,7 +359,12 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
                 max_age=600,
             )
         ],
-        exception_handlers={404: not_found, 500: server_error},
+        exception_handlers={
+            404: not_found,
+            500: server_error,
+            ValueError: bad_control_input,  # control API bodies (json, int(...))
+            TypeError: bad_control_input,
+        },
         lifespan=lifespan,
     )
     app.state.emulator = emu

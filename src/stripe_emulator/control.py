@@ -161,7 +161,8 @@ def routes(emu: Emulator) -> list[Route]:
         outcome = data.get("outcome")
         if outcome not in ("pending", "failed", None):
             return _error("outcome must be pending or failed")
-        state.next_refund_outcome = outcome
+        async with state.lock:
+            state.next_refund_outcome = outcome
         return JSONResponse({"next_refund_outcome": outcome})
 
     async def refund_settle(request: Request) -> JSONResponse:
@@ -184,16 +185,18 @@ def routes(emu: Emulator) -> list[Route]:
 
     async def payout_fail_next(request: Request) -> JSONResponse:
         data = await _json(request)
-        state.next_payout_failure = {
-            "account": data.get("account"),
-            "failure_code": data.get("failure_code", "account_closed"),
-        }
+        async with state.lock:
+            state.next_payout_failure = {
+                "account": data.get("account"),
+                "failure_code": data.get("failure_code", "account_closed"),
+            }
         return JSONResponse(state.next_payout_failure)
 
     async def config(request: Request) -> JSONResponse:
         data = await _json(request)
         if "available_delay_days" in data:
-            state.platform_available_delay_days = int(data["available_delay_days"])
+            async with state.lock:
+                state.platform_available_delay_days = int(data["available_delay_days"])
         return JSONResponse({"available_delay_days": state.platform_available_delay_days})
 
     return [

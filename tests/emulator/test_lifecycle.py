@@ -118,3 +118,14 @@ def test_main_parses_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     assert main(["--host", "127.0.0.1", "--port", "12999"]) == 0
     assert seen["port"] == 12999 and seen["host"] == "127.0.0.1"
+
+
+def test_control_api_rejects_bad_input(emulator_url: str) -> None:
+    bad_json = httpx.post(f"{emulator_url}/_emulator/clock/advance", content=b"{nope")
+    assert (
+        bad_json.status_code == 400 and bad_json.json()["error"]["type"] == "invalid_request_error"
+    )
+    bad_kind = httpx.post(f"{emulator_url}/_emulator/faults", json={"route": "x", "kind": "meteor"})
+    assert bad_kind.status_code == 400
+    unknown = httpx.get(f"{emulator_url}/_emulator/nothing-here")
+    assert unknown.status_code == 404 and "error" in unknown.json()
