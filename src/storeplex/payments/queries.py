@@ -61,8 +61,12 @@ async def list_payments(
         query = query.where(Payment.created_at < created_to)
     if cursor:
         at, last_id = decode_cursor(cursor)
+        # The plain `created_at <= at` bound is what lets the index seek to the page; with the
+        # OR alone PostgreSQL walks the index from the newest row (680 ms for a deep page of
+        # a 400,000-payment store, 0.4 ms with the bound; benchmarks/).
         query = query.where(
-            or_(Payment.created_at < at, and_(Payment.created_at == at, Payment.id < last_id))
+            Payment.created_at <= at,
+            or_(Payment.created_at < at, and_(Payment.created_at == at, Payment.id < last_id)),
         )
     query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
     rows = list((await session.execute(query)).scalars())
