@@ -498,3 +498,26 @@ async def test_direct_charge_on_connected_account(
         await client.v1.payment_intents.retrieve_async(pi.id)  # it lives on the connected account
     fees = await client.v1.application_fees.list_async()
     assert fees.data[0].account == connected.id and fees.data[0].charge == pi.latest_charge.id
+
+
+async def test_setup_intent_decline_and_success_events(client: stripe.StripeClient) -> None:
+    customer = await client.v1.customers.create_async(params={"email": "d@example.com"})
+    seti = await client.v1.setup_intents.create_async(params={"customer": customer.id})
+    with pytest.raises(stripe.CardError) as info:
+        await client.v1.setup_intents.confirm_async(
+            seti.id, params={"payment_method": "pm_card_visa_chargeDeclined"}
+        )
+    assert info.value.code == "card_declined"
+    failed = await client.v1.setup_intents.retrieve_async(seti.id)
+    assert (
+        failed.status == "requires_payment_method"
+        and failed.last_setup_error.code == "card_declined"
+    )
+    ok = await client.v1.setup_intents.confirm_async(
+        seti.id, params={"payment_method": "pm_card_visa"}
+    )
+    assert ok.status == "succeeded" and ok.payment_method
+    types = [
+        e.type for e in (await client.v1.events.list_async(params={"type": "setup_intent.*"})).data
+    ]
+    assert types == ["setup_intent.succeeded", "setup_intent.setup_failed", "setup_intent.created"]

@@ -230,3 +230,16 @@ async def test_manual_transfer_and_reversal(
     assert [r.id for r in listed.data] == [reversal.id]
     fees = await client.v1.application_fees.list_async()
     assert fees.data == []
+
+
+async def test_next_refund_fails_when_clock_moves(
+    client: stripe.StripeClient, control: Control, connected: stripe.Account
+) -> None:
+    pi = await _paid(client, connected.id)
+    control.post("refunds/next", {"outcome": "failed"})
+    refund = await client.v1.refunds.create_async(params={"payment_intent": pi.id, "amount": 200})
+    assert refund.status == "pending"
+    control.advance(60)
+    assert (await client.v1.refunds.retrieve_async(refund.id)).status == "failed"
+    types = [e.type for e in (await client.v1.events.list_async(params={"type": "refund.*"})).data]
+    assert types[:2] == ["refund.failed", "refund.updated"] and "refund.created" in types
