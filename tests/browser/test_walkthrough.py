@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from storeplex.db import Database
-from storeplex.models import Order, Payment, Product, StorePaymentConfig
+from storeplex.models import Order, Payment, Product, Refund, StorePaymentConfig
 from tests.browser.conftest import Shots
-from tests.payments.flows import onboarded_store
+from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.support.factories import PASSWORD, StoreKit, make_admin, make_product, make_store_kit
 from tests.support.stack import Stack
 
@@ -173,9 +173,16 @@ async def test_declined_card_shows_bank_message_then_retry_succeeds(
     await message.filter(has_text="declined").wait_for()
     assert re.search(r"/orders/\d+/pay$", page.url)  # still on the payment step
     await shots("declined")
-    await fill_card(page, "4242424242424242")
-    await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
-    await page.get_by_role("heading", name="Paid — thank you").wait_for()
+    stack.flush_webhooks()  # the decline is recorded: the order's payment_status is failed
+    order, _ = await order_row(database, order_id)
+    assert order.payment_status == "failed"
+    # Retry while no webhook arrives: the return page must not mistake the earlier
+    # failure for the outcome, and must confirm the success by re-reading the intent.
+    with stack.webhooks_paused():
+        await fill_card(page, "4242424242424242")
+        await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+        await page.get_by_text("Confirming your payment…").wait_for()
+        await page.get_by_role("heading", name="Paid — thank you").wait_for()
     await shots("paid-after-retry")
     order, payment = await order_row(database, order_id)
     assert order.payment_status == "paid"
@@ -203,12 +210,123 @@ async def test_three_d_secure_challenge_completed(
     assert order.payment_status == "paid"
 
 
-@pytest.mark.skip(
-    reason="refunds: src/storeplex/refunds does not exist yet; the payment page shows "
-    "'Refunds from this page are not available yet' until its service lands"
-)
-async def test_owner_refunds_half_an_order() -> None:
-    raise AssertionError("not reached")
+async def paid_order(
+    database: Database, stack: Stack, http: httpx.AsyncClient, kit: StoreKit, price: int
+) -> dict[str, Any]:
+    """An order paid through the API (create-intent, confirm as the browser, webhook)."""
+    order = await order_for(database, http, kit, price=price)
+    intent = (await create_intent(http, kit, order)).json()
+    stack.confirm_as_browser(intent["payment_intent_id"], intent["client_secret"], "pm_card_visa")
+    stack.flush_webhooks()
+    return order
+
+
+async def test_owner_refunds_half_an_order_and_sees_it(
+    database: Database, stack: Stack, http: httpx.AsyncClient, page: Any, shots: Shots
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=2000)
+    await login_owner(page, kit, "/admin/payments")
+    await page.get_by_role("link", name=f"Order #{order['number']}").click()
+    await page.get_by_role("heading", name=f"Payment for order #{order['number']}").wait_for()
+    await shots("payment")
+    amount = page.get_by_label(re.compile("Amount to refund"))
+    assert await amount.input_value() == "20.00"
+    await amount.fill("25.00")  # more than was paid: refused, nothing written
+    await page.get_by_role("button", name="Refund", exact=True).click()
+    await page.locator("#form-error").wait_for()
+    await shots("refund-refused")
+    await page.get_by_label(re.compile("Amount to refund")).fill("10.00")
+    await page.get_by_role("button", name="Refund", exact=True).click()
+    await page.get_by_text("Refund sent to Stripe.").wait_for()
+    assert await page.locator("#refunded").inner_text() == "10.00 EUR"
+    await shots("refunded-half")
+    _, payment = await order_row(database, order["id"])
+    assert payment is not None and payment.amount_refunded == 1000
+    async with database.session_scope() as s:
+        refunds = (
+            await s.execute(select(Refund.amount).where(Refund.payment_id == payment.id))
+        ).all()
+    assert [r.amount for r in refunds] == [1000]
+
+    await page.get_by_role("link", name="Statements").click()
+    await page.get_by_role("heading", name="Statements").wait_for()
+    assert await page.locator("#st-gross").inner_text() == "20.00 EUR"
+    await shots("statements")
+
+
+async def test_phone_width_checkout_and_admin_fit_375px(
+    database: Database, stack: Stack, http: httpx.AsyncClient, phone: Any, backend: str
+) -> None:
+    shots = Shots(phone, "phone", backend)
+    kit = await onboarded_store(database, stack, http)
+    product = await make_product(database, kit.store, price_amount=990, stock=3, name="Mug")
+    order_id = await shop_to_payment(phone, kit, product, shots)
+    await fill_card(phone, "4242424242424242")
+    await shots("pay")
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 375
+    await phone.get_by_role("button", name=re.compile(r"^Pay ")).tap()
+    await phone.get_by_role("heading", name="Paid — thank you").wait_for()
+    await shots("paid")
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 375
+    await login_owner(phone, kit, f"/admin/orders/{order_id}")
+    await shots("admin-order")
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 375
+    await phone.get_by_role("button", name="Mark as shipped").tap()
+    await phone.get_by_text("Order updated.").wait_for()
+    assert await phone.locator("#order-status").inner_text() == "shipped"
+    await phone.goto("/admin")
+    await shots("admin-dashboard")
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+async def test_keyboard_only_shopper_reaches_payment(
+    database: Database, stack: Stack, http: httpx.AsyncClient, page: Any, shots: Shots
+) -> None:
+    """No mouse: skip link, links and buttons are reached with Tab and used with Enter."""
+    kit = await onboarded_store(database, stack, http)
+    product = await make_product(database, kit.store, price_amount=1200, stock=3, name="Vase")
+    await page.goto(f"/s/{kit.store.slug}/")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+    async def tab_to(predicate: str) -> None:
+        for _ in range(40):
+            await page.keyboard.press("Tab")
+            if await page.evaluate(predicate):
+                return
+        raise AssertionError(f"never reached by Tab: {predicate}")
+
+    await tab_to(f"document.activeElement.textContent === {product.name!r}")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/products/{product.id}")
+    await page.get_by_role("heading", name=product.name).wait_for()
+    await tab_to("document.activeElement.id === 'quantity'")
+    await tab_to("document.activeElement.textContent === 'Add to cart'")
+    await shots("focus-visible")
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # a visible focus ring
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/cart?added=*")
+    await page.get_by_text("was added to your cart").wait_for()
+    await tab_to("document.activeElement.textContent === 'Check out'")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/checkout")
+    await page.get_by_role("heading", name="Checkout").wait_for()
+    for label, value in [
+        ("Email", "kb@example.com"),
+        ("Full name", "Kim Board"),
+        ("Address", "2 Rue"),
+        ("City", "Esch"),
+        ("Postal code", "L-4000"),
+    ]:
+        await tab_to(f"document.activeElement.labels?.[0]?.textContent.startsWith({label!r})")
+        await page.keyboard.type(value)
+    await tab_to("document.activeElement.textContent === 'Continue to payment'")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/pay")
+    await page.locator("#pay[data-ready='1']").wait_for()
+    await shots("pay-by-keyboard")
 
 
 async def test_platform_admin_sees_and_changes_the_fee(

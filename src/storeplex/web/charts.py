@@ -11,38 +11,42 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from storeplex.money import format_amount
-from storeplex.web.queries import DayPoint
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 220, 8, 24, 10
 
 
-def sales_chart(points: Sequence[DayPoint], currency: str, title: str) -> Markup:
-    """Bars of gross sales per day, with the platform fee as a darker bar inside each."""
-    top = max((p.sales for p in points), default=0)
-    total_sales = sum(p.sales for p in points)
-    total_fees = sum(p.fees for p in points)
+# One bar: (label such as "2026-05-04" or "2026-05", gross sales, platform fees), minor units.
+Bar = tuple[str, int, int]
+
+
+def sales_chart(bars: Sequence[Bar], currency: str, title: str) -> Markup:
+    """Bars of gross sales per period, with the platform fee as a darker bar inside each."""
+    top = max((sales for _, sales, _ in bars), default=0)
+    total_sales = sum(sales for _, sales, _ in bars)
+    total_fees = sum(fees for _, _, fees in bars)
     summary = (
         f"{title}: {format_amount(total_sales, currency)} of sales and "
-        f"{format_amount(total_fees, currency)} of platform fees over {len(points)} days"
+        f"{format_amount(total_fees, currency)} of platform fees"
     )
+    points = list(bars)
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = (WIDTH - PAD_LEFT) / max(len(points), 1)
     bar_w = max(slot * 0.7, 1)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(summary)}" preserveAspectRatio="none">',
+        f'aria-label="{escape(summary)}">',
         f"<title>{escape(summary)}</title>",
         f'<line x1="{PAD_LEFT}" y1="{HEIGHT - PAD_BOTTOM}" x2="{WIDTH}" '
         f'y2="{HEIGHT - PAD_BOTTOM}" class="axis"/>',
     ]
-    for i, p in enumerate(points):
+    for i, (period, sales, fees) in enumerate(points):
         x = PAD_LEFT + i * slot + (slot - bar_w) / 2
-        sales_h = plot_h * p.sales / top if top else 0
-        fee_h = plot_h * p.fees / top if top else 0
+        sales_h = plot_h * sales / top if top else 0
+        fee_h = plot_h * fees / top if top else 0
         base = HEIGHT - PAD_BOTTOM
         label = (
-            f"{p.day.isoformat()}: sales {format_amount(p.sales, currency)}, "
-            f"fees {format_amount(p.fees, currency)}"
+            f"{period}: sales {format_amount(sales, currency)}, "
+            f"fees {format_amount(fees, currency)}"
         )
         parts.append(
             f"<g><title>{escape(label)}</title>"
@@ -57,7 +61,7 @@ def sales_chart(points: Sequence[DayPoint], currency: str, title: str) -> Markup
             x = PAD_LEFT if index == 0 else WIDTH
             parts.append(
                 f'<text x="{x}" y="{HEIGHT - 6}" text-anchor="{anchor}" class="tick">'
-                f"{points[index].day.strftime('%d %b')}</text>"
+                f"{escape(points[index][0])}</text>"
             )
     parts.append("</svg>")
     # Every interpolated text above went through escape(); the rest is our own markup.

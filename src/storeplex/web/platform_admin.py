@@ -36,7 +36,7 @@ from storeplex.web.common import (
     render,
     safe_next,
 )
-from storeplex.web.queries import fee_revenue_by_store, platform_daily_fees
+from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
 
 router = page_router("/platform")
@@ -177,7 +177,7 @@ async def revenue_page(
             currencies=currencies,
             currency=chosen,
             points=points,
-            chart=sales_chart(points, chosen, f"All stores, {chosen}, last 30 days"),
+            chart=sales_chart(bars_of(points), chosen, f"All stores, {chosen}, last 30 days"),
             max_fee=max((r.fees for r in rows if r.currency == chosen), default=0),
         ),
     )

@@ -205,3 +205,8 @@ async def platform_daily_fees(
         )
     ).all()
     return _bucket(rows, since, days)
+
+
+def bars_of(points: Sequence[DayPoint]) -> list[tuple[str, int, int]]:
+    """Chart bars (label, sales, fees) of daily points."""
+    return [(p.day.isoformat(), p.sales, p.fees) for p in points]

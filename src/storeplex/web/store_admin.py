@@ -37,6 +37,9 @@ from storeplex.models import (
 from storeplex.money import format_amount, parse_amount, to_major
 from storeplex.orders import service as orders
 from storeplex.payments.service import PaymentNotConfigured
+from storeplex.refunds import service as refunds
+from storeplex.reports import service as reports
+from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
@@ -51,7 +54,7 @@ from storeplex.web.common import (
     safe_next,
     staff_page,
 )
-from storeplex.web.queries import daily_sales, dashboard_figures, list_payments
+from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
 
 router = page_router("/admin")
 
@@ -69,6 +72,7 @@ NOTICES = {
     "saved": "Product saved.",
     "deactivated": "Product hidden from the storefront.",
     "activated": "Product is on sale again.",
+    "refunded": "Refund sent to Stripe.",
 }
 
 STATUS_TEXT = {
@@ -82,7 +86,7 @@ STATUS_TEXT = {
 
 
 def feature_available(module: str) -> bool:
-    """True when another team's package (refunds, payouts, reports) is installed."""
+    """True when another team's package (payouts) is installed."""
     return importlib.util.find_spec(module) is not None
 
 
@@ -168,7 +172,7 @@ async def dashboard(request: Request, staff: Staff, session: SessionDep) -> HTML
             request,
             figures=figures,
             points=points,
-            chart=sales_chart(points, store.currency, "Sales in the last 30 days"),
+            chart=sales_chart(bars_of(points), store.currency, "Sales in the last 30 days"),
             config=config,
             status_text=STATUS_TEXT,
         ),
@@ -317,13 +321,21 @@ async def payments_list(
     )
 
 
-@router.get("/payments/{payment_id}", response_class=HTMLResponse)
-async def payment_detail(
-    request: Request, payment_id: RowId, staff: Staff, session: SessionDep
+async def _payment_page(
+    request: Request,
+    staff: StaffPage,
+    session: SessionDep,
+    payment_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     order = await orders.get_order(session, store_id=staff.store.id, order_id=payment.order_id)
-    refunds_available = feature_available("storeplex.refunds")
+    rows, _ = await refunds.list_refunds(
+        session, store_id=staff.store.id, order_id=order.id, limit=100
+    )
+    left = payment.amount_total - payment.amount_refunded
     return render(
         request,
         "admin/payment.html",
@@ -333,11 +345,90 @@ async def payment_detail(
             request,
             payment=payment,
             order=order,
-            refunds_available=refunds_available,
-            refundable=payment.amount_total - payment.amount_refunded,
-            refundable_major=to_major(
-                payment.amount_total - payment.amount_refunded, payment.currency
-            ),
+            refunds=rows,
+            refundable=left,
+            refundable_major=to_major(left, payment.currency),
+            error=error,
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/payments/{payment_id}", response_class=HTMLResponse)
+async def payment_detail(
+    request: Request, payment_id: RowId, staff: Staff, session: SessionDep
+) -> HTMLResponse:
+    return await _payment_page(request, staff, session, payment_id)
+
+
+@router.post("/payments/{payment_id}/refund", response_class=HTMLResponse)
+async def payment_refund(
+    request: Request, payment_id: RowId, staff: Staff, session: SessionDep
+) -> Response:
+    """Refund all or part of the payment through the refunds service (reserve, commit, call)."""
+    payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
+    form = await form_data(request)
+    reserved, error = await attempt(
+        session,
+        refunds.reserve_refund(
+            session,
+            store_id=staff.store.id,
+            order_id=payment.order_id,
+            amount=form.get("amount") or None,
+            reason=form.get("reason") or None,
+            note=form.get("note") or None,
+            restock=form.get("restock") == "1",
+            staff_user_id=staff.user.id,
+            token_id=None,
+        ),
+    )
+    if reserved is None:
+        return await _payment_page(
+            request, staff, session, payment_id, error=error, status_code=400
+        )
+    refund_id = reserved.id
+    await session.commit()  # the reservation stands before any money moves (see refunds)
+    try:
+        await refunds.submit_refund(session, request.app.state.stripe, refund_id=refund_id)
+    except StripeCallError as exc:
+        await session.commit()  # keep the failed (or still pending) refund on record
+        return await _payment_page(
+            request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
+        )
+    return redirect(f"/admin/payments/{payment_id}?done=refunded")
+
+
+# Statements -----------------------------------------------------------------------------
+
+
+@router.get("/statements", response_class=HTMLResponse)
+async def statements_page(
+    request: Request,
+    staff: Staff,
+    session: SessionDep,
+    period: Annotated[str, Query(max_length=5)] = "day",
+    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> HTMLResponse:
+    period = period if period in ("day", "month") else "day"
+    start, end = reports.check_range(_date(date_from), _date(date_to), period)
+    statement = await reports.store_statement(
+        session, store_id=staff.store.id, period=period, start=start, end=end
+    )
+    bars = [(row.period, row.gross_sales, row.platform_fees) for row in statement.rows]
+    return render(
+        request,
+        "admin/statements.html",
+        _base(
+            staff,
+            "statements",
+            request,
+            statement=statement,
+            totals=statement.totals,
+            period=period,
+            start=start,
+            end=end,
+            chart=sales_chart(bars, statement.currency, f"{start} to {end}"),
         ),
     )
 

@@ -8,7 +8,9 @@
   var headers = { "X-Order-Token": d.orderToken };
   var started = Date.now();
   var lastConfirm = 0;
-  var FINAL = ["paid", "failed", "partially_refunded", "refunded"];
+  // The order's own status may still show an earlier declined attempt, so only a paid
+  // order ends the wait; a failure counts only when the re-read intent (confirm) says so.
+  var PAID = ["paid", "partially_refunded", "refunded"];
 
   function done() {
     window.location.replace(d.cleanUrl);
@@ -22,7 +24,7 @@
       });
       if (r.ok) {
         var order = await r.json();
-        if (FINAL.indexOf(order.payment_status) >= 0 || order.status === "canceled") return done();
+        if (PAID.indexOf(order.payment_status) >= 0 || order.status === "canceled") return done();
       }
       if (elapsed > 3000 && Date.now() - lastConfirm > 4000) {
         lastConfirm = Date.now();
@@ -34,7 +36,7 @@
         });
         if (c.ok) {
           var status = await c.json();
-          if (FINAL.indexOf(status.payment_status) >= 0 || status.status === "failed") return done();
+          if (PAID.indexOf(status.payment_status) >= 0 || status.status === "failed") return done();
         }
       }
     } catch (e) { /* network blip: keep trying */ }
