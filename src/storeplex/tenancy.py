@@ -81,7 +81,9 @@ def require_store_context() -> Any:
     """Dependency factory (the seed's name): the active store of this storefront request."""
     from storeplex.deps import get_session
 
-    async def _store(request: Request, session: AsyncSession = Depends(get_session)) -> Store:
+    async def _store(
+        request: Request, session: AsyncSession = Depends(get_session, scope="function")
+    ) -> Store:
         slug = storefront_slug(request)
         if slug is None:
             raise NotFound("No store in this address")
