@@ -2,7 +2,9 @@
 
 Fifty stores, the first holding 40 % of everything, 200 customers each; orders
 and their payments spread over the 13 months before `now`, mostly settled, some
-refunded (with refund rows), failed or pending. Every value is a function of the
+refunded (with refund rows), failed or pending; orders paid in the last two days
+wait to be shipped (processing), older ones are completed. Each chunk is written
+in time order, as a live system writes it. Every value is a function of the
 row number, so a run is reproducible, and a second call extends the first
 (10,000 payments, then up to 1,000,000) without rewriting it.
 """
@@ -74,17 +76,17 @@ _ORDERS_AND_PAYMENTS = """
 WITH src AS (
     SELECT g,
            CASE WHEN g %% 10 < 4 THEN 0 ELSE 1 + (g * 7919) %% 49 END AS sidx,
-           %(now)s - make_interval(secs => ((g * 2654435761) %% %(spread)s)::double precision)
-               AS created,
+           (g * 2654435761) %% %(spread)s AS age,
            500 + (g * 40503) %% 20000 AS total,
            CASE g %% 20 WHEN 0 THEN 'failed' WHEN 1 THEN 'pending' WHEN 2 THEN 'refunded'
                         WHEN 3 THEN 'partially_refunded' ELSE 'succeeded' END AS pstatus
     FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) AS g
 ), rows AS (
     SELECT src.*, s.store_id, s.account, c.customer_id,
+           %(now)s - make_interval(secs => age::double precision) AS created,
            (total * 25 + 500) / 1000 AS fee,
            CASE WHEN pstatus IN ('failed', 'pending') THEN NULL
-                ELSE created + interval '2 minutes' END AS paid
+                ELSE %(now)s - make_interval(secs => age::double precision - 120) END AS paid
     FROM src
     JOIN bench_scale_stores s ON s.idx = src.sidx
     JOIN bench_scale_customers c ON c.store_id = s.store_id AND c.k = src.g %% %(customers)s
@@ -96,7 +98,7 @@ WITH src AS (
                         stock_released, paid_at, created_at, updated_at)
     SELECT store_id, customer_id, g,
            CASE WHEN pstatus IN ('failed', 'pending') THEN 'pending'
-                WHEN g %% 7 = 0 THEN 'processing' ELSE 'completed' END,
+                WHEN age < 2 * 86400 THEN 'processing' ELSE 'completed' END,
            'EUR', total, 0,
            CASE pstatus WHEN 'succeeded' THEN 'paid' ELSE pstatus END,
            'pi_scale_' || g, total,
@@ -104,6 +106,7 @@ WITH src AS (
            'Luxembourg', 'L-1234', 'LU', md5(g::text) || md5('o' || g::text), false, paid,
            created, coalesce(paid, created)
     FROM rows
+    ORDER BY created
     RETURNING id, number
 )
 INSERT INTO payments (store_id, order_id, customer_id, stripe_payment_intent_id,
@@ -121,6 +124,7 @@ SELECT r.store_id, o.id, r.customer_id, 'pi_scale_' || r.g,
             THEN r.created + interval '3 days' END,
        r.created, coalesce(r.paid, r.created)
 FROM new_orders o JOIN rows r ON r.g = o.number
+ORDER BY r.created
 """
 
 _REFUNDS = """
@@ -178,9 +182,19 @@ def grow_payments(
         if callable(say):
             say(f"  {hi:,} payments loaded ({time.perf_counter() - started:.0f} s)")
         lo = hi
-    conn.execute("ANALYZE")
-    conn.commit()
+    vacuum_analyze(conn)
     return time.perf_counter() - started
+
+
+def vacuum_analyze(conn: psycopg.Connection) -> None:
+    """What autovacuum does to a table at rest: statistics, and the visibility map that
+    index-only scans need (a bulk load has neither yet)."""
+    conn.commit()
+    conn.autocommit = True
+    try:
+        conn.execute("VACUUM ANALYZE")
+    finally:
+        conn.autocommit = False
 
 
 @dataclass(frozen=True)
@@ -221,7 +235,9 @@ def store_token(conn: psycopg.Connection, *, store_id: int | None, now: datetime
     return token
 
 
-def create_shops(conn: psycopg.Connection, *, count: int, now: datetime) -> list[Shop]:
+def create_shops(
+    conn: psycopg.Connection, *, count: int, now: datetime, prefix: str = "shop"
+) -> list[Shop]:
     """`count` stores with a product in (practically) endless stock and a store token each."""
     shops = []
     for i in range(count):
@@ -229,8 +245,8 @@ def create_shops(conn: psycopg.Connection, *, count: int, now: datetime) -> list
             "INSERT INTO stores (slug, name, business_email, country, currency, status,"
             " last_order_number, created_at, updated_at) VALUES (%(slug)s, %(name)s,"
             " %(email)s, 'LU', 'EUR', 'active', 0, %(now)s, %(now)s) RETURNING id",
-            {"slug": f"shop-{i}", "name": f"Bench shop {i}", "email": f"shop{i}@example.com",
-             "now": now},
+            {"slug": f"{prefix}-{i}", "name": f"Bench shop {i}",
+             "email": f"{prefix}{i}@example.com", "now": now},
         ).fetchone()  # fmt: skip
         assert row is not None
         store_id = int(row[0])
@@ -243,7 +259,7 @@ def create_shops(conn: psycopg.Connection, *, count: int, now: datetime) -> list
         assert product is not None
         conn.commit()
         token = store_token(conn, store_id=store_id, now=now)
-        shops.append(Shop(store_id, f"shop-{i}", int(product[0]), token))
+        shops.append(Shop(store_id, f"{prefix}-{i}", int(product[0]), token))
     return shops
 
 
