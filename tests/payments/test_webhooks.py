@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storeplex.db import Database
 from storeplex.models import Order, Payment, StripeEvent
@@ -189,6 +190,7 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
     kit = await onboarded_store(database, stack, http)
     async with database.session_scope() as s:
         next_id = ((await s.execute(select(func.max(Order.id)))).scalar() or 0) + 1
+    created_at = datetime.now(UTC).replace(microsecond=123456)
     account = (await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))).json()
     with stack.webhooks_paused():
         pi = stack.stripe.v1.payment_intents.create(
@@ -196,6 +198,7 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
                 "amount": 1250, "currency": "eur", "application_fee_amount": 31,
                 "transfer_data": {"destination": account["stripe_account_id"]},
                 "metadata": {"platform": "storeplex", "order_id": str(next_id),
+                             "order_ref": f"{next_id}-{int(created_at.timestamp() * 1e6)}",
                              "store_id": str(kit.store.id)},
                 "payment_method": "pm_card_visa", "confirm": True,
                 "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
@@ -216,6 +219,8 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
         product = await make_product(database, kit.store, price_amount=1250)
         made = await make_order(database, kit.store, [(product, 1)])
         assert made.order.id == next_id
+        async with database.session_scope() as s:
+            await s.execute(update(Order).where(Order.id == next_id).values(created_at=created_at))
         await asyncio.sleep(0.3)  # past the first backoff (0.2 s in these tests)
         tried, applied = await retry_failed_events(
             database, StripeGateway(stack.settings), stack.settings
@@ -234,3 +239,32 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
             f"/api/v1/platform/webhook-events/{row.id}/replay", headers=bearer(kit.token)
         )
         assert denied.status_code == 403
+
+
+async def test_an_intent_naming_a_reused_order_id_does_not_touch_that_order(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """After a database reset, ids repeat: an old intent must not pay a new order."""
+    platform_secret, _ = secrets_of(stack)
+    kit = await onboarded_store(database, stack, http)
+    product = await make_product(database, kit.store, price_amount=1250)
+    made = await make_order(database, kit.store, [(product, 1)])
+    account = (await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))).json()
+    with stack.webhooks_paused():
+        pi = stack.stripe.v1.payment_intents.create(
+            params={
+                "amount": 1250, "currency": "eur",
+                "transfer_data": {"destination": account["stripe_account_id"]},
+                "metadata": {"platform": "storeplex", "order_id": str(made.order.id),
+                             "order_ref": f"{made.order.id}-1", "store_id": str(kit.store.id)},
+                "payment_method": "pm_card_visa", "confirm": True,
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            }
+        )  # fmt: skip
+        event = next(e for e in stack.events_of(pi.id) if e["type"] == "payment_intent.succeeded")
+        r = await http.post(PLATFORM, **signed(event, platform_secret))
+        assert (r.status_code, r.json()["status"]) == (200, "ignored")
+    order = {"id": made.order.id, "access_token": made.access_token}
+    assert (await shopper_order(http, kit, order))["payment_status"] == "pending"
+    async with database.session_scope() as s:
+        assert (await s.execute(select(func.count(Payment.id)))).scalar_one() == 0

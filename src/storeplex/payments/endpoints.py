@@ -13,9 +13,9 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 
-from storeplex.auth.deps import CurrentAdmin, CurrentStaff
+from storeplex.auth.deps import CurrentAdmin, CurrentStaff, check_csrf, read_session
 from storeplex.errors import NotFound
 from storeplex.models import Order, Payment, StorePaymentConfig
 from storeplex.money import parse_amount
@@ -169,12 +169,24 @@ async def _shopper_order(
 async def create_payment_intent(
     store_id: int,
     body: CreateIntentRequest,
+    request: Request,
     service: PaymentServiceDep,
     order_token: OrderToken = None,
 ) -> dict[str, object]:
     """The order's PaymentIntent: amount from the order, fee from the store's configuration."""
     order = await _shopper_order(service, store_id, body.order_id, order_token or body.access_token)
-    return await service.create_payment_intent(store_id=store_id, order_id=order.id)
+    shopper = read_session(request)
+    shopper_id = None
+    if shopper is not None and shopper.kind == "customer" and shopper.store_id == store_id:
+        await check_csrf(request, shopper)
+        shopper_id = shopper.user_id
+    return await service.create_payment_intent(
+        store_id=store_id,
+        order_id=order.id,
+        shopper_customer_id=shopper_id,
+        save_payment_method=body.save_payment_method,
+        payment_method_id=body.payment_method_id,
+    )
 
 
 @checkout_router.post("/{store_id}/payments/confirm", response_model=PaymentStatusResponse)

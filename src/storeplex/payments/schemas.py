@@ -54,6 +54,12 @@ class CreateIntentRequest(BaseModel):
 
     order_id: int = Field(gt=0)
     access_token: str | None = Field(default=None, max_length=200)
+    save_payment_method: bool = Field(
+        default=False, description="Keep the card for next time (needs a shopper account)"
+    )
+    payment_method_id: int | None = Field(
+        default=None, gt=0, description="Pay with one of the shopper's saved cards"
+    )
 
 
 class ConfirmRequest(BaseModel):

@@ -12,6 +12,7 @@ Rules a newcomer must know:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.carts.repository import dialect_insert
 from storeplex.config import Settings
-from storeplex.errors import BadRequest, Conflict, NotFound
+from storeplex.customers import service as customers
+from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound
 from storeplex.models import (
     AccountStatus,
     Order,
@@ -64,6 +66,11 @@ def idempotency_key(kind: str, row_id: int, created_at: datetime, purpose: str) 
     operation, and never shared by two rows, even after a database is reset and ids
     are handed out again."""
     return f"{PLATFORM_TAG}-{kind}-{row_id}-{int(created_at.timestamp() * 1_000_000)}-{purpose}"
+
+
+def order_ref(order: Order) -> str:
+    """Names one order for ever: its id and creation instant (ids can be handed out again)."""
+    return f"{order.id}-{int(order.created_at.timestamp() * 1_000_000)}"
 
 
 def _id_of(value: Any) -> str | None:
@@ -271,11 +278,21 @@ class PaymentService:
             raise NotFound(f"No order with id {order_id}")
         return int(customer_id)
 
-    async def create_payment_intent(self, *, store_id: int, order_id: int) -> dict[str, Any]:
+    async def create_payment_intent(
+        self,
+        *,
+        store_id: int,
+        order_id: int,
+        shopper_customer_id: int | None = None,
+        save_payment_method: bool = False,
+        payment_method_id: int | None = None,
+    ) -> dict[str, Any]:
         """The order's PaymentIntent (created once), with the seed's response keys.
 
         The caller has already proven it may pay this order. The amount, currency
-        and fee come from the order and the store's configuration.
+        and fee come from the order and the store's configuration. Saving the card,
+        or paying with a saved one, needs the shopper's own account session
+        (`shopper_customer_id`) for the customer who placed the order.
         """
         order = (
             await self.db.execute(
@@ -307,6 +324,9 @@ class PaymentService:
                 code="amount_too_small",
             )
 
+        card_params = await self._card_params(
+            order, shopper_customer_id, save_payment_method, payment_method_id
+        )
         payment = (
             await self.db.execute(select(Payment).where(Payment.order_id == order.id))
         ).scalar_one_or_none()
@@ -316,6 +336,23 @@ class PaymentService:
             )
             if intent.get("status") == "canceled":
                 raise Conflict(f"The payment of order #{order.number} was canceled")
+            if card_params and intent.get("status") in (
+                "requires_payment_method",
+                "requires_confirmation",
+            ):
+                digest = hashlib.sha256(json.dumps(card_params, sort_keys=True).encode())
+                intent = await self.stripe.update_payment_intent(
+                    intent["id"],
+                    card_params,
+                    idempotency_key=idempotency_key(
+                        "payment",
+                        payment.id,
+                        payment.created_at,
+                        f"cards-{digest.hexdigest()[:16]}",
+                    ),
+                    order_id=order.id,
+                )
+                payment.save_payment_method = save_payment_method
             await self.apply_payment_intent(intent)
             return self.intent_response(payment, intent)
 
@@ -329,6 +366,7 @@ class PaymentService:
             "store_id": str(store_id),
             "order_id": str(order.id),
             "order_number": str(order.number),
+            "order_ref": order_ref(order),
             "platform": PLATFORM_TAG,
         }
         params: dict[str, Any] = {
@@ -342,6 +380,7 @@ class PaymentService:
         }
         if split.platform_fee > 0:
             params["application_fee_amount"] = split.platform_fee
+        params.update(card_params)
         intent = await self.stripe.create_payment_intent(
             params,
             idempotency_key=idempotency_key("order", order.id, order.created_at, "payment-intent"),
@@ -360,11 +399,43 @@ class PaymentService:
             currency=order.currency,
             status=PaymentState.PENDING,
             stripe_metadata=json.dumps(metadata),
+            save_payment_method=save_payment_method,
         )
         self.db.add(payment)
         order.payment_intent_id = intent["id"]
         await self.db.flush()
         return self.intent_response(payment, intent)
+
+    async def _card_params(
+        self,
+        order: Order,
+        shopper_customer_id: int | None,
+        save_payment_method: bool,
+        payment_method_id: int | None,
+    ) -> dict[str, Any]:
+        """`customer`, `setup_future_usage` and `payment_method` for a logged-in shopper."""
+        if not save_payment_method and payment_method_id is None:
+            return {}
+        if shopper_customer_id is None or shopper_customer_id != order.customer_id:
+            raise Forbidden(
+                "Log in to your account (with the email of this order) to save or use a card",
+                code="account_required",
+            )
+        customer = await customers.stripe_customer_for_order(self.db, self.stripe, order)
+        if customer is None:
+            raise Forbidden("Saved cards need a shopper account", code="account_required")
+        params: dict[str, Any] = {"customer": customer}
+        if save_payment_method:
+            params["setup_future_usage"] = "off_session"
+        if payment_method_id is not None:
+            card = await customers.get_payment_method(
+                self.db,
+                store_id=order.store_id,
+                customer_id=order.customer_id,
+                payment_method_id=payment_method_id,
+            )
+            params["payment_method"] = card.stripe_payment_method_id
+        return params
 
     def intent_response(self, payment: Payment, intent: StripeDict) -> dict[str, Any]:
         """The seed's keys (major units, for display) plus exact minor-unit integers."""
@@ -381,6 +452,8 @@ class PaymentService:
             "amount_store_minor": payment.amount_store,
             "platform_fee_minor": payment.amount_platform_fee,
             "publishable_key": self.stripe.keys.publishable_key,
+            "payment_method": _id_of(intent.get("payment_method")),
+            "save_payment_method": payment.save_payment_method,
         }
 
     # Applying Stripe's state -----------------------------------------------------------------
@@ -446,10 +519,18 @@ class PaymentService:
             return None
         order_id = int(metadata["order_id"])
         order = await self.db.get(Order, order_id)
-        if order is None or str(order.store_id) != str(metadata.get("store_id")):
+        if order is None:
             raise PaymentNotYetRecorded(
                 f"Intent {intent['id']} names order {order_id}, which is not in the database yet"
             )
+        if metadata.get("order_ref") != order_ref(order) or str(order.store_id) != str(
+            metadata.get("store_id")
+        ):
+            # Same id, another order (a database restored or reset since): not ours to touch.
+            log.warning(
+                "intent %s names order %s but not this one; ignored", intent["id"], order_id
+            )
+            return None
         total = int(intent["amount"])
         fee = int(intent.get("application_fee_amount") or 0)
         destination = _id_of((intent.get("transfer_data") or {}).get("destination"))
