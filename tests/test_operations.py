@@ -147,3 +147,45 @@ def test_the_readme_run_command_serves_the_demo_storefront(tmp_path: Path) -> No
             httpx.post(f"{emulator}/_emulator/webhooks/flush")
             config = owner.get("/api/v1/store/payments/config").json()
             assert (config["account_status"], config["accepts_payments"]) == ("active", True)
+
+
+async def test_a_response_is_sent_only_after_its_transaction_commits(app, database) -> None:  # type: ignore[no-untyped-def]
+    """A client that got 200 can rely on the write: the next request must see it."""
+    from sqlalchemy import event
+
+    from tests.support.factories import make_product, make_store
+
+    store = await make_store(database)
+    product = await make_product(database, store)
+    order: list[str] = []
+
+    def on_commit(_conn: object) -> None:
+        order.append("commit")
+
+    body = json.dumps({"product_id": product.id, "quantity": 1}).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/api/v1/storefront/{store.slug}/cart/items", "raw_path": b"",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1), "server": ("t", 80),
+        "headers": [(b"content-type", b"application/json"), (b"host", b"t"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            order.append(f"response {message['status']}")
+
+    event.listen(database.engine.sync_engine, "commit", on_commit)
+    try:
+        await app(scope, receive, send)
+    finally:
+        event.remove(database.engine.sync_engine, "commit", on_commit)
+    assert order == ["commit", "response 200"]
