@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -76,3 +77,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
+    """An INSERT for `model` with `on_conflict_do_nothing/_do_update` on this database.
+
+    When two requests may create the same unique row at once (a customer's first
+    checkout, an event delivered twice), insert with ON CONFLICT instead of
+    SELECT-then-INSERT, so the loser neither fails nor aborts its transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

@@ -34,11 +34,11 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(payment_endpoints.admin_router)
     app.include_router(webhook_endpoints.router)
     app.include_router(webhook_endpoints.admin_router)
-    app.include_router(pages.router)
-    # Money after the sale (issue 6).
     app.include_router(refund_endpoints.router)
     app.include_router(dispute_endpoints.router)
     app.include_router(report_endpoints.store_router)
     app.include_router(report_endpoints.platform_router)
     app.include_router(payout_endpoints.router)
     app.include_router(customer_endpoints.router)
+    # Pages last: their paths are the broadest.
+    app.include_router(pages.router)

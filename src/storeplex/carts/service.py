@@ -13,8 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import new_token, token_digest
-from storeplex.carts.repository import dialect_insert
 from storeplex.carts.schemas import CartLineOut, CartOut
+from storeplex.db import dialect_insert
 from storeplex.errors import BadRequest, NotFound
 from storeplex.models import Cart, CartItem, Product, Store
 from storeplex.money import format_amount

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.carts.repository import dialect_insert
+from storeplex.db import dialect_insert
 from storeplex.models import (
     Dispute,
     DisputeOutcome,

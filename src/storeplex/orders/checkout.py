@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import new_token, token_digest
-from storeplex.carts.repository import dialect_insert
 from storeplex.carts.service import cart_lines, clear_cart, find_cart
+from storeplex.db import dialect_insert
 from storeplex.errors import BadRequest, Conflict
 from storeplex.models import (
     Customer,

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.carts.repository import dialect_insert
 from storeplex.config import Settings
 from storeplex.customers import service as customers
+from storeplex.db import dialect_insert
 from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound
 from storeplex.models import (
     AccountStatus,

@@ -21,8 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.carts.repository import dialect_insert
-from storeplex.db import Database
+from storeplex.db import Database, dialect_insert
 from storeplex.errors import BadRequest, Conflict
 from storeplex.models import (
     Payout,

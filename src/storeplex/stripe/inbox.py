@@ -21,7 +21,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.carts.repository import dialect_insert
+from storeplex.db import dialect_insert
 from storeplex.models import EventStatus, StripeEvent, utcnow
 from storeplex.payments.service import PaymentService
 from storeplex.stripe import handlers
