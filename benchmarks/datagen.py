@@ -275,7 +275,7 @@ WITH src AS (
                         shipping_postal_code, shipping_country, access_token_hash,
                         stock_released, created_at, updated_at)
     SELECT store_id, customer_id, 1000000000 + g, 'pending', 'EUR', 2500, 0, 'pending',
-           'pi_hook_' || g, 2500, 'hook@example.com', 'Hook Shopper', '1 Rue du Test',
+           %(intent)s || g, 2500, 'hook@example.com', 'Hook Shopper', '1 Rue du Test',
            'Luxembourg', 'L-1234', 'LU', md5('h' || g::text) || md5(g::text), false,
            %(now)s, %(now)s
     FROM src
@@ -285,16 +285,17 @@ INSERT INTO payments (store_id, order_id, customer_id, stripe_payment_intent_id,
                       stripe_account_id, amount_total, amount_store, amount_platform_fee,
                       amount_refunded, currency, status, save_payment_method, disputed,
                       created_at, updated_at)
-SELECT s.store_id, o.id, s.customer_id, 'pi_hook_' || s.g, s.account, 2500, 2437, 63, 0,
+SELECT s.store_id, o.id, s.customer_id, %(intent)s || s.g, s.account, 2500, 2437, 63, 0,
        'EUR', 'pending', false, false, %(now)s, %(now)s
 FROM new_orders o JOIN src s ON 1000000000 + s.g = o.number
 """
 
 
 def create_pending_payments(
-    conn: psycopg.Connection, *, shops: list[Shop], count: int, now: datetime
+    conn: psycopg.Connection, *, shops: list[Shop], count: int, now: datetime, tag: str = ""
 ) -> list[str]:
-    """`count` pending orders with pending payments (intents pi_hook_<n>) across the shops."""
+    """`count` pending orders with pending payments (intents pi_hook<tag>_<n>) across the shops."""
+    conn.execute("DROP TABLE IF EXISTS bench_hook_stores")
     conn.execute(
         "CREATE TABLE bench_hook_stores (idx integer PRIMARY KEY, store_id bigint NOT NULL,"
         " account text NOT NULL, customer_id bigint NOT NULL)"
@@ -314,6 +315,7 @@ def create_pending_payments(
             "INSERT INTO bench_hook_stores VALUES (%s, %s, %s, %s)",
             (idx, shop.store_id, account[0], customer[0]),
         )
-    conn.execute(_PENDING, {"lo": 0, "hi": count, "stores": len(shops), "now": now})
+    params = {"lo": 0, "hi": count, "stores": len(shops), "now": now, "intent": f"pi_hook{tag}_"}
+    conn.execute(_PENDING, params)
     conn.commit()
-    return [f"pi_hook_{g}" for g in range(count)]
+    return [f"pi_hook{tag}_{g}" for g in range(count)]
