@@ -90,6 +90,10 @@ SCALE_ROWS = (
     "statement (month)",
     "platform fee report",
 )
+RATIOS_HEADING = (
+    "ratios to the INSERT+COMMIT floor (the mean of the floor measured just before and just"
+    " after each part) and targets"
+)
 MEMORY_ROWS = ("app process 1", "app process 2", "stripe emulator", "load generator")
 
 
@@ -526,10 +530,7 @@ def floor_around(report: Report, before: str, after: str) -> tuple[float, float]
 
 def render_ratios(report: Report) -> list[str]:
     t = report.throughput
-    lines = [
-        "ratios to the INSERT+COMMIT floor (the mean of the floor measured just before and just"
-        " after each part) and targets"
-    ]
+    lines = [RATIOS_HEADING]
 
     def check(label: str, value: float, ok: bool, target: str) -> None:
         if value == 0:
