@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import Table, select
 
 from storeplex.db import Database
-from storeplex.models import ApiToken, Base, utcnow
+from storeplex.models import ApiToken, Base, Payment, utcnow
 from tests.support.factories import (
     StoreKit,
     bearer,
@@ -264,7 +264,17 @@ async def tenants(client: httpx.AsyncClient, database: Database) -> Tenants:
     b_product = await make_product(database, b.store, sku="BRAVO-ONLY-SKU", name="Bravo Only Mug")
     await make_product(database, b.store, sku="BRAVO-ONLY-SKU-2", is_active=False)
     await make_staff(database, b.store, role="staff", email="clerk@bravo-only.example")
-    await make_order(database, b.store, [(b_product, 2)], email="buyer@bravo-only.example")
+    made = await make_order(database, b.store, [(b_product, 2)], email="buyer@bravo-only.example")
+    async with database.session_scope() as s:
+        total = made.order.total_amount_cents
+        s.add(
+            Payment(
+                store_id=b.store.id, order_id=made.order.id, customer_id=made.order.customer_id,
+                stripe_payment_intent_id="pi_BRAVO-ONLY-1", stripe_account_id="acct_BRAVO-ONLY",
+                amount_total=total, amount_platform_fee=10, amount_store=total - 10,
+                currency=b.store.currency, status="succeeded",
+            )
+        )  # fmt: skip
     a_csrf = await login_staff(client, a.owner_email)
     return Tenants(
         a=a,
