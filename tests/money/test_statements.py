@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -219,6 +220,10 @@ async def test_statement_query_uses_the_paid_at_index(
                 )
             ).all()
         )
-    assert "ix_payments_store_id_paid_at" in plan, plan
-    assert "Index" in plan and "Seq Scan" not in plan, plan
-    assert "ix_refunds_store_id_status_created_at" in refund_plan, refund_plan
+    # Either index on paid_at serves it (the planner picks by table size); never a full scan.
+    assert re.search(r"Index (Only )?Scan using ix_payments(_store_id)?_paid_at", plan), plan
+    assert "Seq Scan" not in plan, plan
+    assert re.search(r"Scan using ix_refunds(_store_id)?_status_created_at", refund_plan), (
+        refund_plan
+    )
+    assert "Seq Scan" not in refund_plan, refund_plan
