@@ -1,0 +1,329 @@
+"""Webhook chaos: thousands of events over hundreds of orders, delivered late, twice, out of
+order, dropped or refused, to two app processes sharing one PostgreSQL; then the worker and
+one reconcile, and our books must equal Stripe's to the minor unit.
+
+How the two processes get the events: the emulator has ONE platform and ONE Connect
+endpoint, both at a small round-robin forwarder (tests/support/chaos.py) that sends
+delivery k to process k mod 2. Registering one endpoint per process instead would deliver
+every event to both, which is a duplicate storm, not how Stripe behaves. The forwarder
+also refuses a seeded share of deliveries with 503, as a stopped process would, and the
+emulator retries them. Handler failures come from the emulator: a seeded half of the
+transfer-reversal calls that the dispute handler makes answer 500, so some events fail
+inside the app, stay in the inbox as failed, and are applied by the worker later.
+
+Scale: STOREPLEX_CHAOS_ORDERS (default 700, about 7 events each) and the seed
+STOREPLEX_CHAOS_SEED; the default run must send at least 5,000 events. PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from storeplex.db import Database
+from storeplex.models import EventStatus, StripeEvent
+from storeplex.stripe.gateway import StripeGateway
+from storeplex.worker import reconcile, retry_failed_events, run_worker
+from tests.conftest import make_settings
+from tests.support.chaos import (
+    AppProcess,
+    Forwarder,
+    app_env,
+    assert_books_match,
+    chaos_seed,
+    creation_order,
+    delivery_figures,
+    env_int,
+)
+from tests.support.factories import StoreKit, bearer, make_product, make_store_kit
+from tests.support.processes import free_port
+from tests.support.shop import checkout_body
+from tests.support.stack import Stack, sdk_client
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+CARDS = [  # (weight, first card, card for a retry or None)
+    (55, "pm_card_visa", None),
+    (10, "pm_card_visa_chargeDeclined", "pm_card_visa"),
+    (6, "pm_card_visa_chargeDeclined", None),
+    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", None),
+    (4, "pm_card_mastercard", None),
+    (12, "pm_card_createDispute", None),
+    (3, "pm_card_authenticationRequired", None),
+    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", "pm_card_createDispute"),
+]
+
+
+def pick_cards(rng: random.Random) -> tuple[str, str | None]:
+    weights = [w for w, _, _ in CARDS]
+    _, first, retry = rng.choices(CARDS, weights=weights)[0]
+    return first, retry
+
+
+class Platform:
+    """A fresh platform account on the emulator, its endpoints at the forwarder, and the
+    settings that the test process (worker, reconcile) shares with the app processes."""
+
+    def __init__(self, emulator_url: str, forwarder_url: str, seed: int) -> None:
+        self.secret_key = f"sk_test_chaos{seed}x{random.Random(seed).getrandbits(40):x}"
+        self.publishable_key = "pk_test_" + self.secret_key.removeprefix("sk_test_")
+        self.stripe = sdk_client(self.secret_key, emulator_url)
+        self.webhook_secret = self.stripe.v1.webhook_endpoints.create(
+            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe", "enabled_events": ["*"]}
+        ).secret
+        self.connect_secret = self.stripe.v1.webhook_endpoints.create(
+            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe/connect",
+                    "enabled_events": ["*"], "connect": True}
+        ).secret  # fmt: skip
+
+
+async def setup_store(db: Database, http: httpx.AsyncClient, control: httpx.AsyncClient) -> Any:
+    kit = await make_store_kit(db)
+    r = await http.post(
+        "/api/v1/store/payments/setup", json={"business_type": "company"}, headers=bearer(kit.token)
+    )
+    assert r.status_code == 200, r.text
+    account = r.json()["stripe_account_id"]
+    (await control.post(f"/_emulator/accounts/{account}/onboard", json={"outcome": "complete"}))
+    product = await make_product(db, kit.store, price_amount=1000, stock=100_000)
+    return kit, product
+
+
+async def buy(
+    app_url: str,
+    emulator: httpx.AsyncClient,
+    publishable_key: str,
+    kit: StoreKit,
+    product_id: int,
+    rng: random.Random,
+    tally: Counter[str],
+) -> dict[str, Any] | None:
+    """One shopper: cart, checkout, intent, card (maybe declined, maybe retried)."""
+    async with httpx.AsyncClient(base_url=app_url, timeout=60) as shop:
+        slug = kit.store.slug
+        qty = rng.randint(1, 4)
+        r = await shop.post(
+            f"/api/v1/storefront/{slug}/cart/items",
+            json={"product_id": product_id, "quantity": qty},
+        )
+        assert r.status_code == 200, r.text
+        r = await shop.post(f"/api/v1/storefront/{slug}/checkout", json=checkout_body())
+        if r.status_code != 201:
+            tally[f"checkout {r.status_code}: {r.json().get('detail')}"] += 1
+            return None
+        order = r.json()
+        r = await shop.post(
+            f"/api/v1/platform/stores/{kit.store.id}/payments/create-intent",
+            json={"order_id": order["id"]},
+            headers={"X-Order-Token": order["access_token"]},
+        )
+        assert r.status_code == 200, r.text
+        intent = r.json()
+    first, retry = pick_cards(rng)
+    for card in (first, retry):
+        if card is None:
+            break
+        r = await emulator.post(
+            f"/v1/payment_intents/{intent['payment_intent_id']}/confirm",
+            headers={"Authorization": f"Bearer {publishable_key}"},
+            data={"client_secret": intent["client_secret"], "payment_method": card,
+                  "return_url": f"{app_url}/return"},
+        )  # fmt: skip
+        tally[f"confirm {r.status_code}"] += 1
+        if r.status_code == 200:
+            break
+    paid = r.status_code == 200 and r.json()["status"] == "succeeded"
+    return {"order": order, "kit": kit, "paid": paid, "card": card}
+
+
+async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
+    """Until the emulator has nothing queued (retries included) twice in a row."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        r = await control.get("/_emulator/webhooks/deliveries", params={"outcome": "none"})
+        quiet = quiet + 1 if r.json()["queued"] == 0 else 0
+        if quiet >= 2:
+            return
+        await asyncio.sleep(0.5)
+    r = await control.get("/_emulator/webhooks/deliveries")
+    body = r.json()
+    raise AssertionError(
+        f"the emulator still had {body['queued']} webhooks queued; last: {body['data'][-3:]}"
+    )
+
+
+async def test_webhook_chaos_two_processes_lose_nothing(
+    db_url: str, database: Database, own_emulator: str, tmp_path: Path, postgres_only: None
+) -> None:
+    seed = chaos_seed()
+    orders_wanted = env_int("STOREPLEX_CHAOS_ORDERS", 700)
+    stores_wanted = max(2, orders_wanted // 50)
+    rng = random.Random(seed)
+    started = time.monotonic()
+
+    ports = [free_port(), free_port()]
+    forwarder = Forwarder([f"http://127.0.0.1:{p}" for p in ports], seed=seed, refuse_rate=0.03)
+    platform = Platform(own_emulator, forwarder.url, seed)
+    settings = make_settings(
+        db_url, tmp_path, emulator="off", base_url=forwarder.url, stripe_api_base=own_emulator,
+        stripe_secret_key=platform.secret_key, stripe_publishable_key=platform.publishable_key,
+        stripe_webhook_secret=platform.webhook_secret,
+        stripe_connect_webhook_secret=platform.connect_secret,
+        webhook_retry_base_seconds=0.2, reconcile_after_minutes=0,
+    )  # fmt: skip
+    apps = [
+        AppProcess(
+            app_env(db_url=db_url, data_dir=tmp_path, base_url=forwarder.url,
+                    emulator_url=own_emulator, secret_key=platform.secret_key,
+                    webhook_secret=platform.webhook_secret,
+                    connect_webhook_secret=platform.connect_secret,
+                    STOREPLEX_LOG_LEVEL="WARNING"),
+            port, tmp_path / f"app{n}.log",
+        )
+        for n, port in enumerate(ports)
+    ]  # fmt: skip
+    control = httpx.AsyncClient(base_url=own_emulator, timeout=60)
+    tally: Counter[str] = Counter()
+    try:
+        with forwarder.running():
+            for app in apps:
+                app.start()
+            await control.post(
+                "/_emulator/webhooks/shape",
+                json={"seed": seed, "duplicate_rate": 0.1, "drop_rate": 0.02, "reorder": True,
+                      "delay_ms": 30, "max_attempts": 8, "retry_base_ms": 200},
+            )  # fmt: skip
+            await control.post(
+                "/_emulator/faults",
+                json={"route": r"^POST /v1/transfers/[^/]+/reversals", "kind": "5xx",
+                      "rate": 0.5, "seed": seed},
+            )  # fmt: skip
+            async with httpx.AsyncClient(base_url=apps[0].url, timeout=60) as admin_http:
+                stores = [
+                    await setup_store(database, admin_http, control) for _ in range(stores_wanted)
+                ]
+
+            gate = asyncio.Semaphore(8)
+            emulator_http = httpx.AsyncClient(base_url=own_emulator, timeout=60)
+
+            async def one(i: int) -> dict[str, Any] | None:
+                kit, product = stores[i % len(stores)]
+                async with gate:
+                    return await buy(
+                        apps[i % 2].url, emulator_http, platform.publishable_key, kit,
+                        product.id, random.Random(seed * 1_000_003 + i), tally,
+                    )  # fmt: skip
+
+            bought = [b for b in await asyncio.gather(*map(one, range(orders_wanted))) if b]
+            assert len(bought) == orders_wanted, f"checkouts refused: {tally}"
+
+            # Refunds through the store API of either process: full, partial, two partials.
+            # A refund may reach an order whose payment webhook is still delayed or was
+            # dropped: that is a 409 "not paid" (what staff would see), tried again after
+            # the queue is quiet and reconcile has re-read the intents.
+            refunded = Counter[str]()
+            plans: dict[int, list[str | None]] = {}
+            for i, b in enumerate(bought):
+                if not b["paid"] or b["card"] == "pm_card_createDispute":
+                    continue
+                choice, total = rng.random(), b["order"]["total_amount"]
+                if choice < 0.12:
+                    plans[i] = [None]
+                elif choice < 0.27:
+                    plans[i] = [f"{rng.randint(1, total - 1) / 100:.2f}"]
+                elif choice < 0.32:
+                    plans[i] = [f"{rng.randint(1, total // 2) / 100:.2f}", None]
+
+            async def refunds_for(i: int) -> None:
+                b = bought[i]
+                async with gate, httpx.AsyncClient(base_url=apps[i % 2].url, timeout=60) as h:
+                    while plans[i]:
+                        amount = plans[i][0]
+                        r = await h.post(
+                            f"/api/v1/store/orders/{b['order']['id']}/refunds",
+                            json={} if amount is None else {"amount": amount},
+                            headers=bearer(b["kit"].token),
+                        )
+                        if r.status_code == 409 and r.json()["error"]["code"] == "order_not_paid":
+                            refunded["deferred: order not paid yet"] += 1
+                            return
+                        assert r.status_code == 201, r.text
+                        refunded["full" if amount is None else "partial"] += 1
+                        plans[i].pop(0)
+
+            await asyncio.gather(*(refunds_for(i) for i in plans))
+            await wait_for_quiet(control, timeout=240)
+            await reconcile(database, StripeGateway(settings), settings)
+            await asyncio.gather(*(refunds_for(i) for i in plans if plans[i]))
+
+            # Disputes: a third won, a third lost, the rest left open.
+            disputes = [d.to_dict() for d in platform.stripe.v1.disputes.list(
+                params={"limit": 100}).auto_paging_iter()]  # fmt: skip
+            for n, d in enumerate(sorted(disputes, key=lambda d: d["id"])):
+                if n % 3 < 2:
+                    outcome = "won" if n % 3 == 0 else "lost"
+                    r = await control.post(
+                        f"/_emulator/disputes/{d['id']}/resolve", json={"outcome": outcome}
+                    )
+                    assert r.status_code == 200, r.text
+            # Days pass: balances settle and the connected accounts are paid out.
+            await control.post("/_emulator/clock/advance", json={"days": 3})
+
+            await wait_for_quiet(control, timeout=240)
+            await control.post("/_emulator/faults", json={"route": "^$", "kind": "5xx", "count": 0})
+            await control.delete("/_emulator/faults")
+            await control.post("/_emulator/webhooks/flush")
+            await emulator_http.aclose()
+    finally:
+        for app in apps:
+            app.stop()
+        await control.aclose()
+
+    gateway = StripeGateway(settings)
+    await run_worker(settings, once=True)
+    tried, _ = await retry_failed_events(database, gateway, settings, all_failed=True)
+    report = await reconcile(database, gateway, settings)
+    async with database.session_scope() as s:
+        accounts = list((await s.execute(select(StripeEvent.account).distinct())).scalars())
+    rank = await asyncio.to_thread(
+        creation_order, platform.stripe, sorted(a for a in accounts if a)
+    )
+    figures = delivery_figures(own_emulator, rank)
+
+    async with database.session_scope() as s:
+        grouped = select(StripeEvent.status, func.count()).group_by(StripeEvent.status)
+        statuses = {status: n for status, n in (await s.execute(grouped)).all()}
+        stored_ids = set((await s.execute(select(StripeEvent.stripe_event_id))).scalars())
+        # Events whose handler failed at least once in an app (then retried by reconcile or
+        # the worker): the injected reversal faults.
+        failed_in_app = (
+            await s.execute(select(func.count()).where(StripeEvent.attempts > 1))
+        ).scalar_one()
+    deliveries = httpx.get(f"{own_emulator}/_emulator/webhooks/deliveries", timeout=60).json()
+    delivered = {row["event"] for row in deliveries["data"] if row["outcome"] == "delivered"}
+    lost_in_inbox = delivered - stored_ids
+    books = await assert_books_match(database, Stack(
+        forwarder.url, own_emulator, settings, platform.secret_key, platform.publishable_key,
+        platform.stripe))  # fmt: skip
+    print(
+        f"chaos: seed={seed} orders={len(bought)} {figures.line()} "
+        f"refused_by_forwarder={forwarder.stats.refused} failed_in_app={failed_in_app} "
+        f"worker_retried={tried} reconcile=[{report.summary()}] "
+        f"refunds={dict(refunded)} {books.line()} lost={len(lost_in_inbox)} "
+        f"seconds={time.monotonic() - started:.0f}"
+    )
+    assert not lost_in_inbox, f"delivered but not in the inbox: {sorted(lost_in_inbox)[:5]}"
+    assert statuses.get(EventStatus.FAILED, 0) == 0, statuses
+    assert statuses.get(EventStatus.RECEIVED, 0) == 0, statuses
+    assert report.errors == [], report.errors
+    if orders_wanted >= 700:
+        assert figures.events >= 5000, figures
