@@ -142,11 +142,11 @@ class Dispatcher:
         assert self._wake is not None
         while True:
             try:
+                self._wake.clear()  # before collecting: a notify during delivery is not lost
                 self._collect()
                 if not self.shaping.paused:
                     await self._deliver_due(force=False)
                 timeout = self._next_due_in()
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
             except asyncio.CancelledError:
