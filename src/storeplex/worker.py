@@ -49,6 +49,7 @@ class ReconcileReport:
     refunds_fixed: int = 0
     disputes_checked: int = 0
     disputes_fixed: int = 0
+    payouts_fixed: int = 0
 
     def summary(self) -> str:
         return (
@@ -57,6 +58,7 @@ class ReconcileReport:
             f"webhook events: {self.events_fixed} applied of {self.events_retried} retried; "
             f"refunds: {self.refunds_fixed} fixed of {self.refunds_checked} checked; "
             f"disputes: {self.disputes_fixed} fixed of {self.disputes_checked} checked; "
+            f"payouts: {self.payouts_fixed} fixed; "
             f"errors: {len(self.errors)}"
         )
 

@@ -1,5 +1,5 @@
-"""With every webhook dropped, reconciliation brings accounts, payments, refunds and disputes to
-the emulator's truth; a second run fixes nothing."""
+"""With every webhook dropped, reconciliation brings accounts, payments, refunds, disputes and
+payouts to the emulator's truth; a second run fixes nothing."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ async def test_reconcile_repairs_what_dropped_webhooks_never_said(
         report = await reconcile(database, gateway, stack.settings)
         assert report.payments_fixed == 3, report
         assert [(await order_row(database, o["id"])).payment_status for o in orders] == ["paid"] * 3
+        # The dispute card's dispute: no webhook ever said so; reconciliation lists it at Stripe.
+        assert report.disputes_fixed == 1, report.summary()
+        [dispute] = await dispute_rows(database, orders[2]["id"])
+        assert (dispute.amount, dispute.reason) == (3000, "fraudulent")
+        assert (await payment_of(database, orders[2]["id"])).disputed
 
         # A refund Stripe leaves pending, settled while every webhook is lost.
         stack.control("POST", "refunds/next", outcome="pending")
@@ -64,11 +69,17 @@ async def test_reconcile_repairs_what_dropped_webhooks_never_said(
         assert (p1.status, p1.amount_refunded) == ("succeeded", 0)
         assert (await order_row(database, orders[0]["id"])).payment_status == "partially_refunded"
 
+        # Time passes: Stripe pays the store out automatically; only reconciliation sees it.
+        stack.control("POST", "clock/advance", days=3)
+        report = await reconcile(database, gateway, stack.settings)
+        assert report.payouts_fixed >= 1, report.summary()
+        listed = await http.get("/api/v1/store/payouts", headers=bearer(kit.token))
+        assert listed.json()["data"] and listed.json()["data"][0]["amount"] > 0
+
         second = await reconcile(database, gateway, stack.settings)
         fixed = (second.payments_fixed, second.accounts_fixed, second.refunds_fixed,
-                 second.disputes_fixed, second.events_fixed)  # fmt: skip
-        assert fixed == (0, 0, 0, 0, 0), second.summary()
+                 second.disputes_fixed, second.payouts_fixed, second.events_fixed)  # fmt: skip
+        assert fixed == (0, 0, 0, 0, 0, 0), second.summary()
         assert second.errors == []
-        assert await dispute_rows(database, orders[2]["id"]) == [], "not known without a webhook"
     finally:
         stack.control("POST", "webhooks/shape", drop_rate=0.0, paused=False)

@@ -1,9 +1,11 @@
-"""Reconciliation of money after the sale: refunds in flight and open disputes.
+"""Reconciliation of money after the sale: refunds in flight, disputes, payouts.
 
 Called at the end of `storeplex.worker.reconcile` (before failed events are
-retried). Each refund or dispute is re-read from Stripe in its own transaction
-and applied with the same functions the webhooks use, so a dropped webhook
-costs a delay, never a wrong balance; a second run finds nothing to fix.
+retried). Each refund or dispute we know is re-read from Stripe in its own
+transaction and applied with the same functions the webhooks use; disputes and
+payouts we never heard of (their webhook was lost for good) are discovered by
+listing them at Stripe. A dropped webhook costs a delay, never a wrong
+balance; a second run finds nothing to fix.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlalchemy import select
 
 from storeplex.config import Settings
 from storeplex.db import Database
-from storeplex.disputes.service import needs_attention, refresh_dispute
-from storeplex.models import Dispute, Refund, RefundState, utcnow
+from storeplex.disputes.service import apply_stripe_dispute, needs_attention, refresh_dispute
+from storeplex.models import Dispute, Payout, Refund, RefundState, StorePaymentConfig, utcnow
+from storeplex.payouts.service import apply_stripe_payout
 from storeplex.refunds.service import refresh_refund
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
 
@@ -29,7 +32,12 @@ class MoneyReport(Protocol):
     refunds_fixed: int
     disputes_checked: int
     disputes_fixed: int
+    payouts_fixed: int
     errors: list[str]
+
+
+# How far back reconciliation looks for disputes it never heard of.
+DISPUTE_LOOKBACK = timedelta(days=120)
 
 
 async def reconcile_money(
@@ -76,3 +84,85 @@ async def reconcile_money(
                     log.info("reconcile: dispute %s %s → %s", dispute_id, before, row.status)
         except StripeCallError as exc:
             report.errors.append(f"dispute {dispute_id}: {exc.message}")
+
+    await discover_disputes(database, gateway, report)
+    await discover_payouts(database, gateway, report)
+
+
+async def discover_disputes(
+    database: Database, gateway: StripeGateway, report: MoneyReport
+) -> None:
+    """Record disputes opened at Stripe that no webhook told us about."""
+    since = int((utcnow() - DISPUTE_LOOKBACK).timestamp())
+    cursor: str | None = None
+    while True:
+        try:
+            page = await gateway.list_disputes(created_gte=since, starting_after=cursor)
+        except StripeCallError as exc:
+            report.errors.append(f"dispute list: {exc.message}")
+            return
+        disputes = page.get("data") or []
+        async with database.session_scope() as session:
+            known = set(
+                (
+                    await session.execute(
+                        select(Dispute.stripe_dispute_id).where(
+                            Dispute.stripe_dispute_id.in_([d["id"] for d in disputes])
+                        )
+                    )
+                ).scalars()
+            )
+        for dispute in disputes:
+            if dispute["id"] in known:
+                continue
+            try:
+                async with database.session_scope() as session:
+                    if await apply_stripe_dispute(session, gateway, dispute) is not None:
+                        report.disputes_fixed += 1
+                        log.info("reconcile: discovered dispute %s", dispute["id"])
+            except StripeCallError as exc:
+                report.errors.append(f"dispute {dispute['id']}: {exc.message}")
+        if not page.get("has_more") or not disputes:
+            return
+        cursor = disputes[-1]["id"]
+
+
+async def discover_payouts(database: Database, gateway: StripeGateway, report: MoneyReport) -> None:
+    """Bring each store's payouts (automatic ones too) to what Stripe says."""
+    async with database.session_scope() as session:
+        accounts = list(
+            (
+                await session.execute(
+                    select(StorePaymentConfig.stripe_account_id).where(
+                        StorePaymentConfig.stripe_account_id.is_not(None),
+                        StorePaymentConfig.payouts_enabled.is_(True),
+                    )
+                )
+            ).scalars()
+        )
+    for account in accounts:
+        assert account is not None
+        try:
+            page = await gateway.list_payouts(stripe_account=account)
+        except StripeCallError as exc:
+            report.errors.append(f"payouts of {account}: {exc.message}")
+            continue
+        payouts = page.get("data") or []
+        if not payouts:
+            continue
+        async with database.session_scope() as session:
+            known = dict(
+                (
+                    await session.execute(
+                        select(Payout.stripe_payout_id, Payout.status).where(
+                            Payout.stripe_payout_id.in_([p["id"] for p in payouts])
+                        )
+                    )
+                ).all()
+            )
+            for payout in payouts:
+                if known.get(payout["id"]) == payout["status"]:
+                    continue
+                row = await apply_stripe_payout(session, payout, account=account)
+                if row is not None and known.get(payout["id"]) != row.status:
+                    report.payouts_fixed += 1

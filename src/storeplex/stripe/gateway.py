@@ -374,11 +374,26 @@ class StripeGateway:
             stripe_account=stripe_account, idempotency_key=idempotency_key, ids=ids,
         )  # fmt: skip
 
-    async def list_payouts(self, *, stripe_account: str, **ids: Any) -> StripeDict:
+    async def list_payouts(
+        self, *, stripe_account: str, starting_after: str | None = None, **ids: Any
+    ) -> StripeDict:
+        params: dict[str, Any] = {"limit": 100}
+        if starting_after:
+            params["starting_after"] = starting_after
         return await self._call(
-            "payout.list", self.client.v1.payouts.list_async, params={"limit": 100},
+            "payout.list", self.client.v1.payouts.list_async, params=params,
             stripe_account=stripe_account, ids=ids,
         )  # fmt: skip
+
+    async def list_disputes(
+        self, *, created_gte: int, starting_after: str | None = None, **ids: Any
+    ) -> StripeDict:
+        params: dict[str, Any] = {"limit": 100, "created": {"gte": created_gte}}
+        if starting_after:
+            params["starting_after"] = starting_after
+        return await self._call(
+            "dispute.list", self.client.v1.disputes.list_async, params=params, ids=ids
+        )
 
     async def retrieve_transfer(self, transfer_id: str, **ids: Any) -> StripeDict:
         return await self._call(
