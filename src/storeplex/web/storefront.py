@@ -34,6 +34,7 @@ from storeplex.web.common import (
     stripe_js_url,
 )
 from storeplex.web.countries import COUNTRIES
+from storeplex.web.shopper import current_shopper, saved_cards
 
 router = page_router("/s/{slug}")
 
@@ -355,6 +356,8 @@ async def pay_page(
     if order.payment_status in PAID_STATES:
         return redirect(f"/s/{store.slug}/orders/{order.id}")
     items = await orders.get_order_items(session, order_id=order.id)
+    shopper = await current_shopper(request, session, store)
+    owns_order = shopper is not None and shopper.customer.id == order.customer_id
     response = render(
         request,
         "storefront/pay.html",
@@ -363,6 +366,10 @@ async def pay_page(
             "order": order,
             "items": items,
             "token": token,
+            "shopper": shopper.customer if shopper else None,
+            "owns_order": owns_order,
+            "shopper_csrf": shopper.csrf if owns_order and shopper else "",
+            "cards": await saved_cards(session, shopper) if owns_order and shopper else [],
             "stripe_js": stripe_js_url(settings_of(request)),
             "publishable_key": request.app.state.stripe.keys.publishable_key,
             "canceled": order.status == OrderStatus.CANCELED,

@@ -28,22 +28,44 @@
     return amount + " " + currency;
   }
 
+  // Ask the platform for the order's PaymentIntent; `extra` saves the card or picks a
+  // saved one (the shopper's account session, with its CSRF token, proves the card is theirs).
+  async function createIntent(extra) {
+    var headers = { "Content-Type": "application/json", "X-Order-Token": d.orderToken };
+    if (d.csrf) headers["X-CSRF-Token"] = d.csrf;
+    var response = await fetch("/api/v1/platform/stores/" + d.storeId + "/payments/create-intent", {
+      method: "POST",
+      headers: headers,
+      body: JSON.stringify(Object.assign({ order_id: Number(d.orderId) }, extra || {})),
+      credentials: "same-origin",
+    });
+    var body = {};
+    try { body = await response.json(); } catch (e) { /* not JSON */ }
+    return { ok: response.ok, body: body };
+  }
+
+  function chosenCard() {
+    var checked = document.querySelector('input[name="card"]:checked');
+    return checked && checked.value !== "new" ? Number(checked.value) : null;
+  }
+
+  function showChoice() {
+    var saved = chosenCard() !== null;
+    document.getElementById("payment-element").hidden = saved;
+    var row = document.getElementById("save-card-row");
+    if (row) row.hidden = saved;
+  }
+
   async function start() {
-    var response;
+    var result;
     try {
-      response = await fetch("/api/v1/platform/stores/" + d.storeId + "/payments/create-intent", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-Order-Token": d.orderToken },
-        body: JSON.stringify({ order_id: Number(d.orderId) }),
-        credentials: "same-origin",
-      });
+      result = await createIntent();
     } catch (e) {
       fail("We could not reach the shop. Check your connection and reload this page.");
       return;
     }
-    var body = {};
-    try { body = await response.json(); } catch (e) { /* not JSON */ }
-    if (!response.ok) {
+    var body = result.body;
+    if (!result.ok) {
       fail(body.detail || "The payment could not be prepared. Please reload this page.");
       return;
     }
@@ -71,6 +93,10 @@
     });
     form.hidden = false;
     paymentElement.mount("#payment-element");
+    document.querySelectorAll('input[name="card"]').forEach(function (radio) {
+      radio.addEventListener("change", showChoice);
+    });
+    showChoice();
 
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
@@ -78,10 +104,44 @@
       button.disabled = true;
       message.hidden = true;
       button.setAttribute("aria-busy", "true");
-      var result = await stripe.confirmPayment({
-        elements: elements,
-        confirmParams: { return_url: returnUrl, receipt_email: d.email },
-      });
+      var result;
+      var card = chosenCard();
+      var save = document.getElementById("save-card");
+      if (card !== null || (save && save.checked)) {
+        // Tell the platform first: it puts the customer (and the saved card) on the intent.
+        var prepared = await createIntent(
+          card !== null ? { payment_method_id: card } : { save_payment_method: true }
+        );
+        if (!prepared.ok) {
+          button.disabled = false;
+          button.removeAttribute("aria-busy");
+          showError(prepared.body.detail || "The payment could not be prepared. Please try again.");
+          return;
+        }
+        if (card !== null) {
+          result = await stripe.confirmCardPayment(prepared.body.client_secret, {
+            payment_method: prepared.body.payment_method,
+            return_url: returnUrl,
+          });
+          if (result && !result.error) {
+            // As Stripe's own redirect would: the return page then waits for the webhook.
+            var intent = result.paymentIntent || {};
+            var done = new URL(returnUrl);
+            done.searchParams.set("payment_intent", intent.id || "");
+            done.searchParams.set(
+              "redirect_status", intent.status === "succeeded" ? "succeeded" : "processing"
+            );
+            window.location.assign(done.href);
+            return;
+          }
+        }
+      }
+      if (!result) {
+        result = await stripe.confirmPayment({
+          elements: elements,
+          confirmParams: { return_url: returnUrl, receipt_email: d.email },
+        });
+      }
       // Only reached when the payment did not go through (success navigates away).
       button.disabled = false;
       button.removeAttribute("aria-busy");

@@ -1,0 +1,181 @@
+"""Shopper accounts on a storefront: register, log in, log out, and the saved cards.
+
+A shopper account belongs to one store (its email is unique per store). Being
+logged in is what lets the payment step offer "save this card" and the cards
+saved before; the order itself is still proven by its access token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.sessions import SessionData
+from storeplex.customers import service as customers
+from storeplex.deps import SessionDep
+from storeplex.models import Customer, PaymentMethod, Store
+from storeplex.tenancy import store_by_slug
+from storeplex.web.common import (
+    attempt,
+    check_form_csrf,
+    form_data,
+    page_router,
+    redirect,
+    render,
+    safe_next,
+)
+
+router = page_router("/s/{slug}/account")
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    customer: Customer
+    session: SessionData
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+
+async def current_shopper(request: Request, session: SessionDep, store: Store) -> Shopper | None:
+    """The logged-in shopper of this store, if any."""
+    data = read_session(request)
+    if data is None or data.kind != "customer" or data.store_id != store.id:
+        return None
+    customer = await session.get(Customer, data.user_id)
+    if customer is None or customer.store_id != store.id or not customer.password_hash:
+        return None
+    return Shopper(customer=customer, session=data)
+
+
+async def saved_cards(session: SessionDep, shopper: Shopper) -> list[PaymentMethod]:
+    return await customers.list_payment_methods(
+        session, store_id=shopper.customer.store_id, customer_id=shopper.customer.id
+    )
+
+
+def _form_page(
+    request: Request, store: Store, mode: str, *, error: str | None = None, **values: str
+) -> HTMLResponse:
+    return render(
+        request,
+        "storefront/account_form.html",
+        {"store": store, "mode": mode, "error": error, **values},
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, slug: str, session: SessionDep, next: str = "") -> Response:
+    store = await store_by_slug(session, slug)
+    return _form_page(request, store, "login", next=next, email="")
+
+
+@router.get("/register", response_class=HTMLResponse)
+async def register_page(
+    request: Request, slug: str, session: SessionDep, next: str = ""
+) -> Response:
+    store = await store_by_slug(session, slug)
+    return _form_page(request, store, "register", next=next, email="", name="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    email, destination = form.get("email", ""), form.get("next", "")
+    customer, error = await attempt(
+        session,
+        customers.authenticate(
+            session, store_id=store.id, email=email, password=form.get("password", "")
+        ),
+    )
+    if customer is None:
+        return _form_page(request, store, "login", error=error, email=email, next=destination)
+    response = redirect(safe_next(destination, f"/s/{store.slug}/account", f"/s/{store.slug}/"))
+    session_codec(request).start(response, "customer", customer.id, store.id)
+    return response
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    email, name, destination = form.get("email", ""), form.get("name", ""), form.get("next", "")
+    customer, error = await attempt(
+        session,
+        customers.register(
+            session,
+            store_id=store.id,
+            email=email,
+            password=form.get("password", ""),
+            name=name or None,
+        ),
+    )
+    if customer is None:
+        return _form_page(
+            request, store, "register", error=error, email=email, name=name, next=destination
+        )
+    response = redirect(safe_next(destination, f"/s/{store.slug}/account", f"/s/{store.slug}/"))
+    session_codec(request).start(response, "customer", customer.id, store.id)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    shopper = await current_shopper(request, session, store)
+    if shopper is not None:
+        check_form_csrf(shopper.session, await form_data(request))
+    response = redirect(f"/s/{store.slug}/")
+    session_codec(request).end(response)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+async def account_page(
+    request: Request, slug: str, session: SessionDep, error: str | None = None
+) -> Response:
+    store = await store_by_slug(session, slug)
+    shopper = await current_shopper(request, session, store)
+    if shopper is None:
+        return redirect(f"/s/{store.slug}/account/login?next=/s/{store.slug}/account")
+    return render(
+        request,
+        "storefront/account.html",
+        {
+            "store": store,
+            "shopper": shopper.customer,
+            "csrf": shopper.csrf,
+            "cards": await saved_cards(session, shopper),
+            "error": error,
+        },
+    )
+
+
+@router.post("/cards/{card_id}/{action}", response_class=HTMLResponse)
+async def card_action(
+    request: Request, slug: str, card_id: int, action: str, session: SessionDep
+) -> Response:
+    store = await store_by_slug(session, slug)
+    shopper = await current_shopper(request, session, store)
+    if shopper is None:
+        return redirect(f"/s/{store.slug}/account/login?next=/s/{store.slug}/account")
+    check_form_csrf(shopper.session, await form_data(request))
+    ids = {"store_id": store.id, "customer_id": shopper.customer.id, "payment_method_id": card_id}
+    if action == "default":
+        _, error = await attempt(session, customers.set_default(session, **ids))
+    elif action == "remove":
+        _, error = await attempt(
+            session, customers.remove_payment_method(session, request.app.state.stripe, **ids)
+        )
+    else:
+        error = "Unknown action"
+    if error:
+        return await account_page(request, slug, session, error=error)
+    return redirect(f"/s/{store.slug}/account")
