@@ -141,7 +141,7 @@ def recreate_database(url: str) -> None:
     """Drop and create the benchmark database (only the one named in `url`)."""
     info = psycopg.conninfo.conninfo_to_dict(plain_url(url))
     name = str(info["dbname"])
-    if not name.startswith(("storeplex_bench", "storeplex_test_")):
+    if not (name.startswith("storeplex_") and name.endswith("bench")):
         raise SystemExit(f"refusing to drop database {name!r}: not a benchmark database")
     admin = psycopg.conninfo.make_conninfo(plain_url(url), dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
