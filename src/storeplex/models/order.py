@@ -40,6 +40,7 @@ class Order(TimestampMixin, Base):
         UniqueConstraint("store_id", "number"),
         CheckConstraint("total_amount_cents >= 0", name="total_not_negative"),
         Index("ix_orders_store_id_created_at", "store_id", "created_at"),
+        Index("ix_orders_store_id_status", "store_id", "status", postgresql_include=["id"]),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

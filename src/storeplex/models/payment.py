@@ -113,10 +113,27 @@ class Payment(TimestampMixin, Base):
         CheckConstraint(
             "amount_refunded >= 0 AND amount_refunded <= amount_total", name="refund_range"
         ),
-        Index("ix_payments_store_id_created_at", "store_id", "created_at"),
+        # Read paths carry the columns they sum (INCLUDE, PostgreSQL only) so that the
+        # dashboard, statements and fee report are index-only scans (migration 0004).
+        Index(
+            "ix_payments_store_id_created_at",
+            "store_id",
+            "created_at",
+            postgresql_include=["status", "id"],
+        ),
         Index("ix_payments_store_id_status_created_at", "store_id", "status", "created_at"),
         Index("ix_payments_status_updated_at", "status", "updated_at"),
-        Index("ix_payments_store_id_paid_at", "store_id", "paid_at"),
+        Index(
+            "ix_payments_store_id_paid_at",
+            "store_id",
+            "paid_at",
+            postgresql_include=["status", "amount_total", "amount_platform_fee", "id"],
+        ),
+        Index(
+            "ix_payments_paid_at",
+            "paid_at",
+            postgresql_include=["status", "store_id", "currency", "amount_platform_fee", "id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

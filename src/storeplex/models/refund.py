@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storeplex.models.base import Base, IdType, Money, TimestampMixin, UTCDateTime
-from storeplex.models.payment import Payment
 
 
 class RefundState:
@@ -53,6 +52,13 @@ class Refund(TimestampMixin, Base):
         Index("ix_refunds_store_id_created_at", "store_id", "created_at"),
         Index("ix_refunds_store_id_status_created_at", "store_id", "status", "created_at"),
         Index("ix_refunds_status_updated_at", "status", "updated_at"),
+        # The platform fee report: refunds of every store by day (INCLUDE on PostgreSQL).
+        Index(
+            "ix_refunds_status_created_at",
+            "status",
+            "created_at",
+            postgresql_include=["store_id", "currency", "amount", "application_fee_refund_amount"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -149,7 +155,3 @@ class Payout(TimestampMixin, Base):
     # The schedule period our payout job paid for (e.g. "2026-W48"); None for Stripe's own.
     period: Mapped[str | None] = mapped_column(String(20))
     stripe_created: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-# Statements add up succeeded payments per store by the day they were paid.
-Index("ix_payments_store_id_paid_at", Payment.store_id, Payment.paid_at)
