@@ -107,13 +107,16 @@ async def mark_order_paid(
 
     A refunded or already-paid order is left as it is (forward only). If the order
     was canceled before the money arrived it stays canceled with payment_status
-    paid, and a warning is logged: the caller must refund it.
+    paid, and a warning is logged: the caller must refund it. One UPDATE ...
+    RETURNING on the common path (this runs for every payment webhook).
     """
-    order = await _locate(session, order_id, store_id)
+    condition = [Order.id == order_id, Order.payment_status.in_(UNPAID)]
+    if store_id is not None:
+        condition.append(Order.store_id == store_id)
     changed = (
         await session.execute(
             update(Order)
-            .where(Order.id == order.id, Order.payment_status.in_(UNPAID))
+            .where(*condition)
             .values(
                 payment_status=PaymentStatus.PAID,
                 paid_at=paid_at,
@@ -123,14 +126,15 @@ async def mark_order_paid(
                 ),
                 updated_at=utcnow(),
             )
-            .returning(Order.id)
-            .execution_options(synchronize_session=False)
+            .returning(Order)
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    order = await _reload(session, order.id)
-    if changed is not None and order.status == OrderStatus.CANCELED:
-        log.warning("order %s was paid after it was canceled; it needs a refund", order.id)
-    return order
+    if changed is None:
+        return await _locate(session, order_id, store_id)
+    if changed.status == OrderStatus.CANCELED:
+        log.warning("order %s was paid after it was canceled; it needs a refund", changed.id)
+    return changed
 
 
 async def mark_order_payment_failed(

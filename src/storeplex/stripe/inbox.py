@@ -54,7 +54,7 @@ async def store_event(
 ) -> StripeEvent | None:
     """Insert the event; None if it was already there (a duplicate delivery)."""
     obj = event.get("data", {}).get("object", {})
-    row_id = (
+    row = (
         await session.execute(
             dialect_insert(session, StripeEvent)
             .values(
@@ -72,14 +72,14 @@ async def store_event(
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["stripe_event_id"])
-            .returning(StripeEvent.id)
+            .returning(StripeEvent)
         )
     ).scalar_one_or_none()
-    if row_id is None:
+    if row is None:
         WEBHOOK_EVENTS.labels(endpoint, "duplicate").inc()
         return None
     WEBHOOK_EVENTS.labels(endpoint, "received").inc()
-    return await session.get(StripeEvent, row_id)
+    return row
 
 
 async def apply_event(
@@ -92,7 +92,7 @@ async def apply_event(
 ) -> str:
     """Apply a stored event in a savepoint; record the outcome on the row. Returns it."""
     event = json.loads(row.payload)
-    row.attempts += 1
+    attempts = row.attempts + 1  # set with the outcome: one UPDATE of the row, not two
     outcome: str
     if bool(event.get("livemode")) != expected_livemode:
         outcome = EventStatus.IGNORED
@@ -111,9 +111,10 @@ async def apply_event(
                 row.stripe_event_id,
                 row.type,
                 row.last_error,
-                extra={"fields": {"event_id": row.stripe_event_id, "attempts": row.attempts}},
+                extra={"fields": {"event_id": row.stripe_event_id, "attempts": attempts}},
             )
     row.status = outcome
+    row.attempts = attempts
     now = utcnow()
     if outcome == EventStatus.FAILED:
         row.next_attempt_at = (
