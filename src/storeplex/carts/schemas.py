@@ -10,7 +10,7 @@ MAX_QUANTITY = 10_000
 class CartItemAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: StrictInt = Field(ge=1)
+    product_id: StrictInt = Field(ge=1, le=2**62)
     quantity: StrictInt = Field(default=1, ge=1, le=MAX_QUANTITY)
 
 

@@ -30,6 +30,8 @@ def _verify(payload: bytes, signature: str | None, secret: str | None) -> dict[s
         raise ServiceUnavailable("This webhook endpoint has no signing secret configured")
     if not signature:
         raise BadRequest("Missing Stripe-Signature header")
+    if not signature.isascii():  # the SDK's compare_digest raises TypeError on non-ASCII
+        raise BadRequest("Invalid signature")
     try:
         stripe.WebhookSignature.verify_header(
             payload.decode("utf-8"), signature, secret, SIGNATURE_TOLERANCE_SECONDS
