@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,7 +55,7 @@ async def until_ok(
 
 
 async def test_faulty_stripe_creates_nothing_twice_and_errors_are_clear(
-    db_url: str, database: Database, own_emulator: str, tmp_path: Path
+    db_url: str, database: Database, own_emulator: str, tmp_path: Path, figures: Any
 ) -> None:
     seed = chaos_seed()
     rng = random.Random(seed)
@@ -111,7 +112,7 @@ async def test_faulty_stripe_creates_nothing_twice_and_errors_are_clear(
         await check_nothing_twice(stack, n_stores, paid)
         books = await assert_books_match(database, stack)
     fired = {f["kind"]: f["fired"] for f in faults}
-    print(
+    figures(
         f"faults: seed={seed} stores={n_stores} orders={n_orders} fired={fired} "
         f"caller_saw={dict(tally)} reconcile=[{report.summary()}] {books.line()} "
         f"seconds={time.monotonic() - started:.0f}"

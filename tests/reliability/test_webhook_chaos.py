@@ -162,7 +162,12 @@ async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
 
 
 async def test_webhook_chaos_two_processes_lose_nothing(
-    db_url: str, database: Database, own_emulator: str, tmp_path: Path, postgres_only: None
+    db_url: str,
+    database: Database,
+    own_emulator: str,
+    tmp_path: Path,
+    postgres_only: None,
+    figures: Any,
 ) -> None:
     seed = chaos_seed()
     orders_wanted = env_int("STOREPLEX_CHAOS_ORDERS", 700)
@@ -297,7 +302,7 @@ async def test_webhook_chaos_two_processes_lose_nothing(
     rank = await asyncio.to_thread(
         creation_order, platform.stripe, sorted(a for a in accounts if a)
     )
-    figures = delivery_figures(own_emulator, rank)
+    shaped = delivery_figures(own_emulator, rank)
 
     async with database.session_scope() as s:
         grouped = select(StripeEvent.status, func.count()).group_by(StripeEvent.status)
@@ -314,8 +319,8 @@ async def test_webhook_chaos_two_processes_lose_nothing(
     books = await assert_books_match(database, Stack(
         forwarder.url, own_emulator, settings, platform.secret_key, platform.publishable_key,
         platform.stripe))  # fmt: skip
-    print(
-        f"chaos: seed={seed} orders={len(bought)} {figures.line()} "
+    figures(
+        f"chaos: seed={seed} orders={len(bought)} {shaped.line()} "
         f"refused_by_forwarder={forwarder.stats.refused} failed_in_app={failed_in_app} "
         f"worker_retried={tried} reconcile=[{report.summary()}] "
         f"refunds={dict(refunded)} {books.line()} lost={len(lost_in_inbox)} "
@@ -326,4 +331,4 @@ async def test_webhook_chaos_two_processes_lose_nothing(
     assert statuses.get(EventStatus.RECEIVED, 0) == 0, statuses
     assert report.errors == [], report.errors
     if orders_wanted >= 700:
-        assert figures.events >= 5000, figures
+        assert shaped.events >= 5000, shaped
