@@ -66,29 +66,41 @@ class ReconcileReport:
 async def retry_failed_events(
     database: Database, gateway: StripeGateway, settings: Settings, *, all_failed: bool = False
 ) -> tuple[int, int]:
-    """Apply failed inbox events that are due (or all failed ones); returns (tried, applied)."""
-    tried = applied = 0
+    """Apply failed inbox events that are due (or all failed ones); returns (tried, applied).
+
+    One event per transaction, locked with SKIP LOCKED, so workers share the queue and a
+    failing event rolls back only itself.
+    """
     async with database.session_scope() as session:
         if all_failed:
-            rows = list(
+            ids = list(
                 (
                     await session.execute(
-                        select(StripeEvent)
+                        select(StripeEvent.id)
                         .where(StripeEvent.status == EventStatus.FAILED)
                         .order_by(StripeEvent.id)
-                        .with_for_update(skip_locked=True)
                     )
                 ).scalars()
             )
         else:
-            rows = await due_failed_events(session)
-        service = PaymentService(session, gateway, settings)
-        for row in rows:
+            ids = [row.id for row in await due_failed_events(session)]
+    tried = applied = 0
+    for event_id in ids:
+        async with database.session_scope() as session:
+            row = (
+                await session.execute(
+                    select(StripeEvent)
+                    .where(StripeEvent.id == event_id, StripeEvent.status == EventStatus.FAILED)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                continue  # another worker has it, or it was applied meanwhile
             tried += 1
             outcome = await apply_event(
                 session,
                 row,
-                service,
+                PaymentService(session, gateway, settings),
                 expected_livemode=gateway.livemode,
                 retry_base_seconds=settings.webhook_retry_base_seconds,
             )

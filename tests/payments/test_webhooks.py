@@ -214,6 +214,12 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
         admin = await make_token(database)
         listed = await http.get("/api/v1/platform/webhook-events", headers=bearer(admin))
         assert [e["stripe_event_id"] for e in listed.json()["data"]] == [event["id"]]
+        # Replaying it too early fails again, keeps the error and counts the attempt.
+        early = await http.post(
+            f"/api/v1/platform/webhook-events/{row.id}/replay", headers=bearer(admin)
+        )
+        assert (early.json()["status"], early.json()["attempts"]) == ("failed", 2)
+        assert "not in the database yet" in early.json()["last_error"]
 
         # The order becomes visible; the worker's retry applies the event.
         product = await make_product(database, kit.store, price_amount=1250)
@@ -221,7 +227,7 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
         assert made.order.id == next_id
         async with database.session_scope() as s:
             await s.execute(update(Order).where(Order.id == next_id).values(created_at=created_at))
-        await asyncio.sleep(0.3)  # past the first backoff (0.2 s in these tests)
+        await asyncio.sleep(0.5)  # past the second backoff (0.2 s doubled, in these tests)
         tried, applied = await retry_failed_events(
             database, StripeGateway(stack.settings), stack.settings
         )
@@ -229,12 +235,12 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
         order = {"id": made.order.id, "access_token": made.access_token}
         assert (await shopper_order(http, kit, order))["payment_status"] == "paid"
         [row] = [x for x in await event_rows(database) if x.stripe_event_id == event["id"]]
-        assert (row.status, row.attempts) == ("applied", 2)
+        assert (row.status, row.attempts) == ("applied", 3)
 
         replay = await http.post(
             f"/api/v1/platform/webhook-events/{row.id}/replay", headers=bearer(admin)
         )
-        assert replay.json()["status"] == "applied" and replay.json()["attempts"] == 3
+        assert replay.json()["status"] == "applied" and replay.json()["attempts"] == 4
         denied = await http.post(
             f"/api/v1/platform/webhook-events/{row.id}/replay", headers=bearer(kit.token)
         )
@@ -268,3 +274,33 @@ async def test_an_intent_naming_a_reused_order_id_does_not_touch_that_order(
     assert (await shopper_order(http, kit, order))["payment_status"] == "pending"
     async with database.session_scope() as s:
         assert (await s.execute(select(func.count(Payment.id)))).scalar_one() == 0
+
+
+async def test_an_intent_made_but_never_stored_is_recorded_from_its_created_event(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """The process died between Stripe's answer and our commit: `payment_intent.created`
+    still records the payment, and the shopper's next create-intent reuses that intent."""
+    kit = await onboarded_store(database, stack, http)
+    product = await make_product(database, kit.store, price_amount=1250)
+    made = await make_order(database, kit.store, [(product, 1)])
+    ref = f"{made.order.id}-{int(made.order.created_at.timestamp() * 1_000_000)}"
+    account = (await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))).json()
+    pi = stack.stripe.v1.payment_intents.create(
+        params={
+            "amount": 1250, "currency": "eur", "application_fee_amount": 31,
+            "transfer_data": {"destination": account["stripe_account_id"]},
+            "metadata": {"platform": "storeplex", "order_id": str(made.order.id),
+                         "order_ref": ref, "store_id": str(kit.store.id)},
+        }
+    )  # fmt: skip
+    stack.flush_webhooks()
+    async with database.session_scope() as s:
+        payment = (await s.execute(select(Payment))).scalar_one()
+    assert (payment.stripe_payment_intent_id, payment.status) == (pi.id, "pending")
+    assert (payment.amount_total, payment.amount_platform_fee, payment.amount_store) == (
+        1250, 31, 1219,
+    )  # fmt: skip
+    order = {"id": made.order.id, "access_token": made.access_token}
+    again = await create_intent(http, kit, order)
+    assert again.json()["payment_intent_id"] == pi.id

@@ -137,13 +137,15 @@ async def replay_event(event_id: int, admin: CurrentAdmin, service: PaymentServi
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No webhook event with id {event_id}")
-    await apply_event(
+    outcome = await apply_event(
         service.db,
         row,
         service,
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
     )
+    if outcome == EventStatus.FAILED:
+        await service.db.refresh(row)  # the failure rolled back and rewrote the row
     return _event_out(row)
 
 

@@ -40,6 +40,9 @@ async def account_deauthorized(service: PaymentService, event: dict[str, Any]) -
 
 
 HANDLERS: dict[str, Handler] = {
+    # `created` records an intent of ours that we made at Stripe but never stored
+    # (the process died, or the shopper's answer was cut, before our commit).
+    "payment_intent.created": payment_intent_changed,
     "payment_intent.succeeded": payment_intent_changed,
     "payment_intent.payment_failed": payment_intent_changed,
     "payment_intent.processing": payment_intent_changed,

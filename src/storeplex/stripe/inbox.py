@@ -2,10 +2,11 @@
 
 Receiving an event is one transaction: insert it into `stripe_events` with
 ON CONFLICT DO NOTHING on the event id (a duplicate, even a concurrent one,
-inserts nothing and is answered 200), then apply it inside a savepoint. If
-applying raises, the savepoint is rolled back, the event row records the error
-and a next attempt time, and the worker retries it with backoff. An admin can
-list failed events and replay one.
+inserts nothing and is answered 200), then apply it. If applying raises, the
+transaction is rolled back and the event is stored again as failed, with its
+error and a next attempt time (as dj-stripe keeps its error rows outside the
+transaction that failed); the worker retries it with backoff, one event per
+transaction. An admin can list failed events and replay one.
 """
 
 from __future__ import annotations
@@ -49,27 +50,33 @@ def next_attempt_delay(attempts: int, base: float = RETRY_BASE_SECONDS) -> timed
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
+def _event_columns(event: dict[str, Any], *, endpoint: str, raw: str) -> dict[str, Any]:
+    obj = event.get("data", {}).get("object", {})
+    return {
+        "stripe_event_id": event["id"],
+        "type": event["type"],
+        "endpoint": endpoint,
+        "account": event.get("account"),
+        "livemode": bool(event.get("livemode")),
+        "api_version": event.get("api_version"),
+        "object_id": obj.get("id") if isinstance(obj, dict) else None,
+        "event_created": int(event.get("created") or 0),
+        "payload": raw,
+        "received_at": utcnow(),
+    }
+
+
 async def store_event(
     session: AsyncSession, event: dict[str, Any], *, endpoint: str, raw: str
 ) -> StripeEvent | None:
     """Insert the event; None if it was already there (a duplicate delivery)."""
-    obj = event.get("data", {}).get("object", {})
     row = (
         await session.execute(
             dialect_insert(session, StripeEvent)
             .values(
-                stripe_event_id=event["id"],
-                type=event["type"],
-                endpoint=endpoint,
-                account=event.get("account"),
-                livemode=bool(event.get("livemode")),
-                api_version=event.get("api_version"),
-                object_id=obj.get("id") if isinstance(obj, dict) else None,
-                event_created=int(event.get("created") or 0),
-                payload=raw,
+                **_event_columns(event, endpoint=endpoint, raw=raw),
                 status=EventStatus.RECEIVED,
                 attempts=0,
-                received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["stripe_event_id"])
             .returning(StripeEvent)
@@ -90,45 +97,86 @@ async def apply_event(
     expected_livemode: bool,
     retry_base_seconds: float = RETRY_BASE_SECONDS,
 ) -> str:
-    """Apply a stored event in a savepoint; record the outcome on the row. Returns it."""
-    event = json.loads(row.payload)
+    """Apply a stored event in the caller's transaction and record the outcome on its row.
+
+    If the handler raises, the whole transaction is rolled back (nothing half-applied
+    stays) and the event is written again, as failed, in the transaction that follows;
+    so the caller must have done nothing else in this transaction that it wants kept.
+    No savepoint: this runs for every webhook, and a savepoint costs two round trips.
+    """
+    event_id, endpoint, payload = row.stripe_event_id, row.endpoint, row.payload
+    event = json.loads(payload)
     attempts = row.attempts + 1  # set with the outcome: one UPDATE of the row, not two
-    outcome: str
     if bool(event.get("livemode")) != expected_livemode:
         outcome = EventStatus.IGNORED
         row.last_error = "livemode does not match this platform's keys"
     else:
         try:
-            async with session.begin_nested():
-                result = await handlers.handle(service, event)
-            outcome = EventStatus.APPLIED if result == "applied" else EventStatus.IGNORED
-            row.last_error = None
+            result = await handlers.handle(service, event)
         except Exception as exc:
-            outcome = EventStatus.FAILED
-            row.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
             log.warning(
                 "webhook %s (%s) failed: %s",
-                row.stripe_event_id,
-                row.type,
-                row.last_error,
-                extra={"fields": {"event_id": row.stripe_event_id, "attempts": attempts}},
+                event_id,
+                event.get("type"),
+                error,
+                extra={"fields": {"event_id": event_id, "attempts": attempts}},
             )
+            await session.rollback()
+            await _record_failure(
+                session, event, endpoint=endpoint, raw=payload, attempts=attempts, error=error,
+                retry_base_seconds=retry_base_seconds,
+            )  # fmt: skip
+            WEBHOOK_EVENTS.labels(endpoint, EventStatus.FAILED).inc()
+            return EventStatus.FAILED
+        outcome = EventStatus.APPLIED if result == "applied" else EventStatus.IGNORED
+        row.last_error = None
+    now = utcnow()
     row.status = outcome
     row.attempts = attempts
-    now = utcnow()
-    if outcome == EventStatus.FAILED:
-        row.next_attempt_at = (
-            now + next_attempt_delay(row.attempts, retry_base_seconds)
-            if row.attempts < MAX_ATTEMPTS
-            else None
-        )
-    else:
-        row.processed_at = now
-        row.next_attempt_at = None
-        if row.event_created:
-            WEBHOOK_LAG.observe(max(time.time() - row.event_created, 0))
-    WEBHOOK_EVENTS.labels(row.endpoint, outcome).inc()
+    row.processed_at = now
+    row.next_attempt_at = None
+    if row.event_created:
+        WEBHOOK_LAG.observe(max(time.time() - row.event_created, 0))
+    WEBHOOK_EVENTS.labels(endpoint, outcome).inc()
     return outcome
+
+
+async def _record_failure(
+    session: AsyncSession,
+    event: dict[str, Any],
+    *,
+    endpoint: str,
+    raw: str,
+    attempts: int,
+    error: str,
+    retry_base_seconds: float,
+) -> None:
+    """Store the event as failed, with its error and next attempt (insert or update).
+
+    A concurrent delivery of the same event may have applied it meanwhile: an
+    applied or ignored row is never turned back into a failed one.
+    """
+    now = utcnow()
+    next_attempt = (
+        now + next_attempt_delay(attempts, retry_base_seconds) if attempts < MAX_ATTEMPTS else None
+    )
+    failure = {
+        "status": EventStatus.FAILED,
+        "attempts": attempts,
+        "last_error": error,
+        "next_attempt_at": next_attempt,
+    }
+    insert = dialect_insert(session, StripeEvent).values(
+        **_event_columns(event, endpoint=endpoint, raw=raw), **failure
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["stripe_event_id"],
+            set_=failure,
+            where=StripeEvent.status.in_((EventStatus.RECEIVED, EventStatus.FAILED)),
+        )
+    )
 
 
 async def due_failed_events(session: AsyncSession, *, limit: int = 50) -> list[StripeEvent]:

@@ -19,7 +19,7 @@ from storeplex.auth import service as auth
 from storeplex.auth.deps import read_session, session_codec
 from storeplex.deps import SessionDep
 from storeplex.errors import BadRequest, NotFound, StoreplexError
-from storeplex.models import EventStatus, StorePaymentConfig, StripeEvent
+from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
 from storeplex.stripe.inbox import apply_event
@@ -218,12 +218,11 @@ async def replay(request: Request, event_id: RowId, admin: Admin, session: Sessi
     if row is None:
         raise NotFound(f"No webhook event with id {event_id}")
     service = payment_service(request, session)
-    await apply_event(
+    back = await apply_event(
         session,
         row,
         service,
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
     )
-    back = "failed" if row.status == EventStatus.FAILED else row.status
     return redirect(f"/platform/webhooks?status={back}&done=replayed")
