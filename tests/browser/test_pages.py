@@ -16,8 +16,13 @@ from storeplex.web.common import stripe_js_url
 from tests.support.factories import PASSWORD, make_product, make_store_kit
 
 
+async def post_login(client: httpx.AsyncClient, path: str, **data: str) -> httpx.Response:
+    """Post a login form as a browser does: with the token of the form it was shown."""
+    return await client.post(path, data={**data, "csrf_token": await csrf_of(client, path)})
+
+
 async def login_page_session(client: httpx.AsyncClient, email: str) -> None:
-    r = await client.post("/admin/login", data={"email": email, "password": PASSWORD})
+    r = await post_login(client, "/admin/login", email=email, password=PASSWORD)
     assert r.status_code == 303, r.text
 
 
@@ -35,14 +40,12 @@ async def test_admin_pages_redirect_to_login_and_back(
     r = await client.get("/admin/orders?status=processing")
     assert r.status_code == 303
     assert r.headers["location"] == "/admin/login?next=%2Fadmin%2Forders%3Fstatus%3Dprocessing"
-    r = await client.post(
-        "/admin/login",
-        data={"email": kit.owner_email, "password": PASSWORD, "next": "/admin/orders"},
+    r = await post_login(
+        client, "/admin/login", email=kit.owner_email, password=PASSWORD, next="/admin/orders"
     )
     assert (r.status_code, r.headers["location"]) == (303, "/admin/orders")
-    r = await client.post(
-        "/admin/login",
-        data={"email": kit.owner_email, "password": PASSWORD, "next": "https://evil.test/"},
+    r = await post_login(
+        client, "/admin/login", email=kit.owner_email, password=PASSWORD, next="https://evil.test/"
     )
     assert r.headers["location"] == "/admin"  # never off-site
 
@@ -51,7 +54,7 @@ async def test_wrong_password_rerenders_the_form_with_a_message(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     kit = await make_store_kit(database)
-    r = await client.post("/admin/login", data={"email": kit.owner_email, "password": "nope"})
+    r = await post_login(client, "/admin/login", email=kit.owner_email, password="nope")
     assert r.status_code == 401
     assert 'role="alert"' in r.text and "Log in" in r.text
     assert "storeplex_session" not in r.headers.get("set-cookie", "")
@@ -164,3 +167,19 @@ def test_stripe_js_comes_from_the_emulator_unless_keys_are_real(settings: Settin
     assert stripe_js_url(settings) == f"{settings.resolved_stripe_api_base}/js/v3/"
     real = settings.model_copy(update={"stripe_api_base": "https://api.stripe.com"})
     assert stripe_js_url(real) == "https://js.stripe.com/v3/"
+
+
+async def test_a_login_form_posted_from_elsewhere_is_refused(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Login CSRF: without the form's own token (a cross-site post), nobody is logged in."""
+    kit = await make_store_kit(database)
+    for path in ("/admin/login", "/platform/login", f"/s/{kit.store.slug}/account/login"):
+        client.cookies.clear()
+        r = await client.post(path, data={"email": kit.owner_email, "password": PASSWORD})
+        assert r.status_code == 403, (path, r.text[:200])
+        assert "storeplex_session" not in r.headers.get("set-cookie", "")
+        forged = await client.post(
+            path, data={"email": kit.owner_email, "password": PASSWORD, "csrf_token": "x" * 43}
+        )
+        assert forged.status_code == 403, path

@@ -165,8 +165,10 @@ async def test_no_secret_leaks_cookies_are_safe_and_csrf_is_enforced(
             assert r.status_code == 200 and "paid" in r.text.lower(), r.text[:300]
             # Pages: store admin and platform admin logins and a few screens.
             r = await pages.post(
-                "/admin/login", data={"email": kit.owner_email, "password": PASSWORD}
-            )
+                "/admin/login",
+                data={"email": kit.owner_email, "password": PASSWORD,
+                      "csrf_token": await form_token(pages, "/admin/login")},
+            )  # fmt: skip
             assert r.status_code in (302, 303), r.text[:300]
             for path in ("/admin", "/admin/orders", "/admin/payments", "/admin/products"):
                 assert (await pages.get(path)).status_code == 200, path
@@ -174,8 +176,10 @@ async def test_no_secret_leaks_cookies_are_safe_and_csrf_is_enforced(
                 base_url=stack.app_url, event_hooks=hooks, timeout=30
             )
             r = await platform_pages.post(
-                "/platform/login", data={"email": admin.email, "password": PASSWORD}
-            )
+                "/platform/login",
+                data={"email": admin.email, "password": PASSWORD,
+                      "csrf_token": await form_token(platform_pages, "/platform/login")},
+            )  # fmt: skip
             assert r.status_code in (302, 303), r.text[:300]
             for path in ("/platform", "/platform/revenue", "/platform/webhooks"):
                 assert (await platform_pages.get(path)).status_code == 200, path
@@ -292,3 +296,10 @@ async def test_no_secret_leaks_cookies_are_safe_and_csrf_is_enforced(
     assert {"storeplex_session", "storeplex_cart", "storeplex_order_"} <= kinds, kinds
     assert set(refused.values()) == {403}, refused
     assert any(line.startswith("storeplex") for line in logs), "no app log line was captured"
+
+
+async def form_token(client: httpx.AsyncClient, path: str) -> str:
+    """The CSRF token a login form carries (its double-submit cookie is set alongside)."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get(path)).text)
+    assert match
+    return match.group(1)

@@ -10,6 +10,7 @@ form with the service's message and leave nothing behind.
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -219,3 +220,38 @@ async def admin_page(request: Request, session: SessionDep) -> AdminPage:
     if request.method not in ("GET", "HEAD"):
         check_form_csrf(data, await form_data(request))
     return AdminPage(admin=admin, csrf=data.csrf)
+
+
+# Login forms have no session yet, so their CSRF token is a double-submit cookie:
+# SameSite=Strict, HttpOnly, and the same value in the form. A cross-site page can
+# post the form but cannot read or set the cookie, so it cannot log a victim in to
+# an account of the attacker's choosing.
+LOGIN_CSRF_COOKIE = "storeplex_login_csrf"
+
+
+def render_login_form(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a login or sign-up form with its CSRF token (cookie and hidden field)."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if len(token) < 32 or len(token) > 64:
+        token = secrets.token_urlsafe(32)
+    response = render(request, template, {**context, "csrf_token": token}, status_code)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings_of(request).base_url.startswith("https://"),
+        path="/",
+    )
+    return response
+
+
+def check_login_form(request: Request, form: dict[str, str]) -> None:
+    """Refuse a login or sign-up post whose token does not match its cookie."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = form.get("csrf_token", "")
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+        raise Forbidden("This form has expired. Go back, reload the page and try again.")

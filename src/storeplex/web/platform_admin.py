@@ -29,11 +29,13 @@ from storeplex.web.common import (
     admin_page,
     attempt,
     check_form_csrf,
+    check_login_form,
     form_data,
     page_router,
     payment_service,
     redirect,
     render,
+    render_login_form,
     safe_next,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
@@ -61,7 +63,7 @@ def _base(admin: AdminPage, section: str, request: Request, **extra: Any) -> dic
 async def login_page(
     request: Request, next: Annotated[str | None, Query(max_length=500)] = None
 ) -> HTMLResponse:
-    return render(
+    return render_login_form(
         request,
         "platform/login.html",
         {"next": safe_next(next, "/platform", "/platform"), "email": ""},
@@ -73,13 +75,14 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     form = await form_data(request)
     target = safe_next(form.get("next"), "/platform", "/platform")
     try:
+        check_login_form(request, form)
         if not form.get("email") or not form.get("password"):
             raise BadRequest("Enter your email and password.")
         admin = await auth.authenticate_admin(
             session, email=form["email"], password=form["password"]
         )
     except StoreplexError as exc:
-        return render(
+        return render_login_form(
             request,
             "platform/login.html",
             {"next": target, "email": form.get("email", ""), "error": exc.message},

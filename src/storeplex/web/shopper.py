@@ -22,10 +22,12 @@ from storeplex.tenancy import store_by_slug
 from storeplex.web.common import (
     attempt,
     check_form_csrf,
+    check_login_form,
     form_data,
     page_router,
     redirect,
     render,
+    render_login_form,
     safe_next,
 )
 
@@ -62,7 +64,7 @@ async def saved_cards(session: SessionDep, shopper: Shopper) -> list[PaymentMeth
 def _form_page(
     request: Request, store: Store, mode: str, *, error: str | None = None, **values: str
 ) -> HTMLResponse:
-    return render(
+    return render_login_form(
         request,
         "storefront/account_form.html",
         {"store": store, "mode": mode, "error": error, **values},
@@ -88,6 +90,7 @@ async def register_page(
 async def login(request: Request, slug: str, session: SessionDep) -> Response:
     store = await store_by_slug(session, slug)
     form = await form_data(request)
+    check_login_form(request, form)
     email, destination = form.get("email", ""), form.get("next", "")
     customer, error = await attempt(
         session,
@@ -106,6 +109,7 @@ async def login(request: Request, slug: str, session: SessionDep) -> Response:
 async def register(request: Request, slug: str, session: SessionDep) -> Response:
     store = await store_by_slug(session, slug)
     form = await form_data(request)
+    check_login_form(request, form)
     email, name, destination = form.get("email", ""), form.get("name", ""), form.get("next", "")
     customer, error = await attempt(
         session,

@@ -46,11 +46,13 @@ from storeplex.web.common import (
     StaffPage,
     attempt,
     check_form_csrf,
+    check_login_form,
     form_data,
     page_router,
     payment_service,
     redirect,
     render,
+    render_login_form,
     safe_next,
     staff_page,
 )
@@ -109,7 +111,7 @@ def _base(staff: StaffPage, section: str, request: Request, **extra: Any) -> dic
 async def login_page(
     request: Request, next: Annotated[str | None, Query(max_length=500)] = None
 ) -> HTMLResponse:
-    return render(
+    return render_login_form(
         request, "admin/login.html", {"next": safe_next(next, "/admin", "/admin"), "email": ""}
     )
 
@@ -119,13 +121,14 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     form = await form_data(request)
     target = safe_next(form.get("next"), "/admin", "/admin")
     try:
+        check_login_form(request, form)
         if not form.get("email") or not form.get("password"):
             raise BadRequest("Enter your email and password.")
         user, store = await auth.authenticate_staff(
             session, email=form["email"], password=form["password"]
         )
     except StoreplexError as exc:
-        return render(
+        return render_login_form(
             request,
             "admin/login.html",
             {"next": target, "email": form.get("email", ""), "error": exc.message},
