@@ -174,7 +174,6 @@ async def create_payment_intent(
     order_token: OrderToken = None,
 ) -> dict[str, object]:
     """The order's PaymentIntent: amount from the order, fee from the store's configuration."""
-    order = await _shopper_order(service, store_id, body.order_id, order_token or body.access_token)
     shopper = read_session(request)
     shopper_id = None
     if shopper is not None and shopper.kind == "customer" and shopper.store_id == store_id:
@@ -182,7 +181,8 @@ async def create_payment_intent(
         shopper_id = shopper.user_id
     return await service.create_payment_intent(
         store_id=store_id,
-        order_id=order.id,
+        order_id=body.order_id,
+        access_token=order_token or body.access_token,
         shopper_customer_id=shopper_id,
         save_payment_method=body.save_payment_method,
         payment_method_id=body.payment_method_id,

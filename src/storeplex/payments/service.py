@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.auth.secrets import digests_match
 from storeplex.config import Settings
 from storeplex.customers import service as customers
 from storeplex.db import dialect_insert
@@ -286,23 +287,29 @@ class PaymentService:
         shopper_customer_id: int | None = None,
         save_payment_method: bool = False,
         payment_method_id: int | None = None,
+        access_token: str | None = None,
     ) -> dict[str, Any]:
         """The order's PaymentIntent (created once), with the seed's response keys.
 
-        The caller has already proven it may pay this order. The amount, currency
-        and fee come from the order and the store's configuration. Saving the card,
-        or paying with a saved one, needs the shopper's own account session
+        The caller must hold the order's access token (checked here, on the locked row;
+        another store's order, a wrong or missing token all answer 404). The amount,
+        currency and fee come from the order and the store's configuration. Saving the
+        card, or paying with a saved one, needs the shopper's own account session
         (`shopper_customer_id`) for the customer who placed the order.
         """
-        order = (
+        found = (
             await self.db.execute(
-                select(Order)
+                select(Order, Store.name)
+                .join(Store, Store.id == Order.store_id)
                 .where(Order.id == order_id, Order.store_id == store_id)
-                .with_for_update()
+                .with_for_update(of=Order)
             )
-        ).scalar_one_or_none()
-        if order is None:
+        ).one_or_none()
+        if found is None or not (
+            access_token and digests_match(access_token, found[0].access_token_hash)
+        ):
             raise NotFound(f"No order with id {order_id}")
+        order, store_name = found
         try:
             config = await self.get_store_payment_config(store_id)
         except PaymentNotConfigured:
@@ -361,7 +368,6 @@ class PaymentService:
             config.platform_fee_percentage,
             config.platform_fixed_fee_amount,
         )
-        store = await self._store(store_id)
         metadata = {
             "store_id": str(store_id),
             "order_id": str(order.id),
@@ -376,7 +382,7 @@ class PaymentService:
             "automatic_payment_methods": {"enabled": True},
             "metadata": metadata,
             "receipt_email": order.email,
-            "description": f"Order #{order.number} at {store.name}",
+            "description": f"Order #{order.number} at {store_name}",
         }
         if split.platform_fee > 0:
             params["application_fee_amount"] = split.platform_fee
