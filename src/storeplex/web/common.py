@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from storeplex.auth.deps import read_session
-from storeplex.auth.sessions import SessionData
+from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.sessions import SessionData, SessionKind
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
-from storeplex.errors import Forbidden, StoreplexError
+from storeplex.errors import BadRequest, Forbidden, StoreplexError
 from storeplex.models import PlatformAdmin, StaffUser, Store, StoreStatus
 from storeplex.payments.service import PaymentService
 from storeplex.web.templating import templates
@@ -255,3 +255,43 @@ def check_login_form(request: Request, form: dict[str, str]) -> None:
     sent = form.get("csrf_token", "")
     if not cookie or not sent or not hmac.compare_digest(cookie, sent):
         raise Forbidden("This form has expired. Go back, reload the page and try again.")
+
+
+# (session kind, user id, store id) of whoever the email and password belong to.
+Authenticate = Callable[[str, str], Awaitable[tuple[SessionKind, int, int | None]]]
+
+
+async def submit_login(
+    request: Request, *, template: str, home: str, authenticate: Authenticate
+) -> Response:
+    """The POST of a staff or admin login form: check it, start the session, go on.
+
+    A refusal re-renders the form with the service's message and starts nothing.
+    """
+    form = await form_data(request)
+    target = safe_next(form.get("next"), home, home)
+    try:
+        check_login_form(request, form)
+        if not form.get("email") or not form.get("password"):
+            raise BadRequest("Enter your email and password.")
+        kind, user_id, store_id = await authenticate(form["email"], form["password"])
+    except StoreplexError as exc:
+        return render_login_form(
+            request,
+            template,
+            {"next": target, "email": form.get("email", ""), "error": exc.message},
+            status_code=exc.status_code,
+        )
+    response = redirect(target)
+    session_codec(request).start(response, kind, user_id, store_id)
+    return response
+
+
+async def submit_logout(request: Request, *, login_path: str) -> Response:
+    """End the session (a logged-in caller must send the form's CSRF token)."""
+    data = read_session(request)
+    if data is not None:
+        check_form_csrf(data, await form_data(request))
+    response = redirect(login_path)
+    session_codec(request).end(response)
+    return response

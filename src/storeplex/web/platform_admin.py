@@ -16,9 +16,9 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
-from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.sessions import SessionKind
 from storeplex.deps import SessionDep
-from storeplex.errors import BadRequest, NotFound, StoreplexError
+from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
@@ -28,8 +28,6 @@ from storeplex.web.common import (
     AdminPage,
     admin_page,
     attempt,
-    check_form_csrf,
-    check_login_form,
     form_data,
     page_router,
     payment_service,
@@ -37,6 +35,8 @@ from storeplex.web.common import (
     render,
     render_login_form,
     safe_next,
+    submit_login,
+    submit_logout,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
@@ -72,35 +72,18 @@ async def login_page(
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
-    form = await form_data(request)
-    target = safe_next(form.get("next"), "/platform", "/platform")
-    try:
-        check_login_form(request, form)
-        if not form.get("email") or not form.get("password"):
-            raise BadRequest("Enter your email and password.")
-        admin = await auth.authenticate_admin(
-            session, email=form["email"], password=form["password"]
-        )
-    except StoreplexError as exc:
-        return render_login_form(
-            request,
-            "platform/login.html",
-            {"next": target, "email": form.get("email", ""), "error": exc.message},
-            status_code=exc.status_code,
-        )
-    response = redirect(target)
-    session_codec(request).start(response, "admin", admin.id, None)
-    return response
+    async def admin(email: str, password: str) -> tuple[SessionKind, int, int | None]:
+        row = await auth.authenticate_admin(session, email=email, password=password)
+        return "admin", row.id, None
+
+    return await submit_login(
+        request, template="platform/login.html", home="/platform", authenticate=admin
+    )
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    data = read_session(request)
-    if data is not None:
-        check_form_csrf(data, await form_data(request))
-    response = redirect("/platform/login")
-    session_codec(request).end(response)
-    return response
+    return await submit_logout(request, login_path="/platform/login")
 
 
 async def _stores_page(

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
-from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.sessions import SessionKind
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep
-from storeplex.errors import BadRequest, StoreplexError
+from storeplex.errors import BadRequest
 from storeplex.models import (
     AccountStatus,
     Order,
@@ -45,8 +45,6 @@ from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     StaffPage,
     attempt,
-    check_form_csrf,
-    check_login_form,
     form_data,
     page_router,
     payment_service,
@@ -55,6 +53,8 @@ from storeplex.web.common import (
     render_login_form,
     safe_next,
     staff_page,
+    submit_login,
+    submit_logout,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
 
@@ -118,35 +118,18 @@ async def login_page(
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
-    form = await form_data(request)
-    target = safe_next(form.get("next"), "/admin", "/admin")
-    try:
-        check_login_form(request, form)
-        if not form.get("email") or not form.get("password"):
-            raise BadRequest("Enter your email and password.")
-        user, store = await auth.authenticate_staff(
-            session, email=form["email"], password=form["password"]
-        )
-    except StoreplexError as exc:
-        return render_login_form(
-            request,
-            "admin/login.html",
-            {"next": target, "email": form.get("email", ""), "error": exc.message},
-            status_code=exc.status_code,
-        )
-    response = redirect(target)
-    session_codec(request).start(response, "staff", user.id, store.id)
-    return response
+    async def staff(email: str, password: str) -> tuple[SessionKind, int, int | None]:
+        user, store = await auth.authenticate_staff(session, email=email, password=password)
+        return "staff", user.id, store.id
+
+    return await submit_login(
+        request, template="admin/login.html", home="/admin", authenticate=staff
+    )
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    data = read_session(request)
-    if data is not None:
-        check_form_csrf(data, await form_data(request))
-    response = redirect("/admin/login")
-    session_codec(request).end(response)
-    return response
+    return await submit_logout(request, login_path="/admin/login")
 
 
 # Dashboard -------------------------------------------------------------------------------
