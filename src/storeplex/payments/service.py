@@ -481,7 +481,17 @@ class PaymentService:
         return (await self.db.execute(query)).scalar_one_or_none()
 
     async def apply_payment_intent(self, intent: dict[str, Any]) -> Payment | None:
-        """Move our payment and order to what the intent says, forward only."""
+        """Move our payment and order to what the intent says, forward only.
+
+        Locks the order, then the payment: the order create-intent takes them in, so a
+        webhook and a shopper's repeated create-intent for one order cannot deadlock.
+        """
+        await self.db.execute(
+            select(Order.id)
+            .join(Payment, Payment.order_id == Order.id)
+            .where(Payment.stripe_payment_intent_id == intent["id"])
+            .with_for_update(of=Order)
+        )
         payment = await self._payment_by_intent(intent["id"], lock=True)
         if payment is None:
             payment = await self._recover_payment(intent)
@@ -524,7 +534,12 @@ class PaymentService:
         ):
             return None
         order_id = int(metadata["order_id"])
-        order = await self.db.get(Order, order_id)
+        # Lock order, then payment (the order create-intent takes them in): a webhook that
+        # arrives while create-intent still holds the order waits for it here, then finds
+        # the payment it stored, instead of racing it for the same row.
+        order = (
+            await self.db.execute(select(Order).where(Order.id == order_id).with_for_update())
+        ).scalar_one_or_none()
         if order is None:
             raise PaymentNotYetRecorded(
                 f"Intent {intent['id']} names order {order_id}, which is not in the database yet"
@@ -537,6 +552,9 @@ class PaymentService:
                 "intent %s names order %s but not this one; ignored", intent["id"], order_id
             )
             return None
+        stored = await self._payment_by_intent(intent["id"], lock=True)
+        if stored is not None:
+            return stored
         total = int(intent["amount"])
         fee = int(intent.get("application_fee_amount") or 0)
         destination = _id_of((intent.get("transfer_data") or {}).get("destination"))
