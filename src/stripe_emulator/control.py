@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -138,23 +139,28 @@ def routes(emu: Emulator) -> list[Route]:
         emu.dispatcher.notify()
         return JSONResponse(body)
 
-    async def dispute_resolve(request: Request) -> JSONResponse:
-        data = await _json(request)
-        outcome = data.get("outcome")
-        if outcome not in ("won", "lost"):
-            return _error("outcome must be won or lost")
+    async def _settle(
+        request: Request, kind: str, outcomes: tuple[str, str], act: Callable[..., object]
+    ) -> JSONResponse:
+        """Decide the outcome of a dispute or refund the way Stripe's side would."""
+        outcome = (await _json(request)).get("outcome")
+        if outcome not in outcomes:
+            return _error(f"outcome must be {outcomes[0]} or {outcomes[1]}")
         async with state.lock:
             stored = state.get(request.path_params["id"])
-            if stored is None or stored.obj.get("object") != "dispute":
-                return _error("No such dispute", 404)
+            if stored is None or stored.obj.get("object") != kind:
+                return _error(f"No such {kind}", 404)
             ctx = system_ctx(emu, platform_of(stored), stored.owner, str(request.base_url))
             try:
-                resolve(ctx, stored, outcome)
+                act(ctx, stored, outcome)
             except StripeError as exc:
                 return _error(exc.message)
             body = dict(stored.obj)
         emu.dispatcher.notify()
         return JSONResponse(body)
+
+    async def dispute_resolve(request: Request) -> JSONResponse:
+        return await _settle(request, "dispute", ("won", "lost"), resolve)
 
     async def refund_next(request: Request) -> JSONResponse:
         data = await _json(request)
@@ -166,22 +172,7 @@ def routes(emu: Emulator) -> list[Route]:
         return JSONResponse({"next_refund_outcome": outcome})
 
     async def refund_settle(request: Request) -> JSONResponse:
-        data = await _json(request)
-        outcome = data.get("outcome")
-        if outcome not in ("succeeded", "failed"):
-            return _error("outcome must be succeeded or failed")
-        async with state.lock:
-            stored = state.get(request.path_params["id"])
-            if stored is None or stored.obj.get("object") != "refund":
-                return _error("No such refund", 404)
-            ctx = system_ctx(emu, platform_of(stored), stored.owner, str(request.base_url))
-            try:
-                settle_refund(ctx, stored, outcome)
-            except StripeError as exc:
-                return _error(exc.message)
-            body = dict(stored.obj)
-        emu.dispatcher.notify()
-        return JSONResponse(body)
+        return await _settle(request, "refund", ("succeeded", "failed"), settle_refund)
 
     async def payout_fail_next(request: Request) -> JSONResponse:
         data = await _json(request)
