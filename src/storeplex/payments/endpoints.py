@@ -228,7 +228,7 @@ async def admin_payment_config(
     try:
         return config_response(await service.get_store_payment_config(store_id))
     except PaymentNotConfigured:
-        await service._store(store_id)  # 404 for an unknown store
+        await service.store_or_404(store_id)  # 404 for an unknown store
         return NOT_CONFIGURED
 
 
@@ -237,7 +237,7 @@ async def set_platform_fee(
     store_id: int, body: FeeRequest, admin: CurrentAdmin, service: PaymentServiceDep
 ) -> PaymentConfigResponse:
     """Set the store's platform commission: a percentage (0-100, two decimals) and a fixed fee."""
-    store = await service._store(store_id)
+    store = await service.store_or_404(store_id)
     fixed = parse_amount(body.platform_fixed_fee, store.currency, field="platform_fixed_fee")
     config = await service.set_platform_fee(
         store_id, percentage=body.platform_fee_percentage, fixed_fee_amount=fixed

@@ -105,7 +105,7 @@ class PaymentService:
 
     async def get_or_create_store_payment_config(self, store_id: int) -> StorePaymentConfig:
         """The store's configuration, created with defaults if missing."""
-        store = await self._store(store_id)
+        store = await self.store_or_404(store_id)
         await self.db.execute(
             dialect_insert(self.db, StorePaymentConfig)
             .values(
@@ -139,7 +139,7 @@ class PaymentService:
         config.platform_fixed_fee_amount = fixed_fee_amount
         return config
 
-    async def _store(self, store_id: int) -> Store:
+    async def store_or_404(self, store_id: int) -> Store:
         store = await self.db.get(Store, store_id)
         if store is None:
             raise NotFound(f"No store with id {store_id}")
@@ -152,7 +152,7 @@ class PaymentService:
         config = await self.get_or_create_store_payment_config(store_id)
         if config.stripe_account_id:
             return config.stripe_account_id
-        store = await self._store(store_id)
+        store = await self.store_or_404(store_id)
         business_type = store_data.get("business_type") or "company"
         profile = {
             "name": store_data.get("business_name") or store.name,
