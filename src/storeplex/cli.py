@@ -329,6 +329,38 @@ if __name__ == "__main__":
 
 
 # Payouts (issue 6): the platform's payout job for stores with a minimum payout.
+reports_app = typer.Typer(help="Statements and the daily totals behind them.")
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("check-totals")
+def reports_check_totals() -> None:
+    """Compare the daily totals with the payments, refunds and disputes; exit 1 on a difference."""
+    from storeplex.models.totals import FIGURES
+    from storeplex.reports.totals import totals_drift
+
+    drift = _run(_settings(), totals_drift)
+    for row in drift:
+        store_id, day, currency = row.key
+        changes = ", ".join(
+            f"{name} {have} != {want}"
+            for name, have, want in zip(FIGURES, row.stored, row.recomputed, strict=True)
+            if have != want
+        )
+        typer.echo(f"store {store_id} {day} {currency}: {changes}")
+    typer.echo(f"{len(drift)} daily totals rows differ from the payments")
+    if drift:
+        raise typer.Exit(1)
+
+
+@reports_app.command("rebuild-totals")
+def reports_rebuild_totals() -> None:
+    """Recompute every daily totals row from the payments, refunds and disputes."""
+    from storeplex.reports.totals import rebuild_totals
+
+    typer.echo(f"{_run(_settings(), rebuild_totals)} daily totals rows written")
+
+
 payouts_app = typer.Typer(help="Payouts to the stores' banks.")
 app.add_typer(payouts_app, name="payouts")
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storeplex.config import Settings
+from storeplex.reports.totals import LedgerSession
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
@@ -62,7 +63,10 @@ class Database:
     def __init__(self, settings: Settings, **engine_kwargs: Any) -> None:
         self.settings = settings
         self.engine = make_engine(settings, **engine_kwargs)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # LedgerSession keeps the daily totals in step with every flush (reports.totals).
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=LedgerSession
+        )
 
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:

@@ -4,68 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import random
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
-import pytest
-from sqlalchemy import text
 
 from storeplex.db import Database
-from storeplex.models import Dispute, Payment, Refund
-from tests.support.factories import bearer, make_product, make_store_kit, make_token
-from tests.support.shop import make_order
-
-DAY0 = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)  # a month boundary falls in the range
-
-
-async def seed_money(database: Database, kit, *, days: int = 5, seed: int = 7) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Paid payments, some refunds and disputes spread over `days` days; the raw facts."""
-    rng = random.Random(seed)
-    product = await make_product(database, kit.store, price_amount=1000, stock=10_000)
-    facts = []
-    for i in range(days * 3):
-        made = await make_order(database, kit.store, [(product, rng.randint(1, 3))])
-        total = made.order.total_amount_cents
-        fee = (total * 25 + 500) // 1000
-        paid_at = DAY0 + timedelta(days=i % days, hours=rng.randint(0, 11))
-        fact = {"paid_at": paid_at, "total": total, "fee": fee, "refund": 0, "fee_back": 0,
-                "lost": 0, "refund_at": None, "closed_at": None}  # fmt: skip
-        async with database.session_scope() as s:
-            payment = Payment(
-                store_id=kit.store.id, order_id=made.order.id, customer_id=made.order.customer_id,
-                stripe_payment_intent_id=f"pi_seed_{kit.store.id}_{i}", stripe_account_id="acct_x",
-                amount_total=total, amount_store=total - fee, amount_platform_fee=fee,
-                currency="EUR", status="succeeded", paid_at=paid_at,
-            )  # fmt: skip
-            s.add(payment)
-            await s.flush()
-            if i % 3 == 1:
-                amount = total // 2
-                fact.update(refund=amount, fee_back=fee // 2, refund_at=paid_at + timedelta(days=1))
-                payment.amount_refunded = amount
-                s.add(Refund(
-                    store_id=kit.store.id, payment_id=payment.id, order_id=made.order.id,
-                    amount=amount, currency="EUR", status="succeeded",
-                    application_fee_refund_amount=fee // 2, created_at=fact["refund_at"],
-                ))  # fmt: skip
-                s.add(Refund(  # a failed refund counts for nothing
-                    store_id=kit.store.id, payment_id=payment.id, order_id=made.order.id,
-                    amount=1, currency="EUR", status="failed", created_at=fact["refund_at"],
-                ))  # fmt: skip
-            if i % 5 == 2:
-                lost = i % 2 == 0
-                closed = paid_at + timedelta(days=2)
-                fact.update(lost=total if lost else 0, closed_at=closed)
-                s.add(Dispute(
-                    store_id=kit.store.id, payment_id=payment.id, order_id=made.order.id,
-                    stripe_dispute_id=f"dp_seed_{kit.store.id}_{i}", amount=total, currency="EUR",
-                    status="lost" if lost else "won", outcome="lost" if lost else "won",
-                    closed_at=closed,
-                ))  # fmt: skip
-        facts.append(fact)
-    return facts
+from tests.support.factories import bearer, make_store_kit, make_token
+from tests.support.money import seed_money
 
 
 def expected(facts: list[dict], start: date, end: date, key) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
@@ -178,52 +123,3 @@ async def test_bad_statement_queries_are_4xx(database: Database, client: httpx.A
     assert (await client.get("/api/v1/store/statements")).status_code == 401
     r = await client.get("/api/v1/store/statements", headers=h)
     assert r.status_code == 200 and len(r.json()["data"]) == 30
-
-
-async def test_statement_query_uses_the_paid_at_index(
-    database: Database, backend: str, client: httpx.AsyncClient
-) -> None:
-    if backend != "postgres":
-        pytest.skip("EXPLAIN plans are checked on PostgreSQL")
-    kit = await make_store_kit(database)
-    await seed_money(database, kit, days=2)
-    async with database.session_scope() as s:
-        await s.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(
-            row[0]
-            for row in (
-                await s.execute(
-                    text(
-                        "EXPLAIN SELECT to_char(timezone('UTC', paid_at), 'YYYY-MM-DD'), "
-                        "sum(amount_total), sum(amount_platform_fee), count(id) FROM payments "
-                        "WHERE store_id = :store AND paid_at >= :low AND paid_at < :high "
-                        "AND status IN ('succeeded', 'partially_refunded', 'refunded') "
-                        "GROUP BY 1"
-                    ),
-                    {
-                        "store": kit.store.id,
-                        "low": DAY0 - timedelta(days=1),
-                        "high": DAY0 + timedelta(days=3),
-                    },
-                )
-            ).all()
-        )
-        refund_plan = "\n".join(
-            row[0]
-            for row in (
-                await s.execute(
-                    text(
-                        "EXPLAIN SELECT sum(amount) FROM refunds WHERE store_id = :store "
-                        "AND status = 'succeeded' AND created_at >= :low AND created_at < :high"
-                    ),
-                    {"store": kit.store.id, "low": DAY0, "high": DAY0 + timedelta(days=3)},
-                )
-            ).all()
-        )
-    # Either index on paid_at serves it (the planner picks by table size); never a full scan.
-    assert re.search(r"Index (Only )?Scan using ix_payments(_store_id)?_paid_at", plan), plan
-    assert "Seq Scan" not in plan, plan
-    assert re.search(r"Scan using ix_refunds(_store_id)?_status_created_at", refund_plan), (
-        refund_plan
-    )
-    assert "Seq Scan" not in refund_plan, refund_plan

@@ -66,4 +66,5 @@ async def test_payments_list_detail_and_dashboard(
     dash = (await http.get("/api/v1/store/dashboard", headers=bearer(kit.token))).json()
     assert dash["sales_today_amount"] == 1500 and dash["sales_month_amount"] == 1500
     assert dash["payments_today"] == 1 and dash["orders_to_fulfil"] == 1
-    assert dash["payments_last_30_days"] == {"succeeded": 1, "failed": 1, "pending": 1}
+    assert dash["last_30_days"]["payments"] == 1 and dash["last_30_days"]["gross_sales"] == 1500
+    assert dash["last_30_days"]["net"] == 1500 - 38 and dash["currency"] == "EUR"

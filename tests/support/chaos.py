@@ -37,6 +37,7 @@ from starlette.responses import Response
 
 from storeplex.db import Database
 from storeplex.models import Dispute, Payment, Payout, Refund, StorePaymentConfig
+from storeplex.reports.totals import totals_drift
 from tests.conftest import TEST_SECRET
 from tests.support.processes import ROOT, free_port, wait_for_http
 from tests.support.stack import ThreadServer
@@ -444,6 +445,10 @@ async def books_report(database: Database, stack: HasStripe) -> BooksReport:
     mismatches = compare_books(ours, theirs)
     if counts.get("bad_refund_counters"):
         mismatches.append(f"{counts['bad_refund_counters']} payments' amount_refunded != refunds")
+    # The daily totals the dashboards and statements read equal the rows they sum.
+    async with database.session_scope() as s:
+        drift = await totals_drift(s)
+    mismatches += [f"daily totals {d.key}: stored {d.stored} rows {d.recomputed}" for d in drift]
     return BooksReport(
         stores=len(ours),
         payments=counts.get("payments", 0),

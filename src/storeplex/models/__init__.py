@@ -30,6 +30,7 @@ from storeplex.models.store import (
     Store,
     StoreStatus,
 )
+from storeplex.models.totals import StoreDailyTotal
 
 __all__ = [
     "AccountStatus",
@@ -59,6 +60,7 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "Store",
+    "StoreDailyTotal",
     "StorePaymentConfig",
     "StoreStatus",
     "StripeEvent",

@@ -147,13 +147,16 @@ class Payment(TimestampMixin, Base):
     stripe_application_fee_id: Mapped[str | None] = mapped_column(String(255))
     stripe_account_id: Mapped[str] = mapped_column(String(255), nullable=False)
 
-    amount_total: Mapped[int] = mapped_column(Money, nullable=False)
+    amount_total: Mapped[int] = mapped_column(Money, nullable=False, active_history=True)
     amount_store: Mapped[int] = mapped_column(Money, nullable=False)
-    amount_platform_fee: Mapped[int] = mapped_column(Money, nullable=False)
+    amount_platform_fee: Mapped[int] = mapped_column(Money, nullable=False, active_history=True)
     amount_refunded: Mapped[int] = mapped_column(Money, nullable=False, default=0)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
 
-    status: Mapped[str] = mapped_column(String(50), nullable=False, default=PaymentState.PENDING)
+    # active_history: the daily totals need the value before a change (reports.totals).
+    status: Mapped[str] = mapped_column(
+        String(50), nullable=False, default=PaymentState.PENDING, active_history=True
+    )
     payment_method: Mapped[str | None] = mapped_column(String(50))
     card_brand: Mapped[str | None] = mapped_column(String(50))
     card_last4: Mapped[str | None] = mapped_column(String(4))
@@ -165,7 +168,7 @@ class Payment(TimestampMixin, Base):
     refund_reason: Mapped[str | None] = mapped_column(Text)
     disputed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -66,17 +66,22 @@ class Refund(TimestampMixin, Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), nullable=False, index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    amount: Mapped[int] = mapped_column(Money, nullable=False)
+    # active_history on what the daily totals sum: they need the value before a change.
+    amount: Mapped[int] = mapped_column(Money, nullable=False, active_history=True)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default=RefundState.PENDING)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=RefundState.PENDING, active_history=True
+    )
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
     restock: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     transfer_reversal_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
-    application_fee_refund_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
+    application_fee_refund_amount: Mapped[int] = mapped_column(
+        Money, nullable=False, default=0, active_history=True
+    )
     stripe_transfer_reversal_id: Mapped[str | None] = mapped_column(String(255))
     stripe_fee_refund_id: Mapped[str | None] = mapped_column(String(255))
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -111,7 +116,8 @@ class Dispute(TimestampMixin, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False)
     stripe_dispute_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255))
-    amount: Mapped[int] = mapped_column(Money, nullable=False)
+    # active_history on what the daily totals sum: they need the value before a change.
+    amount: Mapped[int] = mapped_column(Money, nullable=False, active_history=True)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -120,8 +126,9 @@ class Dispute(TimestampMixin, Base):
     transfer_reversal_id: Mapped[str | None] = mapped_column(String(255))
     reversed_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
     return_transfer_id: Mapped[str | None] = mapped_column(String(255))
-    outcome: Mapped[str | None] = mapped_column(String(20))  # won | lost, once closed
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # won | lost, once closed
+    outcome: Mapped[str | None] = mapped_column(String(20), active_history=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
 
 
 class PayoutState:

@@ -126,7 +126,7 @@ def _day(value: date | None) -> datetime | None:
 
 @dashboard_router.get("")
 async def store_dashboard(staff: CurrentStaff, service: PaymentServiceDep) -> dict[str, Any]:
-    """Today's and this month's sales, orders waiting to be fulfilled, recent payment statuses."""
+    """Today's and this month's sales, the last 30 days' figures, orders waiting to ship."""
     return asdict(await queries.dashboard(service.db, store_id=staff.store_id))
 
 

@@ -15,10 +15,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import BadRequest
-from storeplex.models import Order, OrderStatus, Payment, PaymentState
+from storeplex.models import Order, OrderStatus, Payment, PaymentState, Store
+from storeplex.reports.totals import Totals, store_days
 from storeplex.tenancy import get_scoped, scoped
-
-SETTLED = (PaymentState.SUCCEEDED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
 
 
 def encode_cursor(payment: Payment) -> str:
@@ -80,34 +79,32 @@ async def get_payment(session: AsyncSession, *, store_id: int, payment_id: int) 
 
 @dataclass
 class Dashboard:
-    currency: str | None
+    currency: str
     sales_today_amount: int
     sales_month_amount: int
     payments_today: int
     orders_to_fulfil: int
-    payments_last_30_days: dict[str, int]
+    # Paid payments, sales, fees, refunds, lost disputes and net over the last 30 UTC days.
+    last_30_days: dict[str, int]
 
 
 async def dashboard(
     session: AsyncSession, *, store_id: int, now: datetime | None = None
 ) -> Dashboard:
-    """Today's and this month's settled sales (by paid_at, UTC), orders to ship, recent statuses."""
-    now = now or datetime.now(UTC)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-
-    async def sales_since(start: datetime) -> tuple[int, int]:
-        row = (
-            await session.execute(
-                select(func.coalesce(func.sum(Payment.amount_total), 0), func.count(Payment.id))
-                .where(Payment.store_id == store_id, Payment.paid_at >= start)
-                .where(Payment.status.in_(SETTLED))
-            )
-        ).one()
-        return int(row[0]), int(row[1])
-
-    today_amount, today_count = await sales_since(day)
-    month_amount, _ = await sales_since(month)
+    """Today's and this month's paid sales (UTC days, from the daily totals, so the cost does
+    not grow with the store's payments), the last 30 days' figures, orders to ship."""
+    today = (now or datetime.now(UTC)).date()
+    month_start = today.replace(day=1)
+    first = min(month_start, today - timedelta(days=29))
+    days = await store_days(session, store_id=store_id, start=first, end=today)
+    today_totals, month, last_30 = Totals(), Totals(), Totals()
+    for day, totals in days.items():
+        if day == today:
+            today_totals.merge(totals)
+        if day >= month_start:
+            month.merge(totals)
+        if day > today - timedelta(days=30):
+            last_30.merge(totals)
     to_fulfil = (
         await session.execute(
             select(func.count(Order.id)).where(
@@ -115,26 +112,22 @@ async def dashboard(
             )
         )
     ).scalar_one()
-    by_status = dict(
-        (
-            await session.execute(
-                select(Payment.status, func.count(Payment.id))
-                .where(Payment.store_id == store_id)
-                .where(Payment.created_at >= now - timedelta(days=30))
-                .group_by(Payment.status)
-            )
-        ).all()
-    )
-    currency = (
-        await session.execute(select(Payment.currency).where(Payment.store_id == store_id).limit(1))
-    ).scalar_one_or_none()
+    currency = (await session.execute(select(Store.currency).where(Store.id == store_id))).scalar()
     return Dashboard(
-        currency=currency,
-        sales_today_amount=today_amount,
-        sales_month_amount=month_amount,
-        payments_today=today_count,
+        currency=str(currency),
+        sales_today_amount=today_totals.gross_sales,
+        sales_month_amount=month.gross_sales,
+        payments_today=today_totals.payments,
         orders_to_fulfil=int(to_fulfil),
-        payments_last_30_days={str(k): int(v) for k, v in by_status.items()},
+        last_30_days={
+            "payments": last_30.payments,
+            "gross_sales": last_30.gross_sales,
+            "platform_fees": last_30.platform_fees,
+            "refunds": last_30.refunds,
+            "fee_refunds": last_30.fee_refunds,
+            "disputes": last_30.disputes,
+            "net": last_30.net,
+        },
     )
 
 

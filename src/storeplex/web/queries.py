@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.models import Order, OrderStatus, Payment, PaymentState, Store, StorePaymentConfig
+from storeplex.models import Order, OrderStatus, Payment, Store, StorePaymentConfig
 from storeplex.models.base import utcnow
+from storeplex.reports.totals import Totals, days_over, store_days, stores_over
 from storeplex.tenancy import scoped
-
-# Payments whose money arrived (refunded ones included: the sale happened).
-COLLECTED = (PaymentState.SUCCEEDED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +24,7 @@ class SalesFigure:
     count: int
     total: int
     fees: int
-    refunded: int
+    refunded: int  # refunds asked for in the period (succeeded), whichever sale they return
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,32 +34,23 @@ class DayPoint:
     fees: int
 
 
-def _start_of_day(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def _figure(totals: Totals) -> SalesFigure:
+    return SalesFigure(totals.payments, totals.gross_sales, totals.platform_fees, totals.refunds)
 
 
-async def sales_since(session: AsyncSession, *, store_id: int, since: datetime) -> SalesFigure:
-    """Collected payments of the store paid at or after `since` (count, gross, fees, refunded)."""
-    row = (
-        await session.execute(
-            scoped(Payment, store_id)
-            .where(Payment.status.in_(COLLECTED), Payment.paid_at >= since)
-            .with_only_columns(
-                func.count(Payment.id),
-                func.coalesce(func.sum(Payment.amount_total), 0),
-                func.coalesce(func.sum(Payment.amount_platform_fee), 0),
-                func.coalesce(func.sum(Payment.amount_refunded), 0),
-            )
-        )
-    ).one()
-    return SalesFigure(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+def _sum(days: dict[date, Totals], since: date) -> Totals:
+    out = Totals()
+    for day, totals in days.items():
+        if day >= since:
+            out.merge(totals)
+    return out
 
 
 async def dashboard_figures(session: AsyncSession, *, store_id: int) -> dict[str, object]:
-    """Today's and this month's sales, and how many orders wait to be fulfilled."""
-    now = utcnow()
-    today = await sales_since(session, store_id=store_id, since=_start_of_day(now))
-    month = await sales_since(session, store_id=store_id, since=_start_of_day(now).replace(day=1))
+    """Today's and this month's sales (from the daily totals), and the orders waiting."""
+    today = utcnow().date()
+    month_start = today.replace(day=1)
+    days = await store_days(session, store_id=store_id, start=month_start, end=today)
     to_fulfil = (
         await session.execute(
             scoped(Order, store_id)
@@ -78,40 +66,28 @@ async def dashboard_figures(session: AsyncSession, *, store_id: int) -> dict[str
         )
     ).scalar_one()
     return {
-        "today": today,
-        "month": month,
+        "today": _figure(_sum(days, today)),
+        "month": _figure(_sum(days, month_start)),
         "to_fulfil": int(to_fulfil),
         "awaiting_payment": int(awaiting_payment),
     }
 
 
+def _points(days: dict[date, Totals], first: date, count: int) -> list[DayPoint]:
+    points = []
+    for i in range(count):
+        day = first + timedelta(days=i)
+        totals = days.get(day, Totals())
+        points.append(DayPoint(day, totals.gross_sales, totals.platform_fees))
+    return points
+
+
 async def daily_sales(session: AsyncSession, *, store_id: int, days: int = 30) -> list[DayPoint]:
     """Gross sales and platform fees per day over the last `days` days, oldest first."""
-    since = _start_of_day(utcnow()) - timedelta(days=days - 1)
-    rows = (
-        await session.execute(
-            scoped(Payment, store_id)
-            .where(Payment.status.in_(COLLECTED), Payment.paid_at >= since)
-            .with_only_columns(Payment.paid_at, Payment.amount_total, Payment.amount_platform_fee)
-        )
-    ).all()
-    return _bucket(rows, since, days)
-
-
-def _bucket(rows: Sequence[Any], since: datetime, days: int) -> list[DayPoint]:
-    sales: dict[date, int] = {}
-    fees: dict[date, int] = {}
-    for paid_at, total, fee in rows:
-        if paid_at is None:
-            continue
-        day = paid_at.date()
-        sales[day] = sales.get(day, 0) + int(total)
-        fees[day] = fees.get(day, 0) + int(fee)
-    first = since.date()
-    return [
-        DayPoint(d, sales.get(d, 0), fees.get(d, 0))
-        for d in (first + timedelta(days=i) for i in range(days))
-    ]
+    today = utcnow().date()
+    first = today - timedelta(days=days - 1)
+    totals = await store_days(session, store_id=store_id, start=first, end=today)
+    return _points(totals, first, days)
 
 
 async def list_payments(
@@ -159,52 +135,35 @@ class StoreRevenue:
 
 
 async def fee_revenue_by_store(session: AsyncSession) -> list[StoreRevenue]:
-    """Every store with its payment configuration and the platform's collected fees."""
+    """Every store with its payment configuration and, since it opened, its paid payments,
+    sales and the platform's fees (less fees given back with refunds)."""
     stores = list((await session.execute(select(Store).order_by(Store.name))).scalars())
     configs = {c.store_id: c for c in (await session.execute(select(StorePaymentConfig))).scalars()}
-    totals = {
-        row[0]: (int(row[1]), int(row[2]), int(row[3]))
-        for row in (
-            await session.execute(
-                select(
-                    Payment.store_id,
-                    func.count(Payment.id),
-                    func.coalesce(func.sum(Payment.amount_total), 0),
-                    func.coalesce(func.sum(Payment.amount_platform_fee), 0),
-                )
-                .where(Payment.status.in_(COLLECTED))
-                .group_by(Payment.store_id)
+    totals = await stores_over(session, start=date.min, end=date.max)
+    out = []
+    for store in stores:
+        mine = totals.get((store.id, store.currency), Totals())
+        out.append(
+            StoreRevenue(
+                store=store,
+                config=configs.get(store.id),
+                currency=store.currency,
+                payments=mine.payments,
+                gross=mine.gross_sales,
+                fees=mine.platform_fees - mine.fee_refunds,
             )
-        ).all()
-    }
-    return [
-        StoreRevenue(
-            store=s,
-            config=configs.get(s.id),
-            currency=s.currency,
-            payments=totals.get(s.id, (0, 0, 0))[0],
-            gross=totals.get(s.id, (0, 0, 0))[1],
-            fees=totals.get(s.id, (0, 0, 0))[2],
         )
-        for s in stores
-    ]
+    return out
 
 
 async def platform_daily_fees(
     session: AsyncSession, *, currency: str, days: int = 30
 ) -> list[DayPoint]:
     """All stores' gross sales and platform fees per day in one currency, oldest first."""
-    since = _start_of_day(utcnow()) - timedelta(days=days - 1)
-    rows = (
-        await session.execute(
-            select(Payment.paid_at, Payment.amount_total, Payment.amount_platform_fee).where(
-                Payment.status.in_(COLLECTED),
-                Payment.paid_at >= since,
-                Payment.currency == currency,
-            )
-        )
-    ).all()
-    return _bucket(rows, since, days)
+    today = utcnow().date()
+    first = today - timedelta(days=days - 1)
+    totals = await days_over(session, currency=currency, start=first, end=today)
+    return _points(totals, first, days)
 
 
 def bars_of(points: Sequence[DayPoint]) -> list[tuple[str, int, int]]:
