@@ -52,16 +52,22 @@ async def find_cart(session: AsyncSession, *, store_id: int, token: str | None) 
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def ensure_cart(session: AsyncSession, *, store_id: int, token: str) -> Cart:
-    """The store's cart for this token, created if missing (safe against a concurrent create)."""
+async def ensure_cart(session: AsyncSession, *, store_id: int, token: str) -> int:
+    """The id of the store's cart for this token, created if missing (safe against a
+    concurrent create): one round trip for a new cart, two for an existing one."""
     digest = token_digest(token)
-    await session.execute(
-        dialect_insert(session, Cart)
-        .values(store_id=store_id, token_hash=digest)
-        .on_conflict_do_nothing(index_elements=["store_id", "token_hash"])
-    )
-    query = scoped(Cart, store_id).where(Cart.token_hash == digest)
-    return (await session.execute(query)).scalar_one()
+    created = (
+        await session.execute(
+            dialect_insert(session, Cart)
+            .values(store_id=store_id, token_hash=digest)
+            .on_conflict_do_nothing(index_elements=["store_id", "token_hash"])
+            .returning(Cart.id)
+        )
+    ).scalar_one_or_none()
+    if created is not None:
+        return int(created)
+    query = scoped(Cart, store_id).where(Cart.token_hash == digest).with_only_columns(Cart.id)
+    return int((await session.execute(query)).scalar_one())
 
 
 async def sellable_product(session: AsyncSession, *, store_id: int, product_id: int) -> Product:
@@ -84,12 +90,12 @@ def _check_stock(product: Product, quantity: int) -> None:
 
 async def add_item(
     session: AsyncSession, *, store_id: int, token: str, product_id: int, quantity: int
-) -> None:
-    """Add `quantity` of a product to the cart, on top of any line already there."""
+) -> int:
+    """Add `quantity` of a product to the cart, on top of any line already there; the cart id."""
     product = await sellable_product(session, store_id=store_id, product_id=product_id)
-    cart = await ensure_cart(session, store_id=store_id, token=token)
+    cart_id = await ensure_cart(session, store_id=store_id, token=token)
     insert = dialect_insert(session, CartItem).values(
-        cart_id=cart.id, product_id=product.id, quantity=quantity
+        cart_id=cart_id, product_id=product.id, quantity=quantity
     )
     # One atomic upsert, so two tabs adding the same product at once both count.
     upsert = insert.on_conflict_do_update(
@@ -99,6 +105,7 @@ async def add_item(
     total: int = (await session.execute(upsert)).scalar_one()
     # Raising rolls the upsert back with the rest of the request.
     _check_stock(product, total)
+    return cart_id
 
 
 async def set_item_quantity(
@@ -152,15 +159,39 @@ async def cart_lines(session: AsyncSession, *, store_id: int, cart_id: int) -> l
     return [CartLine(item=item, product=product) for item, product in rows.all()]
 
 
-async def clear_cart(session: AsyncSession, *, cart_id: int) -> None:
-    """Remove every line of the cart (after checkout)."""
-    await session.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
+async def take_lines(
+    session: AsyncSession, *, store_id: int, token: str | None
+) -> list[tuple[int, int]]:
+    """Empty the store's cart for this token in one statement; its (product id, quantity)
+    lines in product id order (the stock locking order). Checkout calls this first: if the
+    order then fails, the transaction rolls back and the cart is as it was."""
+    token = valid_cart_token(token)
+    if token is None:
+        return []
+    cart_id = (
+        scoped(Cart, store_id)
+        .where(Cart.token_hash == token_digest(token))
+        .with_only_columns(Cart.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        delete(CartItem)
+        .where(CartItem.cart_id == cart_id)
+        .returning(CartItem.product_id, CartItem.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((int(product_id), int(quantity)) for product_id, quantity in rows.all())
 
 
-async def view_cart(session: AsyncSession, *, store: Store, token: str | None) -> CartOut:
-    """The cart priced at current catalog prices; lines no longer sold are shown, not counted."""
-    cart = await find_cart(session, store_id=store.id, token=token)
-    lines = await cart_lines(session, store_id=store.id, cart_id=cart.id) if cart else []
+async def view_cart(
+    session: AsyncSession, *, store: Store, token: str | None, cart_id: int | None = None
+) -> CartOut:
+    """The cart priced at current catalog prices; lines no longer sold are shown, not counted.
+    Give `cart_id` when the request already knows it (one round trip fewer)."""
+    if cart_id is None:
+        cart = await find_cart(session, store_id=store.id, token=token)
+        cart_id = cart.id if cart else None
+    lines = await cart_lines(session, store_id=store.id, cart_id=cart_id) if cart_id else []
     currency = store.currency
     out: list[CartLineOut] = []
     subtotal = 0

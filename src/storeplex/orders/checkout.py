@@ -4,6 +4,11 @@ Rule: the server prices the order from the catalog at this moment and reserves
 stock with one conditional UPDATE per product (`stock >= quantity`), taken in
 product id order. If any line cannot be reserved the whole request raises and
 rolls back: no order, no customer, no stock change, the cart untouched.
+
+Order of work: the rows every checkout of a store contends for (its products'
+stock, its order counter) are locked last, right before the inserts and the
+commit, so concurrent checkouts queue behind each other only briefly. The cart
+is read and emptied in one statement (rolled back with the rest on failure).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import new_token, token_digest
-from storeplex.carts.service import cart_lines, clear_cart, find_cart
+from storeplex.carts.service import take_lines
 from storeplex.db import dialect_insert
 from storeplex.errors import BadRequest, Conflict
 from storeplex.models import (
@@ -66,8 +71,10 @@ async def _reserve(
                 Product.id == product_id, Product.store_id == store_id
             )
         )
-    ).one()
-    if not current.is_active:
+    ).one_or_none()
+    if current is None:
+        message = "A product in your cart is no longer sold; remove it from your cart"
+    elif not current.is_active:
         message = f"{current.name} is no longer sold; remove it from your cart"
     elif current.stock == 0:
         message = f"{current.name} is sold out; remove it from your cart"
@@ -80,12 +87,18 @@ async def _reserve(
 
 
 async def _customer_id(session: AsyncSession, *, store_id: int, email: str, name: str) -> int:
-    """Find or create the store's customer for this email; concurrent first orders share one."""
-    await session.execute(
-        dialect_insert(session, Customer)
-        .values(store_id=store_id, email=email, name=name)
-        .on_conflict_do_nothing(index_elements=["store_id", "email"])
-    )
+    """Find or create the store's customer for this email; concurrent first orders share one.
+    One round trip for a new customer, two for a returning one."""
+    created = (
+        await session.execute(
+            dialect_insert(session, Customer)
+            .values(store_id=store_id, email=email, name=name)
+            .on_conflict_do_nothing(index_elements=["store_id", "email"])
+            .returning(Customer.id)
+        )
+    ).scalar_one_or_none()
+    if created is not None:
+        return int(created)
     query = scoped(Customer, store_id).where(Customer.email == email)
     return (await session.execute(query.with_only_columns(Customer.id))).scalar_one()
 
@@ -106,24 +119,25 @@ async def place_order(
     session: AsyncSession, *, store: Store, cart_token: str | None, details: CheckoutIn
 ) -> PlacedOrder:
     """Create the order from the store's cart: price, reserve stock, number it, empty the cart."""
-    cart = await find_cart(session, store_id=store.id, token=cart_token)
-    lines = await cart_lines(session, store_id=store.id, cart_id=cart.id) if cart else []
-    if cart is None or not lines:
+    lines = await take_lines(session, store_id=store.id, token=cart_token)
+    if not lines:
         raise BadRequest("Your cart is empty; add a product before checking out", code="empty_cart")
+    email = str(details.email).lower()
+    customer_id = await _customer_id(session, store_id=store.id, email=email, name=details.name)
 
     items: list[OrderItem] = []
-    for line in lines:  # product id order, see cart_lines
+    for product_id, quantity in lines:  # product id order, see take_lines
         sku, name, price = await _reserve(
-            session, store_id=store.id, product_id=line.product.id, quantity=line.item.quantity
+            session, store_id=store.id, product_id=product_id, quantity=quantity
         )
         items.append(
             OrderItem(
-                product_id=line.product.id,
+                product_id=product_id,
                 sku=sku,
                 name=name,
                 unit_price_amount=price,
-                quantity=line.item.quantity,
-                line_total_amount=price * line.item.quantity,
+                quantity=quantity,
+                line_total_amount=price * quantity,
             )
         )
 
@@ -143,8 +157,6 @@ async def place_order(
             code="above_maximum",
         )
 
-    email = str(details.email).lower()
-    customer_id = await _customer_id(session, store_id=store.id, email=email, name=details.name)
     number = await _next_order_number(session, store_id=store.id)
     access_token = new_token(ORDER_TOKEN_PREFIX)
     address = details.shipping
@@ -174,6 +186,5 @@ async def place_order(
     for item in items:
         item.order_id = order.id
     session.add_all(items)
-    await clear_cart(session, cart_id=cart.id)
     await session.flush()
     return PlacedOrder(order=order, items=items, access_token=access_token)

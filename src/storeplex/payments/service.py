@@ -297,10 +297,14 @@ class PaymentService:
         card, or paying with a saved one, needs the shopper's own account session
         (`shopper_customer_id`) for the customer who placed the order.
         """
+        # One round trip: the order (locked), its store's name and payment configuration,
+        # and its payment if one was made before.
         found = (
             await self.db.execute(
-                select(Order, Store.name)
+                select(Order, Store.name, StorePaymentConfig, Payment)
                 .join(Store, Store.id == Order.store_id)
+                .outerjoin(StorePaymentConfig, StorePaymentConfig.store_id == Order.store_id)
+                .outerjoin(Payment, Payment.order_id == Order.id)
                 .where(Order.id == order_id, Order.store_id == store_id)
                 .with_for_update(of=Order)
             )
@@ -309,11 +313,7 @@ class PaymentService:
             access_token and digests_match(access_token, found[0].access_token_hash)
         ):
             raise NotFound(f"No order with id {order_id}")
-        order, store_name = found
-        try:
-            config = await self.get_store_payment_config(store_id)
-        except PaymentNotConfigured:
-            config = None
+        order, store_name, config, payment = found
         if config is None or not config.accepts_payments or not config.stripe_account_id:
             raise PaymentsNotAccepted(
                 "This store cannot take card payments yet; its owner has not finished "
@@ -334,9 +334,6 @@ class PaymentService:
         card_params = await self._card_params(
             order, shopper_customer_id, save_payment_method, payment_method_id
         )
-        payment = (
-            await self.db.execute(select(Payment).where(Payment.order_id == order.id))
-        ).scalar_one_or_none()
         if payment is not None:
             intent = await self.stripe.retrieve_payment_intent(
                 payment.stripe_payment_intent_id, order_id=order.id

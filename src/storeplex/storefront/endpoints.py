@@ -89,7 +89,7 @@ async def add_cart_item(
 ) -> CartOut:
     """Add a product; the quantity adds to any line already in the cart."""
     token = carts.valid_cart_token(cart_token) or carts.new_cart_token()
-    await carts.add_item(
+    cart_id = await carts.add_item(
         session,
         store_id=store.id,
         token=token,
@@ -97,7 +97,7 @@ async def add_cart_item(
         quantity=body.quantity,
     )
     _remember_cart(request, response, token)
-    return await carts.view_cart(session, store=store, token=token)
+    return await carts.view_cart(session, store=store, token=token, cart_id=cart_id)
 
 
 @router.patch("/cart/items/{product_id}", response_model=CartOut)
