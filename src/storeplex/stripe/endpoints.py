@@ -67,6 +67,7 @@ async def _receive(request: Request, service: PaymentServiceDep, endpoint: str) 
         service,
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
+        first_attempt=True,
     )
     return JSONResponse({"received": True, "status": outcome})
 

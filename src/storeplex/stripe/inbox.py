@@ -69,14 +69,22 @@ def _event_columns(event: dict[str, Any], *, endpoint: str, raw: str) -> dict[st
 async def store_event(
     session: AsyncSession, event: dict[str, Any], *, endpoint: str, raw: str
 ) -> StripeEvent | None:
-    """Insert the event; None if it was already there (a duplicate delivery)."""
+    """Insert the event; None if it was already there (a duplicate delivery).
+
+    The row is written as its first attempt usually ends, applied: nobody sees it before
+    the transaction commits, and if the handler fails, the transaction is rolled back and
+    the failure is recorded instead (see apply_event). So the common case costs one write
+    of the row, not an insert and an update.
+    """
+    columns = _event_columns(event, endpoint=endpoint, raw=raw)
     row = (
         await session.execute(
             dialect_insert(session, StripeEvent)
             .values(
-                **_event_columns(event, endpoint=endpoint, raw=raw),
-                status=EventStatus.RECEIVED,
-                attempts=0,
+                **columns,
+                status=EventStatus.APPLIED,
+                attempts=1,
+                processed_at=columns["received_at"],
             )
             .on_conflict_do_nothing(index_elements=["stripe_event_id"])
             .returning(StripeEvent)
@@ -96,6 +104,7 @@ async def apply_event(
     *,
     expected_livemode: bool,
     retry_base_seconds: float = RETRY_BASE_SECONDS,
+    first_attempt: bool = False,
 ) -> str:
     """Apply a stored event in the caller's transaction and record the outcome on its row.
 
@@ -103,10 +112,12 @@ async def apply_event(
     stays) and the event is written again, as failed, in the transaction that follows;
     so the caller must have done nothing else in this transaction that it wants kept.
     No savepoint: this runs for every webhook, and a savepoint costs two round trips.
+    `first_attempt`: the row was just inserted by store_event, already marked applied;
+    the row is written again only if the outcome differs.
     """
     event_id, endpoint, payload = row.stripe_event_id, row.endpoint, row.payload
     event = json.loads(payload)
-    attempts = row.attempts + 1  # set with the outcome: one UPDATE of the row, not two
+    attempts = 1 if first_attempt else row.attempts + 1  # one UPDATE with the outcome
     if bool(event.get("livemode")) != expected_livemode:
         outcome = EventStatus.IGNORED
         row.last_error = "livemode does not match this platform's keys"
@@ -131,7 +142,7 @@ async def apply_event(
             return EventStatus.FAILED
         outcome = EventStatus.APPLIED if result == "applied" else EventStatus.IGNORED
         row.last_error = None
-    now = utcnow()
+    now = row.processed_at if first_attempt and row.processed_at else utcnow()
     row.status = outcome
     row.attempts = attempts
     row.processed_at = now
