@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import digests_match
@@ -100,41 +100,23 @@ async def list_orders(
     return rows[:limit], len(rows) > limit
 
 
-async def mark_order_paid(
-    session: AsyncSession, *, order_id: int, paid_at: datetime, store_id: int | None = None
-) -> Order:
+def mark_order_paid(order: Order, *, paid_at: datetime) -> bool:
     """payment_status → paid and status pending → processing; a repeat call changes nothing.
+    The caller holds the order's row lock; the change is written with the caller's flush.
 
     A refunded or already-paid order is left as it is (forward only). If the order
     was canceled before the money arrived it stays canceled with payment_status
-    paid, and a warning is logged: the caller must refund it. One UPDATE ...
-    RETURNING on the common path (this runs for every payment webhook).
+    paid, and a warning is logged: the caller must refund it.
     """
-    condition = [Order.id == order_id, Order.payment_status.in_(UNPAID)]
-    if store_id is not None:
-        condition.append(Order.store_id == store_id)
-    changed = (
-        await session.execute(
-            update(Order)
-            .where(*condition)
-            .values(
-                payment_status=PaymentStatus.PAID,
-                paid_at=paid_at,
-                status=case(
-                    (Order.status == OrderStatus.PENDING, OrderStatus.PROCESSING),
-                    else_=Order.status,
-                ),
-                updated_at=utcnow(),
-            )
-            .returning(Order)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if changed is None:
-        return await _locate(session, order_id, store_id)
-    if changed.status == OrderStatus.CANCELED:
-        log.warning("order %s was paid after it was canceled; it needs a refund", changed.id)
-    return changed
+    if order.payment_status not in UNPAID:
+        return False
+    order.payment_status = PaymentStatus.PAID
+    order.paid_at = paid_at
+    if order.status == OrderStatus.PENDING:
+        order.status = OrderStatus.PROCESSING
+    elif order.status == OrderStatus.CANCELED:
+        log.warning("order %s was paid after it was canceled; it needs a refund", order.id)
+    return True
 
 
 async def mark_order_payment_failed(

@@ -480,21 +480,29 @@ class PaymentService:
     async def apply_payment_intent(self, intent: dict[str, Any]) -> Payment | None:
         """Move our payment and order to what the intent says, forward only.
 
-        Locks the order, then the payment: the order create-intent takes them in, so a
+        Locks the order, then the payment (FOR UPDATE OF orders, payments: PostgreSQL
+        locks a joined row's tables in that order), as create-intent takes them, so a
         webhook and a shopper's repeated create-intent for one order cannot deadlock.
+        One round trip for both rows: this runs for every payment webhook.
         """
-        await self.db.execute(
-            select(Order.id)
-            .join(Payment, Payment.order_id == Order.id)
-            .where(Payment.stripe_payment_intent_id == intent["id"])
-            .with_for_update(of=Order)
-        )
-        payment = await self._payment_by_intent(intent["id"], lock=True)
-        if payment is None:
-            payment = await self._recover_payment(intent)
-        if payment is None:
-            log.info("payment intent %s is not one of ours; ignored", intent["id"])
-            return None
+        found = (
+            await self.db.execute(
+                select(Order, Payment)
+                .join(Payment, Payment.order_id == Order.id)
+                .where(Payment.stripe_payment_intent_id == intent["id"])
+                .with_for_update(of=[Order, Payment])
+                .execution_options(populate_existing=True)
+            )
+        ).one_or_none()
+        if found is not None:
+            order, payment = found
+        else:
+            recovered = await self._recover_payment(intent)
+            if recovered is None:
+                log.info("payment intent %s is not one of ours; ignored", intent["id"])
+                return None
+            payment = recovered
+            order = await self.db.get_one(Order, payment.order_id)  # locked by the recovery
         new = state_of_intent(intent)
         if new == PaymentState.FAILED and payment.status == PaymentState.FAILED:
             self._record_failure(payment, intent)  # a later attempt's message replaces the last
@@ -510,9 +518,7 @@ class PaymentService:
             payment.stripe_charge_id = _id_of(charge) or payment.stripe_charge_id
             if isinstance(charge, dict):
                 self._apply_charge_fields(payment, charge)
-            await orders.mark_order_paid(
-                self.db, order_id=payment.order_id, paid_at=payment.paid_at
-            )
+            orders.mark_order_paid(order, paid_at=payment.paid_at)
         elif new == PaymentState.FAILED:
             self._record_failure(payment, intent)
             await orders.mark_order_payment_failed(self.db, order_id=payment.order_id)

@@ -22,6 +22,7 @@ replaces the table with it (after a bulk import, or to repair) and
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -164,22 +165,28 @@ def pending_deltas(session: Session) -> Deltas:
     return {key: row for key, row in deltas.items() if any(row)}
 
 
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT DO UPDATE adding to the figures; built once per dialect (building
+    it is most of its cost: it runs at every commit that changes money)."""
+    insert = postgresql.insert(TABLE) if dialect == "postgresql" else sqlite.insert(TABLE)
+    return insert.on_conflict_do_update(
+        index_elements=["store_id", "day", "currency"],
+        set_={name: TABLE.c[name] + insert.excluded[name] for name in FIGURES},
+    )
+
+
 def upsert(session: Session, deltas: Deltas) -> None:
     """Add `deltas` to their rows (creating them), in key order."""
     if not deltas:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {"store_id": store, "day": day, "currency": currency}
         | dict(zip(FIGURES, values, strict=True))
         for (store, day, currency), values in sorted(deltas.items())
     ]
-    statement = insert(TABLE).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["store_id", "day", "currency"],
-        set_={name: TABLE.c[name] + statement.excluded[name] for name in FIGURES},
-    )
-    session.connection().execute(statement)
+    statement = _upsert_statement(session.get_bind().dialect.name)
+    session.connection().execute(statement, rows)
 
 
 class LedgerSession(Session):
