@@ -84,8 +84,10 @@ class Server:
 
 
 def uvicorn_args(factory: str) -> list[str]:
-    """How both the floor app and Storeplex are served: one uvicorn process per port."""
+    """How both the floor app and Storeplex are served: one uvicorn process per port.
+    Keep-alive outlasts the pauses between parts, so that a client never reuses a
+    connection the server has just closed (a ReadError that is not the app's)."""
     return [
         "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", "{port}",
-        "--log-level", "warning", "--no-access-log",
+        "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "120",
     ]  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import new_token, token_digest
@@ -91,20 +91,37 @@ def _check_stock(product: Product, quantity: int) -> None:
 async def add_item(
     session: AsyncSession, *, store_id: int, token: str, product_id: int, quantity: int
 ) -> int:
-    """Add `quantity` of a product to the cart, on top of any line already there; the cart id."""
-    product = await sellable_product(session, store_id=store_id, product_id=product_id)
+    """Add `quantity` of a product to the cart, on top of any line already there; the cart id.
+
+    One statement on the common path: the line is inserted (or added to) only if the
+    product is an active product of this store with stock for the cart's new quantity;
+    when it is not, a second query says why (404 or 400). Stock here is advice to the
+    shopper; checkout reserves it for real.
+    """
     cart_id = await ensure_cart(session, store_id=store_id, token=token)
-    insert = dialect_insert(session, CartItem).values(
-        cart_id=cart_id, product_id=product.id, quantity=quantity
+    in_cart = (
+        select(CartItem.quantity)
+        .where(CartItem.cart_id == cart_id, CartItem.product_id == product_id)
+        .scalar_subquery()
     )
-    # One atomic upsert, so two tabs adding the same product at once both count.
+    sellable = select(literal(cart_id), Product.id, literal(quantity)).where(
+        Product.id == product_id,
+        Product.store_id == store_id,
+        Product.is_active.is_(True),
+        Product.stock >= quantity + func.coalesce(in_cart, 0),
+    )
+    insert = dialect_insert(session, CartItem).from_select(
+        ["cart_id", "product_id", "quantity"], sellable
+    )
+    # An atomic upsert, so two tabs adding the same product at once both count.
     upsert = insert.on_conflict_do_update(
         index_elements=["cart_id", "product_id"],
         set_={"quantity": CartItem.quantity + insert.excluded.quantity},
     ).returning(CartItem.quantity)
-    total: int = (await session.execute(upsert)).scalar_one()
-    # Raising rolls the upsert back with the rest of the request.
-    _check_stock(product, total)
+    if (await session.execute(upsert)).scalar_one_or_none() is None:
+        product = await sellable_product(session, store_id=store_id, product_id=product_id)
+        had = (await session.execute(select(in_cart))).scalar_one_or_none() or 0
+        _check_stock(product, had + quantity)
     return cart_id
 
 
