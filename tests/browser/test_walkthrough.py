@@ -115,6 +115,30 @@ async def test_owner_sets_up_payments_and_sees_active(
     assert "2.50 %" in await page.locator("#platform-fee").inner_text()
     await shots("settings-after")
 
+    # Payout settings: a minimum the owner cannot mean is refused with a message, nothing saved.
+    await page.get_by_label("Pay out to my bank").select_option("monthly")
+    await page.get_by_label(re.compile("Minimum payout")).fill("ten euros")
+    await page.get_by_role("button", name="Save payout settings").click()
+    await page.get_by_role("alert").filter(has_text="is not a number").wait_for()
+    assert await page.locator("#payout-schedule").inner_text() == "Weekly"
+    await shots("payouts-refused")
+    await page.get_by_label(re.compile("Minimum payout")).fill("25.00")
+    await page.get_by_role("button", name="Save payout settings").click()
+    await page.get_by_text("Payout settings saved").wait_for()
+    assert await page.locator("#payout-schedule").inner_text() == "Monthly"
+    assert await page.locator("#minimum-payout").inner_text() == "25.00 EUR"
+    await shots("payouts-saved")
+    async with database.session_scope() as s:
+        config = (
+            await s.execute(
+                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
+            )
+        ).scalar_one()
+    assert (config.payout_schedule, config.minimum_payout_amount) == ("monthly", 2500)
+    # Above 0 the platform pays out itself, so Stripe's schedule for the account is manual.
+    account = stack.stripe.v1.accounts.retrieve(config.stripe_account_id or "")
+    assert account.settings.payouts.schedule.interval == "manual"
+
 
 async def test_expired_onboarding_link_gets_a_fresh_one(
     database: Database, stack: Stack, page: Any, shots: Shots

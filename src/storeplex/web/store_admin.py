@@ -9,7 +9,6 @@ AccountLinks.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import date
 from typing import Annotated, Any
@@ -37,6 +36,7 @@ from storeplex.models import (
 from storeplex.money import format_amount, parse_amount, to_major
 from storeplex.orders import service as orders
 from storeplex.payments.service import PaymentNotConfigured
+from storeplex.payouts import service as payouts
 from storeplex.refunds import service as refunds
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
@@ -75,6 +75,7 @@ NOTICES = {
     "deactivated": "Product hidden from the storefront.",
     "activated": "Product is on sale again.",
     "refunded": "Refund sent to Stripe.",
+    "payouts": "Payout settings saved and applied to your Stripe account.",
 }
 
 STATUS_TEXT = {
@@ -85,11 +86,6 @@ STATUS_TEXT = {
     AccountStatus.INACTIVE: "Disconnected from the platform",
     AccountStatus.NOT_CONFIGURED: "Not set up",
 }
-
-
-def feature_available(module: str) -> bool:
-    """True when another team's package (payouts) is installed."""
-    return importlib.util.find_spec(module) is not None
 
 
 def _base(staff: StaffPage, section: str, request: Request, **extra: Any) -> dict[str, Any]:
@@ -194,8 +190,41 @@ async def payment_settings(request: Request, staff: Staff, session: SessionDep) 
             "settings",
             request,
             **_account_context(config),
-            payouts_available=feature_available("storeplex.payouts"),
         ),
+    )
+
+
+@router.post("/payments/payout-settings", response_class=HTMLResponse)
+async def payout_settings_submit(request: Request, staff: Staff, session: SessionDep) -> Response:
+    """The payout schedule and minimum, saved and applied to the Stripe account."""
+    form = await form_data(request)
+    schedule = form.get("payout_schedule", "")
+    minimum = form.get("minimum_payout", "").strip() or "0"
+    _, error = await attempt(
+        session,
+        payouts.update_payout_settings(
+            session,
+            request.app.state.stripe,
+            store_id=staff.store.id,
+            schedule=schedule,
+            minimum_payout=minimum,
+        ),
+    )
+    if error is None:
+        return redirect("/admin/payments/settings?done=payouts")
+    config = await _config(session, staff.store.id)
+    return render(
+        request,
+        "admin/payment_settings.html",
+        _base(
+            staff,
+            "settings",
+            request,
+            **_account_context(config),
+            payout_error=error,
+            form={"payout_schedule": schedule, "minimum_payout": form.get("minimum_payout", "")},
+        ),
+        status_code=400,
     )
 
 
