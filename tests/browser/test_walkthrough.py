@@ -73,6 +73,12 @@ async def order_row(database: Database, order_id: int) -> tuple[Order, Payment |
     return order, payment
 
 
+async def payment_config(database: Database, store_id: int) -> StorePaymentConfig:
+    async with database.session_scope() as s:
+        query = select(StorePaymentConfig).where(StorePaymentConfig.store_id == store_id)
+        return (await s.execute(query)).scalar_one()
+
+
 async def test_owner_sets_up_payments_and_sees_active(
     database: Database, stack: Stack, page: Any, shots: Shots
 ) -> None:
@@ -103,12 +109,7 @@ async def test_owner_sets_up_payments_and_sees_active(
     await page.get_by_text("Your store can now take card payments.").wait_for()
     await shots("onboarding-return-active")
 
-    async with database.session_scope() as s:
-        config = (
-            await s.execute(
-                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
-            )
-        ).scalar_one()
+    config = await payment_config(database, kit.store.id)
     assert config.accepts_payments and config.stripe_account_status == "active"
 
     await page.goto("/admin/payments/settings")
@@ -128,12 +129,7 @@ async def test_owner_sets_up_payments_and_sees_active(
     assert await page.locator("#payout-schedule").inner_text() == "Monthly"
     assert await page.locator("#minimum-payout").inner_text() == "25.00 EUR"
     await shots("payouts-saved")
-    async with database.session_scope() as s:
-        config = (
-            await s.execute(
-                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
-            )
-        ).scalar_one()
+    config = await payment_config(database, kit.store.id)
     assert (config.payout_schedule, config.minimum_payout_amount) == ("monthly", 2500)
     # Above 0 the platform pays out itself, so Stripe's schedule for the account is manual.
     account = stack.stripe.v1.accounts.retrieve(config.stripe_account_id or "")
@@ -383,12 +379,7 @@ async def test_platform_admin_sees_and_changes_the_fee(
         == "5.00"
     )
     await shots("fee-saved")
-    async with database.session_scope() as s:
-        config = (
-            await s.execute(
-                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
-            )
-        ).scalar_one()
+    config = await payment_config(database, kit.store.id)
     assert (str(config.platform_fee_percentage), config.platform_fixed_fee_amount) == ("5.00", 30)
 
     await page.get_by_role("link", name="Fee revenue").click()

@@ -179,19 +179,22 @@ def _account_context(config: StorePaymentConfig | None) -> dict[str, Any]:
     }
 
 
-@router.get("/payments/settings", response_class=HTMLResponse)
-async def payment_settings(request: Request, staff: Staff, session: SessionDep) -> HTMLResponse:
+async def _settings_page(
+    request: Request, staff: StaffPage, session: SessionDep, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The payment settings page (again, with a refusal, when a form on it was refused)."""
     config = await _config(session, staff.store.id)
     return render(
         request,
         "admin/payment_settings.html",
-        _base(
-            staff,
-            "settings",
-            request,
-            **_account_context(config),
-        ),
+        _base(staff, "settings", request, **_account_context(config), **extra),
+        status_code=status_code,
     )
+
+
+@router.get("/payments/settings", response_class=HTMLResponse)
+async def payment_settings(request: Request, staff: Staff, session: SessionDep) -> HTMLResponse:
+    return await _settings_page(request, staff, session)
 
 
 @router.post("/payments/payout-settings", response_class=HTMLResponse)
@@ -212,19 +215,13 @@ async def payout_settings_submit(request: Request, staff: Staff, session: Sessio
     )
     if error is None:
         return redirect("/admin/payments/settings?done=payouts")
-    config = await _config(session, staff.store.id)
-    return render(
+    return await _settings_page(
         request,
-        "admin/payment_settings.html",
-        _base(
-            staff,
-            "settings",
-            request,
-            **_account_context(config),
-            payout_error=error,
-            form={"payout_schedule": schedule, "minimum_payout": form.get("minimum_payout", "")},
-        ),
-        status_code=400,
+        staff,
+        session,
+        400,
+        payout_error=error,
+        form={"payout_schedule": schedule, "minimum_payout": form.get("minimum_payout", "")},
     )
 
 
@@ -247,13 +244,7 @@ async def payment_setup(request: Request, staff: Staff, session: SessionDep) -> 
         url, error = await attempt(session, setup())
         if url:
             return redirect(url)
-    config = await _config(session, staff.store.id)
-    return render(
-        request,
-        "admin/payment_settings.html",
-        _base(staff, "settings", request, **_account_context(config), error=error),
-        status_code=400,
-    )
+    return await _settings_page(request, staff, session, 400, error=error)
 
 
 @router.post("/payments/refresh-status")
