@@ -9,7 +9,7 @@ from storeplex.db import Database
 from storeplex.models import Dispute
 from tests.money.flows import paid_order, payment_of
 from tests.payments.flows import onboarded_store
-from tests.support.factories import bearer
+from tests.support.factories import bearer, login_staff
 from tests.support.stack import Stack, signed
 
 
@@ -52,6 +52,11 @@ async def test_dispute_reverses_the_store_share_and_a_win_gives_it_back(
     ]
     mine = await http.get(f"/api/v1/store/orders/{order['id']}/disputes", headers=bearer(kit.token))
     assert mine.json()["data"][0]["status"] == "needs_response"
+    # The owner sees it on the payment's page: what is claimed, by when, what was taken back.
+    await login_staff(http, kit.owner_email)
+    page = (await http.get(f"/admin/payments/{payment.id}")).text
+    assert "Disputes" in page and "needs response" in page and "reason: fraudulent" in page
+    assert "Evidence due" in page and "40.00 EUR taken back while the dispute is open" in page
 
     # Another delivery of the creation event moves no money twice.
     events = stack.events_of(row.stripe_dispute_id)
@@ -70,6 +75,9 @@ async def test_dispute_reverses_the_store_share_and_a_win_gives_it_back(
     back = stack.stripe.v1.transfers.retrieve(row.return_transfer_id)
     assert (back.amount, back.destination) == (4000, payment.stripe_account_id)
     assert store_balance(stack, payment.stripe_account_id) == 4000 - payment.amount_platform_fee
+    page = (await http.get(f"/admin/payments/{payment.id}")).text
+    assert "won: the money stays with you" in page and "returned to you when it was won" in page
+    assert "Evidence due" not in page
 
 
 async def test_a_lost_dispute_keeps_the_reversal(

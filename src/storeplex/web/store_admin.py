@@ -22,9 +22,11 @@ from storeplex.auth import service as auth
 from storeplex.auth.sessions import SessionKind
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep
+from storeplex.disputes import service as disputes
 from storeplex.errors import BadRequest
 from storeplex.models import (
     AccountStatus,
+    Dispute,
     Order,
     OrderStatus,
     Payment,
@@ -341,6 +343,11 @@ async def _payment_page(
     rows, _ = await refunds.list_refunds(
         session, store_id=staff.store.id, order_id=order.id, limit=100
     )
+    chargebacks: list[Dispute] = []
+    if payment.disputed:
+        chargebacks, _ = await disputes.list_disputes(
+            session, store_id=staff.store.id, order_id=order.id, limit=100
+        )
     left = payment.amount_total - payment.amount_refunded
     return render(
         request,
@@ -352,6 +359,7 @@ async def _payment_page(
             payment=payment,
             order=order,
             refunds=rows,
+            disputes=chargebacks,
             refundable=left,
             refundable_major=to_major(left, payment.currency),
             error=error,
