@@ -35,8 +35,13 @@ async def stock_of(db: Database, product: Product) -> int:
 
 
 async def pay(db: Database, order_id: int) -> Order:
+    """What the payment webhook does to the order: lock it, mark it paid."""
     async with db.session_scope() as s:
-        return await mark_order_paid(s, order_id=order_id, paid_at=utcnow())
+        order = (
+            await s.execute(select(Order).where(Order.id == order_id).with_for_update())
+        ).scalar_one()
+        mark_order_paid(order, paid_at=utcnow())
+        return order
 
 
 async def test_list_filter_page_and_view(client: httpx.AsyncClient, database: Database) -> None:
