@@ -7,12 +7,13 @@ error and rolls back otherwise, so a request either happens whole or not at all.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -93,3 +94,19 @@ def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+@functools.cache
+def insert_if_new(
+    dialect: str, table: Table, values: tuple[str, ...], unique: tuple[str, ...]
+) -> Any:
+    """INSERT INTO table (values) ON CONFLICT (unique) DO NOTHING RETURNING id, built once per
+    database and shape (on a hot path, building a statement costs more CPU than running it).
+    Execute it with parameters named p_<column>: an INSERT's parameters may not be named
+    like its columns."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (
+        insert.values({name: bindparam(f"p_{name}", type_=table.c[name].type) for name in values})
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c.id)
+    )

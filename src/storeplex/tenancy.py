@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import NotFound
@@ -59,10 +59,13 @@ def slug_from_host(host: str | None, base_domain: str | None) -> str | None:
     return None
 
 
+# Built once: every storefront request runs it (building a statement costs more CPU than
+# running one this simple; benchmarks/).
+_STORE_BY_SLUG = select(Store).where(Store.slug == bindparam("slug", type_=String))
+
+
 async def store_by_slug(session: AsyncSession, slug: str) -> Store:
-    store = (
-        await session.execute(select(Store).where(Store.slug == slug.lower()))
-    ).scalar_one_or_none()
+    store = (await session.execute(_STORE_BY_SLUG, {"slug": slug.lower()})).scalar_one_or_none()
     if store is None or store.status != StoreStatus.ACTIVE:
         raise NotFound(f"No store called {slug!r}")
     return store

@@ -7,14 +7,17 @@ out, so a cart can never carry a stale or forged price. A browser's cart token
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import BigInteger, Integer, String, Table, bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import new_token, token_digest
 from storeplex.carts.schemas import CartLineOut, CartOut
-from storeplex.db import dialect_insert
+from storeplex.db import insert_if_new
 from storeplex.errors import BadRequest, NotFound
 from storeplex.models import Cart, CartItem, Product, Store
 from storeplex.money import format_amount
@@ -43,31 +46,52 @@ def new_cart_token() -> str:
     return new_token(CART_TOKEN_PREFIX)
 
 
+# Statements on every cart and checkout request, built once (building one costs more CPU
+# than running it; see benchmarks/). Parameters are named in each.
+_BIG = BigInteger()
+CARTS = cast(Table, Cart.__table__)
+_CART = select(Cart).where(
+    Cart.store_id == bindparam("store_id", type_=_BIG),
+    Cart.token_hash == bindparam("token_hash", type_=String),
+)
+_CART_ID = _CART.with_only_columns(Cart.id)
+_CART_LINES = (
+    select(CartItem, Product)
+    .join(Product, Product.id == CartItem.product_id)
+    .where(
+        CartItem.cart_id == bindparam("cart_id", type_=_BIG),
+        Product.store_id == bindparam("store_id", type_=_BIG),
+    )
+    .order_by(Product.id)
+)
+_TAKE_LINES = (
+    delete(CartItem)
+    .where(CartItem.cart_id == _CART_ID.scalar_subquery())
+    .returning(CartItem.product_id, CartItem.quantity)
+    .execution_options(synchronize_session=False)
+)
+
+
 async def find_cart(session: AsyncSession, *, store_id: int, token: str | None) -> Cart | None:
     """The store's cart for this cookie token, or None."""
     token = valid_cart_token(token)
     if token is None:
         return None
-    query = scoped(Cart, store_id).where(Cart.token_hash == token_digest(token))
-    return (await session.execute(query)).scalar_one_or_none()
+    params = {"store_id": store_id, "token_hash": token_digest(token)}
+    return (await session.execute(_CART, params)).scalar_one_or_none()
 
 
 async def ensure_cart(session: AsyncSession, *, store_id: int, token: str) -> int:
     """The id of the store's cart for this token, created if missing (safe against a
     concurrent create): one round trip for a new cart, two for an existing one."""
-    digest = token_digest(token)
-    created = (
-        await session.execute(
-            dialect_insert(session, Cart)
-            .values(store_id=store_id, token_hash=digest)
-            .on_conflict_do_nothing(index_elements=["store_id", "token_hash"])
-            .returning(Cart.id)
-        )
-    ).scalar_one_or_none()
+    params = {"store_id": store_id, "token_hash": token_digest(token)}
+    key = ("store_id", "token_hash")
+    new_cart = insert_if_new(session.get_bind().dialect.name, CARTS, key, key)
+    values = {"p_store_id": store_id, "p_token_hash": params["token_hash"]}
+    created = (await session.execute(new_cart, values)).scalar_one_or_none()
     if created is not None:
         return int(created)
-    query = scoped(Cart, store_id).where(Cart.token_hash == digest).with_only_columns(Cart.id)
-    return int((await session.execute(query)).scalar_one())
+    return int((await session.execute(_CART_ID, params)).scalar_one())
 
 
 async def sellable_product(session: AsyncSession, *, store_id: int, product_id: int) -> Product:
@@ -99,30 +123,51 @@ async def add_item(
     shopper; checkout reserves it for real.
     """
     cart_id = await ensure_cart(session, store_id=store_id, token=token)
-    in_cart = (
-        select(CartItem.quantity)
-        .where(CartItem.cart_id == cart_id, CartItem.product_id == product_id)
-        .scalar_subquery()
-    )
-    sellable = select(literal(cart_id), Product.id, literal(quantity)).where(
-        Product.id == product_id,
-        Product.store_id == store_id,
-        Product.is_active.is_(True),
-        Product.stock >= quantity + func.coalesce(in_cart, 0),
-    )
-    insert = dialect_insert(session, CartItem).from_select(
-        ["cart_id", "product_id", "quantity"], sellable
-    )
-    # An atomic upsert, so two tabs adding the same product at once both count.
-    upsert = insert.on_conflict_do_update(
-        index_elements=["cart_id", "product_id"],
-        set_={"quantity": CartItem.quantity + insert.excluded.quantity},
-    ).returning(CartItem.quantity)
-    if (await session.execute(upsert)).scalar_one_or_none() is None:
+    params = {"cart_id": cart_id, "product_id": product_id}
+    upsert = _add_line_statement(session.get_bind().dialect.name)
+    values = {
+        "p_cart": cart_id,
+        "p_product": product_id,
+        "p_store": store_id,
+        "p_quantity": quantity,
+    }
+    if (await session.execute(upsert, values)).scalar_one_or_none() is None:
         product = await sellable_product(session, store_id=store_id, product_id=product_id)
-        had = (await session.execute(select(in_cart))).scalar_one_or_none() or 0
+        had = (await session.execute(_IN_CART, params)).scalar_one_or_none() or 0
         _check_stock(product, had + quantity)
     return cart_id
+
+
+_IN_CART = select(CartItem.quantity).where(
+    CartItem.cart_id == bindparam("cart_id", type_=_BIG),
+    CartItem.product_id == bindparam("product_id", type_=_BIG),
+)
+
+
+@functools.cache
+def _add_line_statement(dialect: str) -> Any:
+    """The line upsert of add_item, built once per dialect (building it cost more CPU than
+    running it); parameters p_cart, p_product, p_store, p_quantity."""
+    # (Parameters of an INSERT may not be named like its table's columns: p_*.)
+    quantity = bindparam("p_quantity", type_=Integer)
+    in_cart = select(CartItem.quantity).where(
+        CartItem.cart_id == bindparam("p_cart", type_=_BIG),
+        CartItem.product_id == bindparam("p_product", type_=_BIG),
+    )
+    sellable = select(bindparam("p_cart", type_=_BIG), Product.id, quantity).where(
+        Product.id == bindparam("p_product", type_=_BIG),
+        Product.store_id == bindparam("p_store", type_=_BIG),
+        Product.is_active.is_(True),
+        Product.stock >= quantity + func.coalesce(in_cart.scalar_subquery(), 0),
+    )
+    table = cast(Table, CartItem.__table__)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = insert.from_select(["cart_id", "product_id", "quantity"], sellable)
+    # An atomic upsert, so two tabs adding the same product at once both count.
+    return insert.on_conflict_do_update(
+        index_elements=["cart_id", "product_id"],
+        set_={"quantity": table.c.quantity + insert.excluded.quantity},
+    ).returning(table.c.quantity)
 
 
 async def set_item_quantity(
@@ -167,12 +212,7 @@ async def _line(session: AsyncSession, cart: Cart | None, product_id: int) -> Ca
 
 async def cart_lines(session: AsyncSession, *, store_id: int, cart_id: int) -> list[CartLine]:
     """The cart's lines with their products, in product id order (the stock locking order)."""
-    rows = await session.execute(
-        select(CartItem, Product)
-        .join(Product, Product.id == CartItem.product_id)
-        .where(CartItem.cart_id == cart_id, Product.store_id == store_id)
-        .order_by(Product.id)
-    )
+    rows = await session.execute(_CART_LINES, {"cart_id": cart_id, "store_id": store_id})
     return [CartLine(item=item, product=product) for item, product in rows.all()]
 
 
@@ -185,18 +225,8 @@ async def take_lines(
     token = valid_cart_token(token)
     if token is None:
         return []
-    cart_id = (
-        scoped(Cart, store_id)
-        .where(Cart.token_hash == token_digest(token))
-        .with_only_columns(Cart.id)
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        delete(CartItem)
-        .where(CartItem.cart_id == cart_id)
-        .returning(CartItem.product_id, CartItem.quantity)
-        .execution_options(synchronize_session=False)
-    )
+    params = {"store_id": store_id, "token_hash": token_digest(token)}
+    rows = await session.execute(_TAKE_LINES, params)
     return sorted((int(product_id), int(quantity)) for product_id, quantity in rows.all())
 
 

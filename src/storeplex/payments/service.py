@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, String, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import digests_match
@@ -79,6 +79,31 @@ def _id_of(value: Any) -> str | None:
     if isinstance(value, dict):
         return value.get("id")
     return value
+
+
+# The two queries on every create-intent and payment webhook, built once (building a
+# statement costs more CPU than running one; see benchmarks/).
+_ORDER_FOR_INTENT = (
+    select(Order, Store.name)
+    .join(Store, Store.id == Order.store_id)
+    .where(
+        Order.id == bindparam("order_id", type_=BigInteger),
+        Order.store_id == bindparam("store_id", type_=BigInteger),
+    )
+    .with_for_update(of=Order)
+)
+_CONFIG_AND_PAYMENT = (
+    select(StorePaymentConfig, Payment)
+    .outerjoin(Payment, Payment.order_id == bindparam("order_id", type_=BigInteger))
+    .where(StorePaymentConfig.store_id == bindparam("store_id", type_=BigInteger))
+)
+_LOCK_BY_INTENT = (
+    select(Order, Payment)
+    .join(Payment, Payment.order_id == Order.id)
+    .where(Payment.stripe_payment_intent_id == bindparam("intent_id", type_=String))
+    .with_for_update(of=[Order, Payment])
+    .execution_options(populate_existing=True)
+)
 
 
 class PaymentService:
@@ -297,23 +322,18 @@ class PaymentService:
         card, or paying with a saved one, needs the shopper's own account session
         (`shopper_customer_id`) for the customer who placed the order.
         """
-        # One round trip: the order (locked), its store's name and payment configuration,
-        # and its payment if one was made before.
-        found = (
-            await self.db.execute(
-                select(Order, Store.name, StorePaymentConfig, Payment)
-                .join(Store, Store.id == Order.store_id)
-                .outerjoin(StorePaymentConfig, StorePaymentConfig.store_id == Order.store_id)
-                .outerjoin(Payment, Payment.order_id == Order.id)
-                .where(Order.id == order_id, Order.store_id == store_id)
-                .with_for_update(of=Order)
-            )
-        ).one_or_none()
+        # The order (locked) and its store's name; then, in a statement of its own so that
+        # it sees what a concurrent call committed while we waited for the lock (READ
+        # COMMITTED re-reads only the locked row), the configuration and any payment.
+        ids = {"order_id": order_id, "store_id": store_id}
+        found = (await self.db.execute(_ORDER_FOR_INTENT, ids)).one_or_none()
         if found is None or not (
             access_token and digests_match(access_token, found[0].access_token_hash)
         ):
             raise NotFound(f"No order with id {order_id}")
-        order, store_name, config, payment = found
+        order, store_name = found
+        row = (await self.db.execute(_CONFIG_AND_PAYMENT, ids)).one_or_none()
+        config, payment = (row[0], row[1]) if row is not None else (None, None)
         if config is None or not config.accepts_payments or not config.stripe_account_id:
             raise PaymentsNotAccepted(
                 "This store cannot take card payments yet; its owner has not finished "
@@ -485,15 +505,7 @@ class PaymentService:
         webhook and a shopper's repeated create-intent for one order cannot deadlock.
         One round trip for both rows: this runs for every payment webhook.
         """
-        found = (
-            await self.db.execute(
-                select(Order, Payment)
-                .join(Payment, Payment.order_id == Order.id)
-                .where(Payment.stripe_payment_intent_id == intent["id"])
-                .with_for_update(of=[Order, Payment])
-                .execution_options(populate_existing=True)
-            )
-        ).one_or_none()
+        found = (await self.db.execute(_LOCK_BY_INTENT, {"intent_id": intent["id"]})).one_or_none()
         if found is not None:
             order, payment = found
         else:

@@ -11,6 +11,7 @@ transaction. An admin can list failed events and replay one.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -19,7 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.db import dialect_insert
@@ -66,6 +68,18 @@ def _event_columns(event: dict[str, Any], *, endpoint: str, raw: str) -> dict[st
     }
 
 
+@functools.cache
+def _store_event_statement(dialect: str, names: tuple[str, ...]) -> Any:
+    """The inbox INSERT .. ON CONFLICT DO NOTHING RETURNING, built once per dialect (it runs
+    for every webhook, and building it cost more CPU than running it); parameters p_<column>."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StripeEvent)
+    return (
+        insert.values({name: bindparam(f"p_{name}") for name in names})
+        .on_conflict_do_nothing(index_elements=["stripe_event_id"])
+        .returning(StripeEvent)
+    )
+
+
 async def store_event(
     session: AsyncSession, event: dict[str, Any], *, endpoint: str, raw: str
 ) -> StripeEvent | None:
@@ -77,19 +91,14 @@ async def store_event(
     of the row, not an insert and an update.
     """
     columns = _event_columns(event, endpoint=endpoint, raw=raw)
-    row = (
-        await session.execute(
-            dialect_insert(session, StripeEvent)
-            .values(
-                **columns,
-                status=EventStatus.APPLIED,
-                attempts=1,
-                processed_at=columns["received_at"],
-            )
-            .on_conflict_do_nothing(index_elements=["stripe_event_id"])
-            .returning(StripeEvent)
-        )
-    ).scalar_one_or_none()
+    columns |= {
+        "status": EventStatus.APPLIED,
+        "attempts": 1,
+        "processed_at": columns["received_at"],
+    }
+    statement = _store_event_statement(session.get_bind().dialect.name, tuple(columns))
+    params = {f"p_{name}": value for name, value in columns.items()}
+    row = (await session.execute(statement, params)).scalar_one_or_none()
     if row is None:
         WEBHOOK_EVENTS.labels(endpoint, "duplicate").inc()
         return None
