@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storeplex.auth.secrets import hash_password, verify_password
 from storeplex.errors import Conflict, NotFound, Unauthorized
 from storeplex.models import Customer, Order, PaymentMethod, utcnow
-from storeplex.payments.service import PLATFORM_TAG, idempotency_key
 from storeplex.stripe.gateway import StripeDict, StripeGateway
+from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key
 from storeplex.tenancy import scoped
 
 

@@ -29,8 +29,8 @@ from storeplex.models import (
     StorePaymentConfig,
     utcnow,
 )
-from storeplex.payments.service import PLATFORM_TAG
 from storeplex.stripe.gateway import StripeCallError, StripeDict, StripeGateway
+from storeplex.stripe.ids import PLATFORM_TAG
 from storeplex.tenancy import get_scoped, scoped
 
 log = logging.getLogger("storeplex.disputes")

@@ -42,10 +42,9 @@ from storeplex.money import format_amount, minimum_charge, split_platform_fee, t
 from storeplex.orders import service as orders
 from storeplex.payments.states import account_status, may_move, state_of_intent
 from storeplex.stripe.gateway import StripeDict, StripeGateway
+from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key, order_ref
 
 log = logging.getLogger("storeplex.payments")
-
-PLATFORM_TAG = "storeplex"
 
 
 class PaymentNotConfigured(NotFound):
@@ -60,18 +59,6 @@ class PaymentNotYetRecorded(Conflict):
     """An event about our intent arrived before the order it names is visible: retry later."""
 
     code = "payment_not_yet_recorded"
-
-
-def idempotency_key(kind: str, row_id: int, created_at: datetime, purpose: str) -> str:
-    """A Stripe idempotency key made from our row: stable across retries of the same
-    operation, and never shared by two rows, even after a database is reset and ids
-    are handed out again."""
-    return f"{PLATFORM_TAG}-{kind}-{row_id}-{int(created_at.timestamp() * 1_000_000)}-{purpose}"
-
-
-def order_ref(order: Order) -> str:
-    """Names one order for ever: its id and creation instant (ids can be handed out again)."""
-    return f"{order.id}-{int(order.created_at.timestamp() * 1_000_000)}"
 
 
 def _id_of(value: Any) -> str | None:

@@ -32,8 +32,8 @@ from storeplex.models import (
     utcnow,
 )
 from storeplex.money import exponent, format_amount, parse_amount
-from storeplex.payments.service import PLATFORM_TAG
 from storeplex.stripe.gateway import StripeCallError, StripeDict, StripeGateway
+from storeplex.stripe.ids import PLATFORM_TAG
 from storeplex.tenancy import scoped
 
 log = logging.getLogger("storeplex.payouts")

@@ -42,9 +42,9 @@ from storeplex.models import (
 )
 from storeplex.money import format_amount, parse_amount, proportional_share
 from storeplex.orders import service as orders
-from storeplex.payments.service import PLATFORM_TAG, idempotency_key
 from storeplex.payments.states import may_move
 from storeplex.stripe.gateway import StripeCallError, StripeDict, StripeGateway
+from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key
 from storeplex.tenancy import get_scoped, scoped
 
 log = logging.getLogger("storeplex.refunds")
