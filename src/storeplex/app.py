@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from storeplex import __version__
 from storeplex.auth.sessions import SessionCodec
-from storeplex.config import Settings, get_settings
+from storeplex.config import Settings, ensure_safe_for_production, get_settings
 from storeplex.db import Database
 from storeplex.errors import install_error_handlers
 from storeplex.middleware import (
@@ -38,6 +38,7 @@ def create_app(
     check_schema: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
+    ensure_safe_for_production(settings)
     database = database or Database(settings)
 
     @asynccontextmanager

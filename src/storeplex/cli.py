@@ -11,7 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
@@ -20,6 +20,7 @@ import uvicorn
 from storeplex.config import Settings, SettingsError, load_settings
 from storeplex.db import Database
 from storeplex.errors import StoreplexError
+from storeplex.files import write_private
 
 app = typer.Typer(help="Storeplex: many stores on one platform, paid through Stripe Connect.")
 db_app = typer.Typer(help="Database schema.")
@@ -97,8 +98,7 @@ def _print_logins(settings: Settings, logins) -> None:
         else:
             typer.echo(f"  platform     {settings.base_url}/platform/login  as {login.email}")
         lines.append(f"{login.email} {login.password}")
-    path.touch(mode=0o600)
-    path.write_text("\n".join(lines) + "\n")
+    write_private(path, "\n".join(lines) + "\n")
     typer.echo(f"The demo passwords are in {path} (email, then password, one login a line).")
 
 
@@ -108,6 +108,9 @@ def demo() -> None:
     from storeplex.demo import create_demo
 
     settings = _settings()
+    if settings.is_production:
+        typer.echo("Demo data is never created in production (STOREPLEX_ENV=production).", err=True)
+        raise typer.Exit(2)
     _print_logins(settings, _run(settings, create_demo))
 
 
@@ -201,7 +204,7 @@ def serve(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
 
-    if settings.demo_on_first_start:
+    if settings.creates_demo_data:
         from storeplex.demo import create_demo, has_any_store
 
         async def first_start(session):
@@ -239,6 +242,9 @@ def serve(
         main_task = asyncio.create_task(main.serve())
         while not main.started and not main_task.done():
             await asyncio.sleep(0.05)
+        background: asyncio.Task[None] | None = None
+        if main.started and settings.runs_embedded_worker:
+            background = asyncio.create_task(_embedded_worker(settings))
         if main.started:
             typer.echo(f"Storeplex is running at {settings.base_url}/  (Ctrl+C to stop)")
             if settings.emulator_enabled:
@@ -247,12 +253,32 @@ def serve(
                 )
             else:
                 typer.echo("Stripe: the real API with the configured keys")
+            if background is not None:
+                typer.echo(
+                    "Background jobs (webhook retries, reconciliation, payouts) run in this "
+                    "process; in production run `storeplex worker` instead"
+                )
         await main_task
+        if background is not None:
+            background.cancel()
+            with suppress(asyncio.CancelledError):
+                await background
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
 
     asyncio.run(run_all())
+
+
+async def _embedded_worker(settings: Settings) -> None:
+    """The background jobs of `storeplex worker`, inside the server (development default)."""
+    from storeplex.worker import run_worker
+
+    await run_worker(
+        settings,
+        interval_seconds=settings.worker_interval_seconds,
+        reconcile_every_seconds=settings.reconcile_every_seconds,
+    )
 
 
 async def _register_with_emulator(settings: Settings, servers: list[uvicorn.Server]) -> None:
@@ -276,15 +302,27 @@ async def _register_with_emulator(settings: Settings, servers: list[uvicorn.Serv
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="Do one round and exit")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 5.0,
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between rounds [default: STOREPLEX_WORKER_INTERVAL_SECONDS]"),
+    ] = None,
 ) -> None:
-    """Retry failed webhook events with backoff and reconcile with Stripe periodically."""
+    """Retry failed webhook events with backoff, reconcile with Stripe and run the payout job.
+
+    Any number of workers may run at once against one database."""
     from storeplex.observability import configure_logging
     from storeplex.worker import run_worker
 
     settings = _settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings, once=once, interval_seconds=interval))
+    asyncio.run(
+        run_worker(
+            settings,
+            once=once,
+            interval_seconds=interval or settings.worker_interval_seconds,
+            reconcile_every_seconds=settings.reconcile_every_seconds,
+        )
+    )
 
 
 @app.command()
@@ -322,10 +360,6 @@ def emulator_cmd(
     if state_file:
         argv += ["--state-file", state_file]
     emulator_main(argv)
-
-
-if __name__ == "__main__":
-    app()
 
 
 # Payouts (issue 6): the platform's payout job for stores with a minimum payout.
@@ -383,3 +417,7 @@ def payouts_run() -> None:
         return report.summary()
 
     typer.echo(asyncio.run(main()))
+
+
+if __name__ == "__main__":
+    app()

@@ -26,11 +26,16 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storeplex.files import write_private
+
 # The Stripe API version this code is written and tested against: the one the pinned
 # SDK major (stripe 16) was generated for. Change it only together with a test run.
 STRIPE_API_VERSION = "2026-10-28.endive"
 
 EMULATOR_SECRET_PREFIX = "sk_test_emulator"
+
+# A session-signing key shorter than this is refused in production.
+MIN_SECRET_KEY_BYTES = 32
 
 
 class SettingsError(RuntimeError):
@@ -49,7 +54,13 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    demo_on_first_start: bool = True
+    # Unset: demo stores on the first start in development, never in production.
+    demo_on_first_start: bool | None = None
+    # Background jobs (failed-event retries, reconciliation, payouts) inside `storeplex serve`.
+    # "auto": on in development, off in production (run `storeplex worker` processes there).
+    embedded_worker: Literal["auto", "on", "off"] = "auto"
+    worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reconcile_every_seconds: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
 
     # Stripe. `emulator` = "auto" runs the bundled emulator when no secret key is set.
     emulator: Literal["auto", "on", "off"] = "auto"
@@ -151,12 +162,84 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def creates_demo_data(self) -> bool:
+        if self.demo_on_first_start is None:
+            return not self.is_production
+        return self.demo_on_first_start
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        if self.embedded_worker == "auto":
+            return not self.is_production
+        return self.embedded_worker == "on"
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe for real stores: one line per problem, naming
+        the variable. Empty outside production mode, where development stays zero-config."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.emulator_enabled:
+            problems.append(
+                "STRIPE_SECRET_KEY: production needs a real Stripe secret key; without one the "
+                'bundled emulator would run and test cards would "pay" orders'
+            )
+        if self.stripe_api_base is not None:
+            problems.append(
+                "STOREPLEX_STRIPE_API_BASE: must be unset in production (Stripe's own API is used)"
+            )
+        if self.stripe_webhook_secret is None:
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET: production needs the signing secret of the platform "
+                "webhook endpoint (/api/v1/webhooks/stripe)"
+            )
+        if self.stripe_connect_webhook_secret is None:
+            problems.append(
+                "STRIPE_CONNECT_WEBHOOK_SECRET: production needs the signing secret of the "
+                "Connect webhook endpoint (/api/v1/webhooks/stripe/connect)"
+            )
+        if self.secret_key is None:
+            problems.append(
+                "STOREPLEX_SECRET_KEY: production needs a secret key of at least "
+                f"{MIN_SECRET_KEY_BYTES} bytes set in the environment (a generated one is refused)"
+            )
+        elif len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+            problems.append(
+                f"STOREPLEX_SECRET_KEY: must be at least {MIN_SECRET_KEY_BYTES} bytes long in "
+                "production (for example the output of: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.demo_on_first_start:
+            problems.append(
+                "STOREPLEX_DEMO_ON_FIRST_START: demo stores and a demo platform admin are never "
+                "created in production; unset it"
+            )
+        if urlsplit(self.base_url).scheme != "https":
+            problems.append(
+                "STOREPLEX_BASE_URL: must be an https:// URL in production (it is where shoppers "
+                "pay and where Stripe sends them back)"
+            )
+        return problems
+
+    @property
     def emulator_enabled(self) -> bool:
         return self.emulator == "on" or (self.emulator == "auto" and self.stripe_secret_key is None)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or an in-memory database)."""
+        if not self.is_sqlite or ":///" not in self.database_url:
+            return None
+        path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
 
     @property
     def emulator_url(self) -> str:
@@ -179,16 +262,15 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.data_dir / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            write_private(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment; a bad value raises SettingsError naming each variable."""
+    """Read the environment; a bad value, or an unsafe one in production, raises
+    SettingsError naming each variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -197,6 +279,18 @@ def load_settings(**overrides: object) -> Settings:
             message = err["msg"].removeprefix("Value error, ")
             lines.append(f"{name}: {message}")
         raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from None
+    ensure_safe_for_production(settings)
+    return settings
+
+
+def ensure_safe_for_production(settings: Settings) -> None:
+    """Refuse production settings that would be unsafe for real stores (SettingsError)."""
+    problems = settings.production_problems()
+    if problems:
+        raise SettingsError(
+            "Refusing to start in production (STOREPLEX_ENV=production):\n  "
+            + "\n  ".join(problems)
+        )
 
 
 @lru_cache(maxsize=1)

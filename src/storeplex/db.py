@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, bindparam, event
@@ -23,15 +22,17 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storeplex.config import Settings
+from storeplex.files import ensure_private_file
 from storeplex.reports.totals import LedgerSession
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if settings.sqlite_path is not None:
+            # Password and token hashes and shoppers' data live in this file: 0600 from
+            # the start (SQLite gives its -wal and -shm files the same mode).
+            ensure_private_file(settings.sqlite_path)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storeplex.config import Settings
+from storeplex.files import ensure_private_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,10 +35,9 @@ def head_revision() -> str | None:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """Apply migrations up to `revision` (synchronous; runs its own event loop)."""
-    if settings.is_sqlite:
-        path = settings.database_url.split(":///", 1)[1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if settings.sqlite_path is not None:
+        # Password and token hashes and shoppers' data live in this file: 0600 from the start.
+        ensure_private_file(settings.sqlite_path)
     command.upgrade(alembic_config(settings.database_url), revision)
 
 

@@ -251,6 +251,13 @@ async def _pay_out(
     minimum: int,
     currency: str,
 ) -> Payout | None:
+    # Workers running the job at once queue here, per store: the second one then sees the
+    # payout the first one recorded for this period and makes none.
+    await session.execute(
+        select(StorePaymentConfig.store_id)
+        .where(StorePaymentConfig.store_id == store_id)
+        .with_for_update()
+    )
     already = (
         await session.execute(
             scoped(Payout, store_id).where(Payout.period == period, Payout.automatic.is_(False))
