@@ -166,7 +166,7 @@ async def test_forward_only_fulfilment(client: httpx.AsyncClient, database: Data
     assert r.status_code == 422 and r.json()["error"]["message"] == "status is required"
 
 
-async def test_payment_states_only_move_forward(database: Database) -> None:
+async def test_order_payment_status_only_moves_forward(database: Database) -> None:
     kit = await make_store_kit(database)
     mug = await make_product(database, kit.store, stock=5)
     made = await make_order(database, kit.store, [(mug, 1)])

@@ -14,6 +14,7 @@ from storeplex.db import Database
 from storeplex.models import Order, Product
 from storeplex.web.common import stripe_js_url
 from tests.support.factories import PASSWORD, make_product, make_store_kit
+from tests.support.shop import make_order
 
 
 async def post_login(client: httpx.AsyncClient, path: str, **data: str) -> httpx.Response:
@@ -98,11 +99,19 @@ async def test_another_stores_order_is_an_html_404(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     mine = await make_store_kit(database)
-    await make_store_kit(database)
+    theirs = await make_store_kit(database)
+    kettle = await make_product(database, theirs.store, stock=5)
+    their_order = await make_order(
+        database, theirs.store, [(kettle, 1)], email="their-shopper@example.com"
+    )
     await login_page_session(client, mine.owner_email)
-    r = await client.get("/admin/orders/999999")
+    # Another store's real order reads exactly like an order that does not exist.
+    r = await client.get(f"/admin/orders/{their_order.order.id}")
     assert r.status_code == 404
     assert "text/html" in r.headers["content-type"] and "Not found" in r.text
+    assert "their-shopper@example.com" not in r.text
+    missing = await client.get("/admin/orders/999999")
+    assert missing.status_code == 404
     r = await client.get("/admin/orders/not-a-number")
     assert r.status_code == 404 and "text/html" in r.headers["content-type"]
 
