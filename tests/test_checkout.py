@@ -286,3 +286,31 @@ async def test_order_status_needs_the_access_token(
     ]
     assert [r.status_code for r in not_found] == [404] * 5
     assert len({r.json()["error"]["message"] for r in not_found[:3]}) == 1
+
+
+# Stripe's minimum charge per currency, in minor units, as its currencies page lists them
+# ("Minimum and maximum charge amounts"), typed here from that page, not from our code.
+STRIPE_MINIMUMS = {
+    "USD": 50, "EUR": 50, "GBP": 30, "CHF": 50, "AUD": 50, "CAD": 50, "NZD": 50, "SGD": 50,
+    "BRL": 50, "INR": 50, "JPY": 50, "AED": 200, "BGN": 100, "CZK": 1500, "DKK": 250,
+    "HKD": 400, "HUF": 17500, "MXN": 1000, "MYR": 200, "NOK": 300, "PLN": 200, "RON": 200,
+    "SEK": 300, "THB": 1000,
+}  # fmt: skip
+
+
+async def test_checkout_refuses_an_order_below_stripes_minimum_in_every_currency(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    for currency, minimum in STRIPE_MINIMUMS.items():
+        store = await make_store(database, currency=currency)
+        below = await make_product(database, store, price_amount=minimum - 1, stock=5)
+        at = await make_product(database, store, price_amount=minimum, stock=5)
+        client.cookies.clear()
+        r = await add_to_cart(client, store.slug, below.id, 1)
+        assert r.status_code == 200, r.text
+        r = await client.post(url(store.slug, "/checkout"), json=checkout_body())
+        assert r.status_code == 400, (currency, r.text)
+        assert r.json()["error"]["code"] == "below_minimum", currency
+        assert await count(database, Order, Order.store_id == store.id) == 0, currency
+        order = await place_order(client, store.slug, [(at, 1)])
+        assert order["total_amount"] == minimum, currency
