@@ -30,6 +30,7 @@ from sqlalchemy import Table, select
 from storeplex.db import Database
 from storeplex.models import ApiToken, Base, Payment, utcnow
 from tests.support.factories import (
+    PASSWORD,
     StoreKit,
     bearer,
     login_staff,
@@ -406,3 +407,106 @@ async def test_platform_routes_refuse_store_credentials(
                     if r.status_code not in (401, 403):
                         problems.append(f"{method.upper()} {path} [{cred}] -> {r.status_code}")
     assert not problems, "\n".join(problems)
+
+
+# --- Pages: the store admin's and the platform admin's HTML routes ---------------------------
+
+PAGE_FORM = {
+    "status": "shipped", "amount": "1.00", "reason": "requested_by_customer", "note": "probe",
+    "name": "Isolation probe", "sku": "ISO-PAGE", "price": "1.00", "stock": "1",
+    "active": "0", "platform_fee_percentage": "0", "platform_fixed_fee": "0",
+}  # fmt: skip
+
+
+def page_routes(app: Any, prefix: str) -> list[tuple[str, str]]:
+    """Every (method, path) of the HTML pages under `prefix` that names a row by id."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+        )
+        for ctx in contexts:
+            path = getattr(ctx, "path_format", None) or getattr(ctx, "path", None)
+            if not path or not path.startswith(prefix + "/") or "{" not in path:
+                continue
+            for method in getattr(ctx, "methods", None) or ():
+                if method in ("GET", "POST"):
+                    found.add((method, path))
+    return sorted(found, key=lambda r: (r[1], r[0]))
+
+
+def page_url(path: str, ids: dict[str, int]) -> str:
+    for name in PARAM.findall(path):
+        path = path.replace("{" + name + "}", str(ids.get(_table_for(name), UNKNOWN_ID)))
+    return path
+
+
+async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get(path)).text)
+    assert match, path
+    return match.group(1)
+
+
+async def test_store_a_pages_cannot_reach_store_b(
+    app: Any, client: httpx.AsyncClient, database: Database, tenants: Tenants
+) -> None:
+    """A's staff, signed in on the pages, asks for every /admin page and form with B's real
+    ids: each answer is what a missing row gets (404), shows nothing of B, changes nothing."""
+    routes = page_routes(app, "/admin")
+    assert {path for _, path in routes} >= {
+        "/admin/orders/{order_id}", "/admin/payments/{payment_id}", "/admin/products/{product_id}",
+    }  # fmt: skip
+    before = await snapshot_b(database, tenants.b.store.id)
+    problems: list[str] = []
+    async with _fresh(client) as pages:
+        csrf_login = await page_csrf(pages, "/admin/login")
+        signed_in = await pages.post(
+            "/admin/login",
+            data={"email": tenants.a.owner_email, "password": PASSWORD, "csrf_token": csrf_login},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        csrf = await page_csrf(pages, "/admin/products/new")
+        for method, path in routes:
+            url = page_url(path, tenants.b_ids)
+            data = {**PAGE_FORM, "csrf_token": csrf} if method == "POST" else None
+            r = await pages.request(method, url, data=data)
+            if r.status_code != 404:
+                problems.append(f"{method} {path} with B's ids -> {r.status_code}")
+            leaked = [m for m in tenants.b_markers if m in r.text]
+            if leaked:
+                problems.append(f"{method} {path} shows B's data {leaked}")
+    after = await snapshot_b(database, tenants.b.store.id)
+    problems += [f"B's rows in {t} changed" for t, rows in before.items() if after.get(t) != rows]
+    assert problems == [], "\n".join(problems)
+
+
+async def test_store_staff_cannot_use_the_platform_pages(
+    app: Any, client: httpx.AsyncClient, database: Database, tenants: Tenants
+) -> None:
+    """The platform pages act on any store: a store owner's page session opens none of them."""
+    routes = page_routes(app, "/platform")
+    assert routes, "the platform pages seem to be missing"
+    before = await snapshot_b(database, tenants.b.store.id)
+    problems: list[str] = []
+    async with _fresh(client) as pages:
+        csrf_login = await page_csrf(pages, "/admin/login")
+        signed_in = await pages.post(
+            "/admin/login",
+            data={"email": tenants.a.owner_email, "password": PASSWORD, "csrf_token": csrf_login},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        csrf = await page_csrf(pages, "/admin/products/new")
+        for method, path in routes:
+            url = page_url(path, tenants.b_ids)
+            data = {**PAGE_FORM, "csrf_token": csrf} if method == "POST" else None
+            r = await pages.request(method, url, data=data)
+            refused = r.status_code in (401, 403, 404) or (
+                r.status_code in (302, 303) and "/platform/login" in r.headers.get("location", "")
+            )
+            if not refused:
+                problems.append(f"{method} {path} as a store owner -> {r.status_code}")
+    after = await snapshot_b(database, tenants.b.store.id)
+    problems += [f"B's rows in {t} changed" for t, rows in before.items() if after.get(t) != rows]
+    assert problems == [], "\n".join(problems)
