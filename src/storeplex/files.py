@@ -21,10 +21,20 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def ensure_private_file(path: Path) -> None:
-    """Create `path` empty with mode 0600 if missing; tighten it to 0600 if it is wider."""
+    """Create `path` empty with mode 0600 if missing; tighten it to 0600 if it is wider.
+
+    An existing file is never opened here: closing any descriptor of a SQLite database
+    drops every POSIX lock this process holds on it, and another process could then
+    write over pages this one is using (SQLite's "how to corrupt a database" case).
+    """
     ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-    os.close(fd)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        except FileExistsError:
+            pass  # created meanwhile by another process: only tighten it below
+        else:
+            os.close(fd)
     if path.stat().st_mode & 0o077:
         path.chmod(PRIVATE_FILE)
 
