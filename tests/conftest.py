@@ -24,6 +24,10 @@ from storeplex.migrate import upgrade
 from storeplex.models import Base
 
 PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
+# Under pytest-xdist each worker process gets a PostgreSQL database of its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if PG_URL and _WORKER:
+    PG_URL = f"{PG_URL.rstrip('/')}_{_WORKER}"
 BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
 TEST_SECRET = "test-session-signing-key-not-a-real-secret"
 
@@ -130,3 +134,15 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+SLOW_PARTS = ("tests/browser/", "tests/emulator/test_browser.py", "tests/test_benchmark_smoke.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser and benchmark tests are slow too: the default loop (`./scripts/test`) skips
+    every slow test; `./scripts/test --all` (CI) runs them."""
+    for item in items:
+        path = str(item.path.relative_to(Path(__file__).resolve().parents[1]))
+        if path.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
