@@ -12,7 +12,9 @@ retried.
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 import time
 from typing import Any
 
@@ -25,7 +27,7 @@ from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import retry_failed_events
 from tests.payments.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.payments.test_webhooks import CONNECT, PLATFORM, event_rows, secrets_of
-from tests.support.factories import StoreKit, bearer, make_token
+from tests.support.factories import PASSWORD, StoreKit, bearer, make_admin, make_token
 from tests.support.stack import Stack, signature_header, signed
 
 
@@ -56,6 +58,21 @@ def forged(event: dict[str, Any], event_id: str, **changes: Any) -> dict[str, An
         else:
             copied["data"]["object"][key] = value
     return copied
+
+
+async def platform_admin_pages(database: Database, stack: Stack) -> httpx.AsyncClient:
+    """A browser-like client logged in to the platform admin pages."""
+    admin = await make_admin(database)
+    pages = httpx.AsyncClient(base_url=stack.app_url, timeout=30)
+    form = (await pages.get("/platform/login")).text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert match
+    r = await pages.post(
+        "/platform/login",
+        data={"email": admin.email, "password": PASSWORD, "csrf_token": match.group(1)},
+    )
+    assert r.status_code in (302, 303), r.text[:300]
+    return pages
 
 
 async def rejected_rows(database: Database) -> dict[str, StripeEvent]:
@@ -227,6 +244,15 @@ async def test_an_event_naming_as_intent_as_canceled_does_not_cancel_as_order(
     )
     assert (replay.status_code, replay.json()["status"]) == (200, "rejected"), replay.text
     assert (await shopper_order(http, kit_a, order))["status"] == "pending"
+    # The platform admin's failed-events page lists them, with the reason.
+    pages = await platform_admin_pages(database, stack)
+    page = await pages.get("/platform/webhooks", params={"status": "rejected"})
+    await pages.aclose()
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    for event_id in attempts:
+        assert event_id in text
+    assert f"came to the Connect endpoint from connected account {account_b}" in text
 
     # The shopper's open pay page still works: the intent was never canceled at Stripe.
     stack.confirm_as_browser(pi, intent["client_secret"], "pm_card_visa")
