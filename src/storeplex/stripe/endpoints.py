@@ -96,6 +96,7 @@ async def _receive(request: Request, service: PaymentServiceDep, endpoint: str) 
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
         first_attempt=True,
+        event=event,
     )
     return JSONResponse({"received": True, "status": outcome})
 

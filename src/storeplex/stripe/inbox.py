@@ -131,6 +131,7 @@ async def apply_event(
     expected_livemode: bool,
     retry_base_seconds: float = RETRY_BASE_SECONDS,
     first_attempt: bool = False,
+    event: dict[str, Any] | None = None,
 ) -> str:
     """Apply a stored event in the caller's transaction and record the outcome on its row.
 
@@ -139,12 +140,13 @@ async def apply_event(
     so the caller must have done nothing else in this transaction that it wants kept.
     No savepoint: this runs for every webhook, and a savepoint costs two round trips.
     `first_attempt`: the row was just inserted by store_event, already marked applied;
-    the row is written again only if the outcome differs.
+    the row is written again only if the outcome differs. `event`: the row's payload as
+    `parse_event` already returned it (saves parsing it again).
     """
     event_id, endpoint, payload = row.stripe_event_id, row.endpoint, row.payload
     attempts = 1 if first_attempt else row.attempts + 1  # one UPDATE with the outcome
     try:
-        event = parse_event(payload)
+        event = event if event is not None else parse_event(payload)
     except MalformedEvent as exc:  # a kept malformed payload, replayed
         row.status, row.attempts, row.last_error = EventStatus.REJECTED, attempts, str(exc)
         row.processed_at, row.next_attempt_at = utcnow(), None
