@@ -196,6 +196,9 @@ class EventStatus:
     APPLIED = "applied"
     IGNORED = "ignored"
     FAILED = "failed"
+    # Not ours to apply (another tenant's object, the wrong endpoint, not an event at all):
+    # kept with the reason in last_error, never applied, never retried.
+    REJECTED = "rejected"
 
 
 class StripeEvent(Base):

@@ -41,6 +41,7 @@ from storeplex.models import (
 from storeplex.money import format_amount, minimum_charge, split_platform_fee, to_major
 from storeplex.orders import service as orders
 from storeplex.payments.states import account_status, may_move, state_of_intent
+from storeplex.stripe.binding import EventRejected, check_charge_terms, destination_of
 from storeplex.stripe.gateway import StripeDict, StripeGateway
 from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key, order_ref
 
@@ -491,6 +492,10 @@ class PaymentService:
         locks a joined row's tables in that order), as create-intent takes them, so a
         webhook and a shopper's repeated create-intent for one order cannot deadlock.
         One round trip for both rows: this runs for every payment webhook.
+
+        The intent must carry our payment's amount, currency and transfer destination
+        (the store's connected account), else EventRejected and nothing changes: an
+        event's word is taken only for the payment it is really about.
         """
         found = (await self.db.execute(_LOCK_BY_INTENT, {"intent_id": intent["id"]})).one_or_none()
         if found is not None:
@@ -502,6 +507,12 @@ class PaymentService:
                 return None
             payment = recovered
             order = await self.db.get_one(Order, payment.order_id)  # locked by the recovery
+        check_charge_terms(
+            intent,
+            amount=payment.amount_total,
+            currency=payment.currency,
+            destination=payment.stripe_account_id,
+        )
         new = state_of_intent(intent)
         if new == PaymentState.FAILED and payment.status == PaymentState.FAILED:
             self._record_failure(payment, intent)  # a later attempt's message replaces the last
@@ -528,7 +539,10 @@ class PaymentService:
     async def _recover_payment(self, intent: dict[str, Any]) -> Payment | None:
         """Record a payment we created at Stripe but never stored (the process died between
         the Stripe call and the commit). Our metadata on the intent names the order; if the
-        order is not visible yet, raise so the webhook inbox retries later."""
+        order is not visible yet, raise so the webhook inbox retries later. The intent must
+        be the one create-intent makes for that order: the order's amount and currency,
+        paid to its store's connected account, with a fee within the amount; anything else
+        is EventRejected (metadata is only a claim)."""
         metadata = intent.get("metadata") or {}
         if (
             metadata.get("platform") != PLATFORM_TAG
@@ -557,9 +571,26 @@ class PaymentService:
         stored = await self._payment_by_intent(intent["id"], lock=True)
         if stored is not None:
             return stored
+        store_account = (
+            await self.db.execute(
+                select(StorePaymentConfig.stripe_account_id).where(
+                    StorePaymentConfig.store_id == order.store_id
+                )
+            )
+        ).scalar_one_or_none()
+        check_charge_terms(
+            intent,
+            amount=order.total_amount_cents,
+            currency=order.currency,
+            destination=store_account,
+        )
         total = int(intent["amount"])
-        fee = int(intent.get("application_fee_amount") or 0)
-        destination = _id_of((intent.get("transfer_data") or {}).get("destination"))
+        fee = intent.get("application_fee_amount") or 0
+        if not isinstance(fee, int) or not 0 <= fee <= total:
+            raise EventRejected(
+                f"intent {intent['id']}: application fee {fee!r} is not within its amount {total}"
+            )
+        destination = destination_of(intent)
         await self.db.execute(
             dialect_insert(self.db, Payment)
             .values(
@@ -613,6 +644,12 @@ class PaymentService:
         payment = await self._payment_by_intent(intent_id, lock=True)
         if payment is None:
             return None
+        check_charge_terms(
+            charge,
+            amount=payment.amount_total,
+            currency=payment.currency,
+            destination=payment.stripe_account_id,
+        )
         if charge.get("status") == "succeeded" or charge.get("paid"):
             payment.stripe_charge_id = charge["id"]
             self._apply_charge_fields(payment, charge)

@@ -1,10 +1,20 @@
 """Stripe webhook endpoints (platform and Connect, each with its own signing secret) and
-the platform admin's view of the inbox (failed events, replay).
+the platform admin's view of the inbox (failed and rejected events, replay).
+
+What a delivery gets:
+- no, wrong or stale signature, or one dated more than the tolerance in the future:
+  400, nothing stored (anyone can send those);
+- correctly signed but not a well-formed event (not JSON, too deeply nested, no id,
+  type or data.object, a `created` that is not a time ...): 400 with what is wrong,
+  and the payload is kept as a rejected inbox row for the admin to inspect;
+- a well-formed event: stored once and applied; 200 with its outcome (applied,
+  ignored, failed and retried later, rejected, or duplicate). A rejected event is a
+  2xx on purpose: it will never be applied, so Stripe must not send it again.
 """
 
 from __future__ import annotations
 
-import json
+import time
 from typing import Annotated, Any
 
 import stripe
@@ -14,10 +24,16 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from storeplex.auth.deps import CurrentAdmin
-from storeplex.errors import BadRequest, NotFound, ServiceUnavailable
+from storeplex.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, error_body
 from storeplex.models import EventStatus, StripeEvent
 from storeplex.payments.deps import PaymentServiceDep
-from storeplex.stripe.inbox import apply_event, store_event
+from storeplex.stripe.events import MalformedEvent, parse_event
+from storeplex.stripe.inbox import (
+    MALFORMED_TYPE,
+    apply_event,
+    store_event,
+    store_malformed,
+)
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 admin_router = APIRouter(prefix="/api/v1/platform/webhook-events", tags=["platform"])
@@ -25,7 +41,18 @@ admin_router = APIRouter(prefix="/api/v1/platform/webhook-events", tags=["platfo
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-def _verify(payload: bytes, signature: str | None, secret: str | None) -> dict[str, Any]:
+def _signed_at(signature: str) -> int:
+    """The `t=` of a Stripe-Signature header (already verified by the SDK)."""
+    for item in signature.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "t":
+            return int(value)
+    raise ValueError("no timestamp")
+
+
+def _verify(payload: bytes, signature: str | None, secret: str | None) -> str:
+    """The payload as text, if its signature is valid and dated within the tolerance
+    either side of now; else BadRequest (nothing is stored)."""
     if not secret:
         raise ServiceUnavailable("This webhook endpoint has no signing secret configured")
     if not signature:
@@ -33,32 +60,33 @@ def _verify(payload: bytes, signature: str | None, secret: str | None) -> dict[s
     if not signature.isascii():  # the SDK's compare_digest raises TypeError on non-ASCII
         raise BadRequest("Invalid signature")
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"), signature, secret, SIGNATURE_TOLERANCE_SECONDS
-        )
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, SIGNATURE_TOLERANCE_SECONDS)
+        signed_at = _signed_at(signature)
     except stripe.SignatureVerificationError:
         raise BadRequest("Invalid signature") from None
     except UnicodeDecodeError:
         raise BadRequest("Invalid payload: not UTF-8") from None
-    try:
-        event = json.loads(payload)
     except ValueError:
-        raise BadRequest("Invalid payload: not JSON") from None
-    if (
-        not isinstance(event, dict)
-        or not all(isinstance(event.get(k), str) for k in ("id", "type"))
-        or not isinstance(event.get("data"), dict)
-    ):
-        raise BadRequest("Invalid payload: not a Stripe event")
-    return event
+        raise BadRequest("Invalid signature") from None
+    if signed_at > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+        # The SDK refuses only old signatures; one from the future is a replay waiting to happen.
+        raise BadRequest("Invalid signature: its timestamp is in the future")
+    return text
 
 
 async def _receive(request: Request, service: PaymentServiceDep, endpoint: str) -> JSONResponse:
     keys = service.stripe.keys
     secret = keys.connect_webhook_secret if endpoint == "connect" else keys.webhook_secret
-    payload = await request.body()
-    event = _verify(payload, request.headers.get("stripe-signature"), secret)
-    row = await store_event(service.db, event, endpoint=endpoint, raw=payload.decode("utf-8"))
+    text = _verify(await request.body(), request.headers.get("stripe-signature"), secret)
+    try:
+        event = parse_event(text)
+    except MalformedEvent as exc:
+        message = f"Invalid payload: not a Stripe event: {exc}"
+        # Answered 400, but kept (committed with this request) for the admin to inspect.
+        await store_malformed(service.db, text, endpoint=endpoint, reason=message)
+        return JSONResponse(error_body("bad_request", message), status_code=400)
+    row = await store_event(service.db, event, endpoint=endpoint, raw=text)
     if row is None:
         return JSONResponse({"received": True, "status": "duplicate"})
     outcome = await apply_event(
@@ -68,6 +96,7 @@ async def _receive(request: Request, service: PaymentServiceDep, endpoint: str) 
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
         first_attempt=True,
+        event=event,
     )
     return JSONResponse({"received": True, "status": outcome})
 
@@ -80,7 +109,9 @@ async def stripe_webhook(request: Request, service: PaymentServiceDep) -> JSONRe
 
 @router.post("/stripe/connect")
 async def stripe_connect_webhook(request: Request, service: PaymentServiceDep) -> JSONResponse:
-    """Connected-account events (account.updated, payouts), signed with the Connect secret."""
+    """Connected-account events (account.updated, payouts), signed with the Connect secret.
+
+    Which event types each endpoint takes is decided in `storeplex.stripe.handlers`."""
     return await _receive(request, service, "connect")
 
 
@@ -116,11 +147,14 @@ def _event_out(row: StripeEvent) -> EventOut:
 async def list_events(
     admin: CurrentAdmin,
     service: PaymentServiceDep,
-    status: Annotated[str | None, Query(pattern="^(received|applied|ignored|failed)$")] = "failed",
+    status: Annotated[
+        str | None, Query(pattern="^(received|applied|ignored|failed|rejected)$")
+    ] = "failed",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Inbox events, newest first; by default the failed ones."""
+    """Inbox events, newest first; by default the failed ones (`rejected`: the events that
+    are not ours to apply, with the reason in last_error)."""
     query = select(StripeEvent).order_by(StripeEvent.id.desc()).limit(limit + 1).offset(offset)
     if status:
         query = query.where(StripeEvent.status == status)
@@ -138,6 +172,8 @@ async def replay_event(event_id: int, admin: CurrentAdmin, service: PaymentServi
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No webhook event with id {event_id}")
+    if row.type == MALFORMED_TYPE:
+        raise Conflict("This delivery is not a Stripe event; it is kept only to be read")
     outcome = await apply_event(
         service.db,
         row,
@@ -145,8 +181,8 @@ async def replay_event(event_id: int, admin: CurrentAdmin, service: PaymentServi
         expected_livemode=service.stripe.livemode,
         retry_base_seconds=service.settings.webhook_retry_base_seconds,
     )
-    if outcome == EventStatus.FAILED:
-        await service.db.refresh(row)  # the failure rolled back and rewrote the row
+    if outcome in (EventStatus.FAILED, EventStatus.REJECTED):
+        await service.db.refresh(row)  # the outcome rolled back and rewrote the row
     return _event_out(row)
 
 

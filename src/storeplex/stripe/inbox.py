@@ -7,16 +7,22 @@ transaction is rolled back and the event is stored again as failed, with its
 error and a next attempt time (as dj-stripe keeps its error rows outside the
 transaction that failed); the worker retries it with backoff, one event per
 transaction. An admin can list failed events and replay one.
+
+An event that is not ours to apply (a handler raised `EventRejected`: another
+tenant's object, the wrong endpoint) is rolled back the same way and stored as
+rejected, with the reason in `last_error`; so is a signed payload that is not an
+event at all (`store_malformed`). Rejected events are never retried; the admin
+sees them beside the failed ones.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
 import logging
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -28,12 +34,14 @@ from storeplex.db import dialect_insert
 from storeplex.models import EventStatus, StripeEvent, utcnow
 from storeplex.payments.service import PaymentService
 from storeplex.stripe import handlers
+from storeplex.stripe.binding import EventRejected
+from storeplex.stripe.events import MalformedEvent, parse_event
 
 log = logging.getLogger("storeplex.webhooks")
 
 WEBHOOK_EVENTS = Counter(
     "storeplex_webhook_events_total",
-    "Stripe webhook events by outcome (received, duplicate, applied, ignored, failed)",
+    "Stripe webhook events by outcome (received, duplicate, applied, ignored, failed, rejected)",
     ["endpoint", "outcome"],
 )
 WEBHOOK_LAG = Histogram(
@@ -45,6 +53,15 @@ WEBHOOK_LAG = Histogram(
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 MAX_ATTEMPTS = 12
+MALFORMED_TYPE = "malformed"
+# The statuses an admin can list, in the order the pages offer them.
+EVENT_STATUSES = (
+    EventStatus.FAILED,
+    EventStatus.REJECTED,
+    EventStatus.RECEIVED,
+    EventStatus.APPLIED,
+    EventStatus.IGNORED,
+)
 
 
 def next_attempt_delay(attempts: int, base: float = RETRY_BASE_SECONDS) -> timedelta:
@@ -114,6 +131,7 @@ async def apply_event(
     expected_livemode: bool,
     retry_base_seconds: float = RETRY_BASE_SECONDS,
     first_attempt: bool = False,
+    event: dict[str, Any] | None = None,
 ) -> str:
     """Apply a stored event in the caller's transaction and record the outcome on its row.
 
@@ -122,17 +140,39 @@ async def apply_event(
     so the caller must have done nothing else in this transaction that it wants kept.
     No savepoint: this runs for every webhook, and a savepoint costs two round trips.
     `first_attempt`: the row was just inserted by store_event, already marked applied;
-    the row is written again only if the outcome differs.
+    the row is written again only if the outcome differs. `event`: the row's payload as
+    `parse_event` already returned it (saves parsing it again).
     """
     event_id, endpoint, payload = row.stripe_event_id, row.endpoint, row.payload
-    event = json.loads(payload)
     attempts = 1 if first_attempt else row.attempts + 1  # one UPDATE with the outcome
+    try:
+        event = event if event is not None else parse_event(payload)
+    except MalformedEvent as exc:  # a kept malformed payload, replayed
+        row.status, row.attempts, row.last_error = EventStatus.REJECTED, attempts, str(exc)
+        row.processed_at, row.next_attempt_at = utcnow(), None
+        return EventStatus.REJECTED
+    note: str | None = None
     if bool(event.get("livemode")) != expected_livemode:
         outcome = EventStatus.IGNORED
-        row.last_error = "livemode does not match this platform's keys"
+        note = "livemode does not match this platform's keys"
     else:
         try:
-            result = await handlers.handle(service, event)
+            result, note = await handlers.handle(service, event, endpoint=endpoint)
+        except EventRejected as exc:
+            log.warning(
+                "webhook %s (%s) rejected: %s",
+                event_id,
+                event["type"],
+                exc.message,
+                extra={"fields": {"event_id": event_id, "account": event.get("account")}},
+            )
+            await session.rollback()  # nothing of it stays, not even a lock
+            await _record_outcome(
+                session, event, endpoint=endpoint, raw=payload, attempts=attempts,
+                status=EventStatus.REJECTED, error=exc.message[:2000], next_attempt=None,
+            )  # fmt: skip
+            WEBHOOK_EVENTS.labels(endpoint, EventStatus.REJECTED).inc()
+            return EventStatus.REJECTED
         except Exception as exc:
             error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
             log.warning(
@@ -143,17 +183,22 @@ async def apply_event(
                 extra={"fields": {"event_id": event_id, "attempts": attempts}},
             )
             await session.rollback()
-            await _record_failure(
-                session, event, endpoint=endpoint, raw=payload, attempts=attempts, error=error,
-                retry_base_seconds=retry_base_seconds,
+            next_attempt = (
+                utcnow() + next_attempt_delay(attempts, retry_base_seconds)
+                if attempts < MAX_ATTEMPTS
+                else None
+            )
+            await _record_outcome(
+                session, event, endpoint=endpoint, raw=payload, attempts=attempts,
+                status=EventStatus.FAILED, error=error, next_attempt=next_attempt,
             )  # fmt: skip
             WEBHOOK_EVENTS.labels(endpoint, EventStatus.FAILED).inc()
             return EventStatus.FAILED
         outcome = EventStatus.APPLIED if result == "applied" else EventStatus.IGNORED
-        row.last_error = None
     now = row.processed_at if first_attempt and row.processed_at else utcnow()
     row.status = outcome
     row.attempts = attempts
+    row.last_error = note
     row.processed_at = now
     row.next_attempt_at = None
     if row.event_created:
@@ -162,41 +207,79 @@ async def apply_event(
     return outcome
 
 
-async def _record_failure(
+async def _record_outcome(
     session: AsyncSession,
     event: dict[str, Any],
     *,
     endpoint: str,
     raw: str,
     attempts: int,
+    status: str,
     error: str,
-    retry_base_seconds: float,
+    next_attempt: datetime | None,
 ) -> None:
-    """Store the event as failed, with its error and next attempt (insert or update).
+    """Store the event as failed or rejected, with its error (insert or update), after
+    the transaction that tried it was rolled back.
 
     A concurrent delivery of the same event may have applied it meanwhile: an
-    applied or ignored row is never turned back into a failed one.
+    applied or ignored row is never turned back into a failed or rejected one.
     """
-    now = utcnow()
-    next_attempt = (
-        now + next_attempt_delay(attempts, retry_base_seconds) if attempts < MAX_ATTEMPTS else None
-    )
-    failure = {
-        "status": EventStatus.FAILED,
+    outcome = {
+        "status": status,
         "attempts": attempts,
         "last_error": error,
         "next_attempt_at": next_attempt,
+        "processed_at": utcnow() if status == EventStatus.REJECTED else None,
     }
     insert = dialect_insert(session, StripeEvent).values(
-        **_event_columns(event, endpoint=endpoint, raw=raw), **failure
+        **_event_columns(event, endpoint=endpoint, raw=raw), **outcome
     )
     await session.execute(
         insert.on_conflict_do_update(
             index_elements=["stripe_event_id"],
-            set_=failure,
-            where=StripeEvent.status.in_((EventStatus.RECEIVED, EventStatus.FAILED)),
+            set_=outcome,
+            where=StripeEvent.status.in_(
+                (EventStatus.RECEIVED, EventStatus.FAILED, EventStatus.REJECTED)
+            ),
         )
     )
+
+
+async def store_malformed(
+    session: AsyncSession, raw: str, *, endpoint: str, reason: str
+) -> StripeEvent | None:
+    """Keep a signed payload that is not an event, as rejected, for the admin to inspect.
+
+    It has no usable event id, so its row is named after the payload's digest: the
+    same payload delivered again is stored once. None if it was already kept.
+    """
+    digest = hashlib.sha256(f"{endpoint}\n{raw}".encode()).hexdigest()[:40]
+    now = utcnow()
+    row = (
+        await session.execute(
+            dialect_insert(session, StripeEvent)
+            .values(
+                stripe_event_id=f"{MALFORMED_TYPE}_{digest}",
+                type=MALFORMED_TYPE,
+                endpoint=endpoint,
+                account=None,
+                livemode=False,
+                api_version=None,
+                object_id=None,
+                event_created=0,
+                payload=raw,
+                status=EventStatus.REJECTED,
+                attempts=0,
+                last_error=reason,
+                received_at=now,
+                processed_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["stripe_event_id"])
+            .returning(StripeEvent)
+        )
+    ).scalar_one_or_none()
+    WEBHOOK_EVENTS.labels(endpoint, EventStatus.REJECTED).inc()
+    return row
 
 
 async def due_failed_events(session: AsyncSession, *, limit: int = 50) -> list[StripeEvent]:

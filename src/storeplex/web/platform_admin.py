@@ -1,5 +1,6 @@
 """Platform admin pages under /platform: stores with their account status and fee (editable),
-fee revenue per store with a chart, and failed webhook events with a replay button.
+fee revenue per store with a chart, and failed webhook events with a replay button (and the
+rejected ones, with the reason each was refused).
 
 Rule: these pages call the same services as the platform API
 (`PaymentService.set_platform_fee`, `stripe.inbox.apply_event`); a refused
@@ -22,7 +23,7 @@ from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
-from storeplex.stripe.inbox import apply_event
+from storeplex.stripe.inbox import EVENT_STATUSES, MALFORMED_TYPE, apply_event
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     AdminPage,
@@ -176,7 +177,7 @@ async def webhooks_page(
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    chosen = status if status in ("failed", "received", "applied", "ignored") else "failed"
+    chosen = status if status in EVENT_STATUSES else "failed"
     events = list(
         (
             await session.execute(
@@ -190,7 +191,15 @@ async def webhooks_page(
     return render(
         request,
         "platform/webhooks.html",
-        _base(admin, "webhooks", request, events=events, status=chosen),
+        _base(
+            admin,
+            "webhooks",
+            request,
+            events=events,
+            status=chosen,
+            statuses=EVENT_STATUSES,
+            malformed=MALFORMED_TYPE,
+        ),
     )
 
 
@@ -201,7 +210,7 @@ async def replay(request: Request, event_id: RowId, admin: Admin, session: Sessi
             select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
         )
     ).scalar_one_or_none()
-    if row is None:
+    if row is None or row.type == MALFORMED_TYPE:  # a malformed delivery is kept only to read
         raise NotFound(f"No webhook event with id {event_id}")
     service = payment_service(request, session)
     back = await apply_event(
