@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, select, update
@@ -38,7 +37,13 @@ from storeplex.models import (
     StorePaymentConfig,
     utcnow,
 )
-from storeplex.money import format_amount, minimum_charge, split_platform_fee, to_major
+from storeplex.money import (
+    format_amount,
+    minimum_charge,
+    parse_percentage,
+    split_platform_fee,
+    to_major,
+)
 from storeplex.orders import service as orders
 from storeplex.payments.states import account_status, may_move, state_of_intent
 from storeplex.stripe.gateway import StripeDict, StripeGateway
@@ -135,17 +140,7 @@ class PaymentService:
         self, store_id: int, *, percentage: Any, fixed_fee_amount: int
     ) -> StorePaymentConfig:
         """Platform admin only: the store's commission (0-100 %, two decimals) and fixed fee."""
-        try:
-            pct = Decimal(str(percentage))
-        except InvalidOperation:
-            raise BadRequest(
-                "platform_fee_percentage must be a number", field="platform_fee_percentage"
-            ) from None
-        if not pct.is_finite() or pct < 0 or pct > 100 or pct != pct.quantize(Decimal("0.01")):
-            raise BadRequest(
-                "platform_fee_percentage must be between 0 and 100 with at most two decimals",
-                field="platform_fee_percentage",
-            )
+        pct = parse_percentage(percentage, field="platform_fee_percentage")
         config = await self.get_or_create_store_payment_config(store_id)
         config.platform_fee_percentage = pct
         config.platform_fixed_fee_amount = fixed_fee_amount
