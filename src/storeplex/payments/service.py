@@ -35,6 +35,7 @@ from storeplex.models import (
     PaymentStatus,
     Store,
     StorePaymentConfig,
+    StoreStatus,
     utcnow,
 )
 from storeplex.money import (
@@ -84,8 +85,11 @@ _ORDER_FOR_INTENT = (
     )
     .with_for_update(of=Order)
 )
+# The store's status is read here, after the order lock, so a suspension committed while
+# we waited for the lock is seen (the first statement's join would show the old row).
 _CONFIG_AND_PAYMENT = (
-    select(StorePaymentConfig, Payment)
+    select(StorePaymentConfig, Payment, Store.status)
+    .join(Store, Store.id == StorePaymentConfig.store_id)
     .outerjoin(Payment, Payment.order_id == bindparam("order_id", type_=BigInteger))
     .where(StorePaymentConfig.store_id == bindparam("store_id", type_=BigInteger))
 )
@@ -316,10 +320,15 @@ class PaymentService:
         order, store_name = found
         row = (await self.db.execute(_CONFIG_AND_PAYMENT, ids)).one_or_none()
         config, payment = (row[0], row[1]) if row is not None else (None, None)
+        if row is None or row[2] != StoreStatus.ACTIVE:
+            raise PaymentsNotAccepted(
+                f"{store_name} is not taking orders right now, so this order cannot be paid. "
+                "No money has been taken."
+            )
         if config is None or not config.accepts_payments or not config.stripe_account_id:
             raise PaymentsNotAccepted(
-                "This store cannot take card payments yet; its owner has not finished "
-                "setting up payments"
+                f"{store_name} cannot take card payments right now, so this order cannot be "
+                "paid. No money has been taken."
             )
         if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
             raise Conflict(f"Order #{order.number} is already {order.payment_status}")
