@@ -38,6 +38,7 @@ from storeplex.models import (
 )
 from storeplex.money import format_amount, parse_amount, to_major
 from storeplex.orders import service as orders
+from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
 from storeplex.payouts import service as payouts
 from storeplex.refunds import service as refunds
@@ -572,9 +573,13 @@ async def order_status(
 async def order_cancel(
     request: Request, order_id: RowId, staff: Staff, session: SessionDep
 ) -> Response:
-    _, error = await attempt(
-        session, orders.cancel_order(session, store_id=staff.store.id, order_id=order_id)
+    result, error = await attempt(
+        session,
+        cancel_order(payment_service(request, session), store_id=staff.store.id, order_id=order_id),
     )
+    if result is not None and result.paid_meanwhile:
+        await session.commit()  # keep the payment that arrived
+        error = result.paid_message()
     if error:
         order = await orders.get_order(session, store_id=staff.store.id, order_id=order_id)
         return await _order_page(request, staff, session, order, error=error, status_code=409)
