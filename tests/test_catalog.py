@@ -70,7 +70,7 @@ async def test_prices_follow_the_store_currency(
         ({"price": "1.999"}, 400, "price"),
         ({"price": "abc"}, 400, "price"),
         ({"price": "NaN"}, 400, "price"),
-        ({"price": "1e3"}, 201, None),
+        ({"price": "1e3"}, 400, "price"),  # no exponents: "1e300000" would stall the server
         ({"price": "100000000"}, 400, "price"),
         ({"price": 1.5}, 422, "price"),
         ({"price": 12}, 422, "price"),

@@ -28,7 +28,8 @@ async def test_store_info_and_unknown_or_suspended_store(
     store = await make_store(database, currency="JPY", country="JP", name="Tokyo Tea")
     r = await client.get(url(store.slug))
     assert r.status_code == 200
-    assert r.json() == {"name": "Tokyo Tea", "slug": store.slug, "currency": "JPY", "country": "JP"}
+    assert r.json() == {"name": "Tokyo Tea", "slug": store.slug, "currency": "JPY", "country": "JP",
+                        "taking_orders": True, "message": None}  # fmt: skip
 
     r = await client.get(url("no-such-store", "/products"))
     assert r.status_code == 404

@@ -9,8 +9,11 @@ and the store receives the rest, so fee + store amount == total, always.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic.json_schema import JsonDict
 
 from storeplex.errors import BadRequest
 
@@ -58,35 +61,104 @@ def minimum_charge(currency: str) -> int:
     return 10 ** exponent(code)
 
 
+# The longest money string we read: far more than any amount Stripe accepts
+# ("99999999.999" is 12 characters), far less than what makes Decimal work hard.
+MAX_AMOUNT_TEXT = 24
+# ASCII digits only (str.isdigit and Decimal also take "١٢" and "²"), one optional
+# decimal point, no sign, exponent or spaces inside.
+_DECIMAL_TEXT = re.compile(r"([0-9]+)(?:\.([0-9]*))?|\.([0-9]+)", re.ASCII)
+# For request schemas: the money string's limits, documented; `parse_decimal_text` enforces
+# them (as a 400 naming the field) rather than the schema (a 422).
+MONEY_TEXT_SCHEMA: JsonDict = {
+    "maxLength": MAX_AMOUNT_TEXT,
+    "pattern": r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)$",
+}
+_NOT_FINITE = frozenset("nan snan inf infinity +inf -inf +infinity -infinity".split())  # noqa: SIM905
+
+
+def parse_decimal_text(value: object, *, field: str, decimals: int) -> Decimal:
+    """A non-negative decimal string ("12.50") as a Decimal, checked before Decimal sees it.
+
+    The text must be at most MAX_AMOUNT_TEXT characters of ASCII digits with one
+    optional decimal point and at most `decimals` digits after it; anything else
+    ("1e300000", "١٢", "NaN", "-1", a 10,000-digit string) is a 400 naming the
+    field. Decimal never parses an exponent here, so no input can make it build
+    a huge number.
+    """
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int, Decimal)):
+        raise BadRequest('Send amounts as a decimal string, for example "12.50"', field=field)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise BadRequest(f"{field} must be a finite number", field=field)
+        if abs(value.adjusted()) > MAX_AMOUNT_TEXT:
+            raise BadRequest(f"{field} is too large", field=field)
+        text = format(value, "f")
+    elif isinstance(value, int):
+        if abs(value) >= 10**MAX_AMOUNT_TEXT:
+            raise BadRequest(f"{field} is too large", field=field)
+        text = str(value)
+    else:
+        text = value.strip()
+    if not text:
+        raise BadRequest(f"{field} is required", field=field)
+    if len(text) > MAX_AMOUNT_TEXT:
+        raise BadRequest(f"{field} is too long: at most {MAX_AMOUNT_TEXT} characters", field=field)
+    match = _DECIMAL_TEXT.fullmatch(text)
+    if match is None:
+        if text.startswith("-") and _DECIMAL_TEXT.fullmatch(text[1:]):
+            raise BadRequest(f"{field} cannot be negative", field=field)
+        if text.lower() in _NOT_FINITE:
+            raise BadRequest(f"{field}: {text!r} is not a finite number", field=field)
+        raise BadRequest(
+            f"{field}: {text!r} is not a number; use digits 0-9 and at most one '.', "
+            'for example "12.50"',
+            field=field,
+        )
+    fraction = match.group(2) or match.group(3) or ""
+    if len(fraction.rstrip("0")) > decimals:
+        raise BadRequest(f"{field} has at most {decimals} decimal places", field=field)
+    return Decimal(text)
+
+
 def parse_amount(value: str | int | Decimal, currency: str, *, field: str = "amount") -> int:
     """Parse a human amount ("12.50") into minor units, refusing anything inexact.
 
-    Negative, NaN, infinite, floats, and more decimals than the currency has are
-    refused with a 400 that names the field. Three-decimal currencies must end in 0
-    (Stripe requires it).
+    Checked as text first (see `parse_decimal_text`): negative, NaN, infinite,
+    exponents, non-ASCII digits, floats, overlong strings and more decimals than
+    the currency has are refused with a 400 that names the field. Three-decimal
+    currencies must end in 0 (Stripe requires it).
     """
-    if isinstance(value, (bool, float)):
-        raise BadRequest('Send amounts as a decimal string, for example "12.50"', field=field)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise BadRequest(f"{value!r} is not a number", field=field) from None
-    if not number.is_finite():
-        raise BadRequest(f"{value!r} is not a finite number", field=field)
-    if number < 0:
-        raise BadRequest("The amount cannot be negative", field=field)
     exp = exponent(currency)
-    minor = number.scaleb(exp)
-    if minor != minor.to_integral_value():
-        raise BadRequest(
-            f"{currency.upper()} amounts have at most {exp} decimal places", field=field
-        )
-    result = int(minor)
+    try:
+        number = parse_decimal_text(value, field=field, decimals=exp)
+    except BadRequest as exc:
+        if "decimal places" in exc.message:
+            raise BadRequest(
+                f"{currency.upper()} amounts have at most {exp} decimal places", field=field
+            ) from None
+        raise
+    result = int(number.scaleb(exp))  # exact: at most `exp` decimals, at most 24 digits
     if exp == 3 and result % 10 != 0:
         raise BadRequest(f"{currency.upper()} amounts must end in 0", field=field)
     if result > MAX_AMOUNT:
         raise BadRequest("The amount is too large", field=field)
     return result
+
+
+def parse_percentage(value: object, *, field: str) -> Decimal:
+    """A percentage from 0 to 100 with at most two decimals ("2.50"), checked as text first."""
+    try:
+        pct = parse_decimal_text(value, field=field, decimals=2)
+    except BadRequest as exc:
+        raise BadRequest(
+            f"{field} must be between 0 and 100 with at most two decimals ({exc.message})",
+            field=field,
+        ) from None
+    if pct > 100:
+        raise BadRequest(
+            f"{field} must be between 0 and 100 with at most two decimals", field=field
+        )
+    return pct.quantize(Decimal("0.01"))
 
 
 def to_major(amount: int, currency: str) -> Decimal:

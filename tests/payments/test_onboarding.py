@@ -15,7 +15,7 @@ from tests.support.stack import Stack
 async def test_config_before_setup_is_not_configured(
     database: Database, http: httpx.AsyncClient
 ) -> None:
-    kit = await make_store_kit(database)
+    kit = await make_store_kit(database, takes_payments=False)
     r = await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))
     assert r.json() == {**r.json(), "account_status": "not_configured", "accepts_payments": False,
                         "needs_setup": True, "stripe_account_id": None}  # fmt: skip

@@ -135,7 +135,7 @@ async def test_create_intent_refuses_what_it_must(
     fresh_order = await order_for(database, http, fresh)
     r = await create_intent(http, fresh, fresh_order)
     assert r.status_code == 409
-    assert "cannot take card payments yet" in r.json()["error"]["message"]
+    assert "cannot take card payments right now" in r.json()["error"]["message"]
 
     # Below Stripe's minimum charge → 400 before any call to Stripe.
     before = len(stack.stripe.v1.payment_intents.list(params={"limit": 100}).data)

@@ -14,7 +14,15 @@ import httpx
 
 from storeplex.auth.secrets import hash_password, new_token, token_digest
 from storeplex.db import Database
-from storeplex.models import ApiToken, PlatformAdmin, Product, StaffUser, Store
+from storeplex.models import (
+    AccountStatus,
+    ApiToken,
+    PlatformAdmin,
+    Product,
+    StaffUser,
+    Store,
+    StorePaymentConfig,
+)
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -29,8 +37,16 @@ class StoreKit:
 
 
 async def make_store(
-    db: Database, *, currency: str = "EUR", country: str = "LU", **kw: object
+    db: Database,
+    *,
+    currency: str = "EUR",
+    country: str = "LU",
+    takes_payments: bool = True,
+    **kw: object,
 ) -> Store:
+    """A store; with `takes_payments` (the default) its payment configuration says it accepts
+    payments, so its storefront takes orders (a test that creates intents onboards it at the
+    emulator first, which gives it a real account)."""
     n = next(_counter)
     values: dict[str, object] = {
         "slug": f"store{n}",
@@ -44,6 +60,15 @@ async def make_store(
         store = Store(**values)
         s.add(store)
         await s.flush()
+        if takes_payments:
+            s.add(
+                StorePaymentConfig(
+                    store_id=store.id,
+                    currency=currency,
+                    stripe_account_status=AccountStatus.ACTIVE,
+                    accepts_payments=True,
+                )
+            )
     return store
 
 

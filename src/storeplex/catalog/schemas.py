@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storeplex.catalog.service import MAX_STOCK
 from storeplex.models import Product
-from storeplex.money import exponent, to_major
+from storeplex.money import MONEY_TEXT_SCHEMA, exponent, to_major
 
 PRICE_HINT = 'Send the price as a decimal string, for example "12.50"'
 
@@ -31,7 +31,7 @@ class ProductCreate(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=20_000)
-    price: str = Field(min_length=1, max_length=32, description=PRICE_HINT)
+    price: str = Field(description=PRICE_HINT, json_schema_extra=MONEY_TEXT_SCHEMA)
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)
     is_active: bool = True
 
@@ -44,7 +44,7 @@ class ProductUpdate(BaseModel):
     sku: str | None = Field(default=None, min_length=1, max_length=64)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=20_000)
-    price: str | None = Field(default=None, min_length=1, max_length=32)
+    price: str | None = Field(default=None, json_schema_extra=MONEY_TEXT_SCHEMA)
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     stock_delta: int | None = Field(default=None, ge=-MAX_STOCK, le=MAX_STOCK)
     is_active: bool | None = None

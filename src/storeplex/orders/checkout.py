@@ -34,6 +34,7 @@ from storeplex.models import (
 )
 from storeplex.money import MAX_AMOUNT, format_amount, minimum_charge
 from storeplex.orders.schemas import CheckoutIn
+from storeplex.stores.service import require_taking_orders
 
 ORDER_TOKEN_PREFIX = "spo"
 
@@ -125,7 +126,11 @@ _NEXT_NUMBER = (
 async def place_order(
     session: AsyncSession, *, store: Store, cart_token: str | None, details: CheckoutIn
 ) -> PlacedOrder:
-    """Create the order from the store's cart: price, reserve stock, number it, empty the cart."""
+    """Create the order from the store's cart: price, reserve stock, number it, empty the cart.
+
+    A store that cannot take payments (suspended, or its Stripe account not active) is
+    refused with a 409 before anything is written."""
+    await require_taking_orders(session, store=store)
     lines = await take_lines(session, store_id=store.id, token=cart_token)
     if not lines:
         raise BadRequest("Your cart is empty; add a product before checking out", code="empty_cart")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 
 from storeplex.auth.deps import CurrentStaff
 from storeplex.deps import SessionDep
+from storeplex.errors import Conflict
 from storeplex.orders import service
 from storeplex.orders.schemas import (
     FulfilmentStatusIn,
@@ -19,6 +20,8 @@ from storeplex.orders.schemas import (
     staff_order_out,
     staff_order_summary,
 )
+from storeplex.payments.cancel import cancel_order
+from storeplex.payments.deps import PaymentServiceDep
 
 router = APIRouter(prefix="/api/v1/store/orders", tags=["store-orders"])
 
@@ -68,8 +71,17 @@ async def set_status(
 
 
 @router.post("/{order_id}/cancel", response_model=StaffOrderOut)
-async def cancel(order_id: OrderId, staff: CurrentStaff, session: SessionDep) -> StaffOrderOut:
-    """Cancel an unpaid order and put its stock back; a paid order must be refunded instead."""
-    order = await service.cancel_order(session, store_id=staff.store_id, order_id=order_id)
-    items = await service.get_order_items(session, order_id=order.id)
-    return staff_order_out(order, items)
+async def cancel(
+    order_id: OrderId, staff: CurrentStaff, session: SessionDep, payments: PaymentServiceDep
+) -> StaffOrderOut:
+    """Cancel an unpaid order: its payment at Stripe first, then the order and its stock.
+
+    A paid order must be refunded instead (409). If the shopper paid while it was being
+    canceled, the order is recorded as paid and not canceled, and the answer is a 409
+    that says so."""
+    result = await cancel_order(payments, store_id=staff.store_id, order_id=order_id)
+    if result.paid_meanwhile:
+        await session.commit()  # keep the payment that arrived; the refusal tells the staff
+        raise Conflict(result.paid_message(), code="order_paid")
+    items = await service.get_order_items(session, order_id=result.order.id)
+    return staff_order_out(result.order, items)

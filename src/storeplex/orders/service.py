@@ -13,12 +13,21 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import digests_match
 from storeplex.errors import Conflict, NotFound
-from storeplex.models import Order, OrderItem, OrderStatus, PaymentStatus, Product, utcnow
+from storeplex.models import (
+    Dispute,
+    DisputeOutcome,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+    Product,
+    utcnow,
+)
 from storeplex.tenancy import get_scoped, scoped
 
 log = logging.getLogger("storeplex.orders")
@@ -40,6 +49,56 @@ NEXT_STEP_HELP: dict[str, str] = {
     OrderStatus.COMPLETED: "it is final",
     OrderStatus.CANCELED: "it is final",
 }
+
+
+class ClosedReason:
+    """Why a paid order left fulfilment without being shipped: the money went back."""
+
+    REFUNDED = "refunded"
+    LOST_TO_DISPUTE = "lost_to_dispute"
+    TEXT = {
+        REFUNDED: "refunded in full, nothing to ship",
+        LOST_TO_DISPUTE: "lost to a dispute (the bank gave the money back), nothing to ship",
+    }
+
+
+def lost_to_dispute() -> ColumnElement[bool]:
+    """For a query over orders: the order has a dispute that was lost."""
+    return (
+        select(Dispute.id)
+        .where(
+            Dispute.order_id == Order.id,
+            (Dispute.outcome == DisputeOutcome.LOST) | (Dispute.status == "lost"),
+        )
+        .exists()
+    )
+
+
+def awaiting_fulfilment() -> ColumnElement[bool]:
+    """For a query over orders: the store still has to ship it (paid, not given back)."""
+    return (
+        (Order.status == OrderStatus.PROCESSING)
+        & Order.payment_status.in_(SHIPPABLE_PAYMENT)
+        & ~lost_to_dispute()
+    )
+
+
+async def closed_reasons(session: AsyncSession, orders: list[Order]) -> dict[int, str]:
+    """For the given orders, why those still in processing left fulfilment (see ClosedReason)."""
+    reasons = {
+        o.id: ClosedReason.REFUNDED
+        for o in orders
+        if o.status == OrderStatus.PROCESSING and o.payment_status == PaymentStatus.REFUNDED
+    }
+    candidates = [
+        o.id for o in orders if o.status == OrderStatus.PROCESSING and o.id not in reasons
+    ]
+    if candidates:
+        lost = await session.execute(
+            select(Order.id).where(Order.id.in_(candidates), lost_to_dispute())
+        )
+        reasons.update({order_id: ClosedReason.LOST_TO_DISPUTE for order_id in lost.scalars()})
+    return reasons
 
 
 async def _reload(session: AsyncSession, order_id: int) -> Order:
@@ -218,6 +277,7 @@ async def set_fulfilment_status(
     conditions = [Order.id == order.id, Order.status == required]
     if status in (OrderStatus.PROCESSING, OrderStatus.SHIPPED):
         conditions.append(Order.payment_status.in_(SHIPPABLE_PAYMENT))
+        conditions.append(~lost_to_dispute())
     changed = (
         await session.execute(
             update(Order)
@@ -229,6 +289,13 @@ async def set_fulfilment_status(
     ).scalar_one_or_none()
     order = await _reload(session, order.id)
     if changed is None:
+        closed = (await closed_reasons(session, [order])).get(order.id)
+        if closed is not None and order.status == required:
+            raise Conflict(
+                f"Order #{order.number} was {ClosedReason.TEXT[closed]}",
+                field="status",
+                code="invalid_transition",
+            )
         if order.status == required and order.payment_status not in SHIPPABLE_PAYMENT:
             raise Conflict(
                 f"Order #{order.number} is {order.status} and its payment is "

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from storeplex.money import MONEY_TEXT_SCHEMA
+
 
 class SetupRequest(BaseModel):
     """POST /api/v1/store/payments/setup. Business details default to the store's."""
@@ -86,8 +88,11 @@ class FeeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     platform_fee_percentage: str = Field(
-        description='0 to 100, at most two decimals, as a string, e.g. "2.50"', max_length=12
+        description='0 to 100, at most two decimals, as a string, e.g. "2.50"',
+        json_schema_extra=MONEY_TEXT_SCHEMA,
     )
     platform_fixed_fee: str = Field(
-        default="0", description='In the store\'s currency, e.g. "0.30"', max_length=20
+        default="0",
+        description='In the store\'s currency, e.g. "0.30"',
+        json_schema_extra=MONEY_TEXT_SCHEMA,
     )

@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, select, update
@@ -36,9 +35,16 @@ from storeplex.models import (
     PaymentStatus,
     Store,
     StorePaymentConfig,
+    StoreStatus,
     utcnow,
 )
-from storeplex.money import format_amount, minimum_charge, split_platform_fee, to_major
+from storeplex.money import (
+    format_amount,
+    minimum_charge,
+    parse_percentage,
+    split_platform_fee,
+    to_major,
+)
 from storeplex.orders import service as orders
 from storeplex.payments.states import account_status, may_move, state_of_intent
 from storeplex.stripe.binding import EventRejected, check_charge_terms, destination_of
@@ -80,8 +86,11 @@ _ORDER_FOR_INTENT = (
     )
     .with_for_update(of=Order)
 )
+# The store's status is read here, after the order lock, so a suspension committed while
+# we waited for the lock is seen (the first statement's join would show the old row).
 _CONFIG_AND_PAYMENT = (
-    select(StorePaymentConfig, Payment)
+    select(StorePaymentConfig, Payment, Store.status)
+    .join(Store, Store.id == StorePaymentConfig.store_id)
     .outerjoin(Payment, Payment.order_id == bindparam("order_id", type_=BigInteger))
     .where(StorePaymentConfig.store_id == bindparam("store_id", type_=BigInteger))
 )
@@ -136,17 +145,7 @@ class PaymentService:
         self, store_id: int, *, percentage: Any, fixed_fee_amount: int
     ) -> StorePaymentConfig:
         """Platform admin only: the store's commission (0-100 %, two decimals) and fixed fee."""
-        try:
-            pct = Decimal(str(percentage))
-        except InvalidOperation:
-            raise BadRequest(
-                "platform_fee_percentage must be a number", field="platform_fee_percentage"
-            ) from None
-        if not pct.is_finite() or pct < 0 or pct > 100 or pct != pct.quantize(Decimal("0.01")):
-            raise BadRequest(
-                "platform_fee_percentage must be between 0 and 100 with at most two decimals",
-                field="platform_fee_percentage",
-            )
+        pct = parse_percentage(percentage, field="platform_fee_percentage")
         config = await self.get_or_create_store_payment_config(store_id)
         config.platform_fee_percentage = pct
         config.platform_fixed_fee_amount = fixed_fee_amount
@@ -322,10 +321,15 @@ class PaymentService:
         order, store_name = found
         row = (await self.db.execute(_CONFIG_AND_PAYMENT, ids)).one_or_none()
         config, payment = (row[0], row[1]) if row is not None else (None, None)
+        if row is None or row[2] != StoreStatus.ACTIVE:
+            raise PaymentsNotAccepted(
+                f"{store_name} is not taking orders right now, so this order cannot be paid. "
+                "No money has been taken."
+            )
         if config is None or not config.accepts_payments or not config.stripe_account_id:
             raise PaymentsNotAccepted(
-                "This store cannot take card payments yet; its owner has not finished "
-                "setting up payments"
+                f"{store_name} cannot take card payments right now, so this order cannot be "
+                "paid. No money has been taken."
             )
         if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
             raise Conflict(f"Order #{order.number} is already {order.payment_status}")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from storeplex.auth.deps import CurrentStaff
 from storeplex.deps import SessionDep
 from storeplex.models import Payout
-from storeplex.money import format_amount
+from storeplex.money import MONEY_TEXT_SCHEMA, format_amount
 from storeplex.payments.deps import GatewayDep
 from storeplex.payouts import service
 
@@ -23,7 +23,9 @@ class PayoutSettingsIn(BaseModel):
 
     payout_schedule: StrictStr = Field(max_length=20, description="daily, weekly or monthly")
     minimum_payout: StrictStr = Field(
-        default="0", max_length=20, description='In the store\'s currency, e.g. "50.00"'
+        default="0",
+        description='In the store\'s currency, e.g. "50.00"',
+        json_schema_extra=MONEY_TEXT_SCHEMA,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from storeplex.models import Refund
-from storeplex.money import format_amount
+from storeplex.money import MONEY_TEXT_SCHEMA, format_amount
 
 
 class RefundIn(BaseModel):
@@ -18,7 +18,9 @@ class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: StrictStr | None = Field(
-        default=None, max_length=20, description='In the store\'s currency, e.g. "12.50"'
+        default=None,
+        description='In the store\'s currency, e.g. "12.50"',
+        json_schema_extra=MONEY_TEXT_SCHEMA,
     )
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] = "requested_by_customer"
     note: StrictStr | None = Field(default=None, max_length=1000)

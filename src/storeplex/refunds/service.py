@@ -90,6 +90,42 @@ async def _lock_refund(session: AsyncSession, refund_id: int) -> Refund:
     return (await session.execute(query)).scalar_one()
 
 
+async def dispute_blocking_refund(session: AsyncSession, *, payment: Payment) -> str | None:
+    """Why the payment cannot be refunded because of a dispute ("open" or "lost"), or None.
+
+    While a dispute is open the bank holds the money; once it is lost the shopper has
+    had it back from the bank, so a refund would pay them twice (Stripe refuses it too).
+    """
+    outcomes = (
+        await session.execute(
+            select(Dispute.outcome, Dispute.status).where(Dispute.payment_id == payment.id)
+        )
+    ).all()
+    if any(outcome is None and status != "lost" for outcome, status in outcomes):
+        return "open"
+    if any(outcome == DisputeOutcome.LOST or status == "lost" for outcome, status in outcomes):
+        return "lost"
+    return None
+
+
+async def refuse_if_disputed(session: AsyncSession, *, payment: Payment, order: Order) -> None:
+    """409 with a sentence for the store owner while a dispute forbids a refund."""
+    blocking = await dispute_blocking_refund(session, payment=payment)
+    if blocking == "open":
+        raise Conflict(
+            f"Order #{order.number} has an open dispute: the shopper's bank is reviewing the "
+            "payment, so it cannot be refunded now. Answer the dispute instead; if you win it, "
+            "you can refund afterwards.",
+            code="disputed",
+        )
+    if blocking == "lost":
+        raise Conflict(
+            f"Order #{order.number} cannot be refunded: its dispute was lost, so the shopper's "
+            "bank has already given the money back to the shopper.",
+            code="dispute_lost",
+        )
+
+
 async def reserve_refund(
     session: AsyncSession,
     *,
@@ -118,19 +154,7 @@ async def reserve_refund(
         raise BadRequest(
             f"reason must be one of {', '.join(RefundReason.ALL)}", field="reason"
         )  # the schema already checks; services are called from elsewhere too
-    open_dispute = (
-        await session.execute(
-            select(Dispute.id).where(
-                Dispute.payment_id == payment.id, Dispute.status.in_(DisputeOutcome.OPEN_STATES)
-            )
-        )
-    ).first()
-    if open_dispute is not None:
-        raise Conflict(
-            f"Order #{order.number} has an open dispute; it cannot be refunded until the "
-            "dispute is closed",
-            code="disputed",
-        )
+    await refuse_if_disputed(session, payment=payment, order=order)
     currency = payment.currency
     left = payment.amount_total - payment.amount_refunded
     if left <= 0:
@@ -234,11 +258,31 @@ async def submit_refund(session: AsyncSession, gateway: StripeGateway, *, refund
             order_id=refund.order_id,
         )
     except StripeCallError as exc:
-        if exc.status_code != 503:
-            await mark_refund_failed(session, refund_id=refund.id, message=exc.message)
-        raise
+        if exc.status_code == 503:
+            raise
+        # Stripe's own text names its objects (the charge id); the owner gets our sentence.
+        message = refusal_sentence(exc.stripe_code)
+        await mark_refund_failed(session, refund_id=refund.id, message=message)
+        raise StripeCallError(
+            message, status_code=exc.status_code, code=exc.code, stripe_code=exc.stripe_code
+        ) from None
     applied = await apply_stripe_refund(session, gateway, stripe_refund)
     return applied or refund
+
+
+REFUSALS = {
+    "charge_disputed": "the payment has been charged back (disputed) by the shopper's bank",
+    "charge_already_refunded": "the payment is already refunded in full",
+    "amount_too_large": "the amount is more than what is left to refund",
+    "charge_expired_for_refund": "the payment is too old to be refunded by card",
+    "insufficient_funds": "your Stripe balance is too low to cover it",
+}
+
+
+def refusal_sentence(stripe_code: str | None) -> str:
+    """Why Stripe refused a refund, in the store owner's words; never Stripe's raw text."""
+    why = REFUSALS.get(stripe_code or "", "the payment provider refused it")
+    return f"Nothing was refunded: {why}."
 
 
 async def mark_refund_failed(session: AsyncSession, *, refund_id: int, message: str) -> Refund:

@@ -26,6 +26,7 @@ from storeplex.storefront.schemas import (
     product_out,
     store_public_out,
 )
+from storeplex.stores.service import require_taking_orders, takes_orders
 from storeplex.tenancy import require_store_context
 
 router = APIRouter(prefix="/api/v1/storefront/{slug}", tags=["storefront"])
@@ -48,9 +49,9 @@ def _remember_cart(request: Request, response: Response, token: str) -> None:
 
 
 @router.get("", response_model=StorePublicOut)
-async def store_info(store: StoreDep) -> StorePublicOut:
-    """The store's public details."""
-    return store_public_out(store)
+async def store_info(store: StoreDep, session: SessionDep) -> StorePublicOut:
+    """The store's public details, and whether it is taking orders."""
+    return store_public_out(store, taking_orders=await takes_orders(session, store_id=store.id))
 
 
 @router.get("/products", response_model=ProductList)
@@ -87,7 +88,9 @@ async def add_cart_item(
     response: Response,
     cart_token: CartCookie = None,
 ) -> CartOut:
-    """Add a product; the quantity adds to any line already in the cart."""
+    """Add a product; the quantity adds to any line already in the cart. A store that is not
+    taking orders answers 409."""
+    await require_taking_orders(session, store=store)
     token = carts.valid_cart_token(cart_token) or carts.new_cart_token()
     cart_id = await carts.add_item(
         session,

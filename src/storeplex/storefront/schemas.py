@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from storeplex.models import Product, Store
 from storeplex.money import format_amount
+from storeplex.stores.service import not_taking_orders_message
 
 
 class StorePublicOut(BaseModel):
@@ -13,6 +14,10 @@ class StorePublicOut(BaseModel):
     slug: str
     currency: str
     country: str
+    taking_orders: bool = Field(
+        description="False while the store cannot take payments: carts and checkout answer 409"
+    )
+    message: str | None = Field(description="Why the store is not taking orders, for shoppers")
 
 
 class ProductOut(BaseModel):
@@ -32,9 +37,14 @@ class ProductList(BaseModel):
     has_more: bool
 
 
-def store_public_out(store: Store) -> StorePublicOut:
+def store_public_out(store: Store, *, taking_orders: bool) -> StorePublicOut:
     return StorePublicOut(
-        name=store.name, slug=store.slug, currency=store.currency, country=store.country
+        name=store.name,
+        slug=store.slug,
+        currency=store.currency,
+        country=store.country,
+        taking_orders=taking_orders,
+        message=None if taking_orders else not_taking_orders_message(store),
     )
 
 

@@ -18,6 +18,8 @@ from storeplex.auth import endpoints as auth_endpoints
 from storeplex.auth.deps import CurrentAdmin, CurrentStaff
 from storeplex.auth.schemas import StaffOut
 from storeplex.deps import SessionDep
+from storeplex.payments.cancel import cancel_open_payments
+from storeplex.payments.deps import PaymentServiceDep
 from storeplex.stores import service
 from storeplex.stores.schemas import (
     PlatformStoreUpdate,
@@ -67,8 +69,14 @@ async def update_store(
 
 
 @stores_router.post("/{store_id}/suspend", response_model=StoreOut)
-async def suspend_store(store_id: int, _: CurrentAdmin, session: SessionDep) -> StoreOut:
-    return StoreOut.of(await service.suspend_store(session, store_id=store_id))
+async def suspend_store(
+    store_id: int, _: CurrentAdmin, session: SessionDep, payments: PaymentServiceDep
+) -> StoreOut:
+    """Suspend the store and cancel at Stripe every payment a shopper could still make to it
+    (their orders are canceled and their stock released). Idempotent."""
+    store = await service.suspend_store(session, store_id=store_id)
+    await cancel_open_payments(payments, store_id=store.id)
+    return StoreOut.of(store)
 
 
 @stores_router.post("/{store_id}/activate", response_model=StoreOut)

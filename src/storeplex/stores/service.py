@@ -2,7 +2,9 @@
 
 Rule: a store's slug is its public address (`/s/<slug>/`) and never changes;
 its currency is fixed once it has orders, because every amount recorded for it
-is in that currency.
+is in that currency. A store takes orders only while it is active and its
+payments are active at Stripe (`takes_orders`); otherwise no cart, checkout or
+payment may start, so no shopper can owe money to a store that cannot be paid.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.service import create_staff_user, normalize_email
 from storeplex.errors import BadRequest, Conflict, NotFound
-from storeplex.models import Order, StaffRole, StaffUser, Store, StoreStatus
+from storeplex.models import Order, StaffRole, StaffUser, Store, StorePaymentConfig, StoreStatus
 from storeplex.money import normalize_currency
 from storeplex.stores.countries import ISO_COUNTRIES
 
@@ -138,6 +140,50 @@ async def create_store(
         field_prefix="owner_",
     )
     return store, owner
+
+
+class StoreNotTakingOrders(Conflict):
+    code = "store_not_taking_orders"
+
+
+def not_taking_orders_message(store: Store) -> str:
+    """What a shopper is told when the store cannot take orders (suspended or not set up)."""
+    return (
+        f"{store.name} is not taking orders right now, so nothing can be bought or paid "
+        "here. No money has been taken."
+    )
+
+
+_TAKES_ORDERS = (
+    select(StorePaymentConfig.accepts_payments)
+    .join(Store, Store.id == StorePaymentConfig.store_id)
+    .where(StorePaymentConfig.store_id == bindparam("store_id", type_=BigInteger))
+    .where(Store.status == StoreStatus.ACTIVE)
+)
+
+
+def taking_orders_filter() -> ColumnElement[bool]:
+    """For a query over stores: only those that take orders now (used by the landing page)."""
+    return (Store.status == StoreStatus.ACTIVE) & (
+        select(StorePaymentConfig.id)
+        .where(
+            StorePaymentConfig.store_id == Store.id,
+            StorePaymentConfig.accepts_payments.is_(True),
+        )
+        .exists()
+    )
+
+
+async def takes_orders(session: AsyncSession, *, store_id: int) -> bool:
+    """Whether the store is active and its payments are active at Stripe."""
+    accepts = (await session.execute(_TAKES_ORDERS, {"store_id": store_id})).scalar_one_or_none()
+    return bool(accepts)
+
+
+async def require_taking_orders(session: AsyncSession, *, store: Store) -> None:
+    """409 with a sentence for the shopper unless the store takes orders now."""
+    if not await takes_orders(session, store_id=store.id):
+        raise StoreNotTakingOrders(not_taking_orders_message(store))
 
 
 async def get_store(session: AsyncSession, *, store_id: int) -> Store:

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from storeplex.deps import SessionDep
-from storeplex.models import Store, StoreStatus
+from storeplex.models import Store
+from storeplex.stores.service import taking_orders_filter
 from storeplex.web import platform_admin, shopper, store_admin, storefront
 from storeplex.web.common import page_router, render
 
@@ -21,10 +22,11 @@ router = page_router()
 
 @router.get("/", response_class=HTMLResponse)
 async def landing(request: Request, session: SessionDep) -> HTMLResponse:
+    """The stores a shopper can buy from: active, with payments active at Stripe."""
     stores = (
         (
             await session.execute(
-                select(Store).where(Store.status == StoreStatus.ACTIVE).order_by(Store.name)
+                select(Store).where(taking_orders_filter()).order_by(Store.name, Store.id)
             )
         )
         .scalars()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.models import Order, OrderStatus, Payment, Store, StorePaymentConfig
 from storeplex.models.base import utcnow
+from storeplex.orders.service import awaiting_fulfilment
 from storeplex.reports.totals import Totals, days_over, store_days, stores_over
 from storeplex.tenancy import scoped
 
@@ -54,7 +55,7 @@ async def dashboard_figures(session: AsyncSession, *, store_id: int) -> dict[str
     to_fulfil = (
         await session.execute(
             scoped(Order, store_id)
-            .where(Order.status == OrderStatus.PROCESSING)
+            .where(awaiting_fulfilment())
             .with_only_columns(func.count(Order.id))
         )
     ).scalar_one()

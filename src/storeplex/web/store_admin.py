@@ -23,7 +23,7 @@ from storeplex.auth.sessions import SessionKind
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep
 from storeplex.disputes import service as disputes
-from storeplex.errors import BadRequest
+from storeplex.errors import BadRequest, StoreplexError
 from storeplex.models import (
     AccountStatus,
     Dispute,
@@ -33,10 +33,12 @@ from storeplex.models import (
     PaymentState,
     PaymentStatus,
     Product,
+    RefundState,
     StorePaymentConfig,
 )
 from storeplex.money import format_amount, parse_amount, to_major
 from storeplex.orders import service as orders
+from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
 from storeplex.payouts import service as payouts
 from storeplex.refunds import service as refunds
@@ -329,6 +331,14 @@ async def payments_list(
     )
 
 
+REFUND_BLOCKED = {
+    "open": "This payment cannot be refunded while its dispute is open: the shopper's bank "
+    "holds the money. Answer the dispute; if you win it, you can refund afterwards.",
+    "lost": "This payment cannot be refunded: its dispute was lost, so the shopper's bank has "
+    "already given the money back to the shopper.",
+}
+
+
 async def _payment_page(
     request: Request,
     staff: StaffPage,
@@ -339,10 +349,13 @@ async def _payment_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
+    # Re-read: a refused refund changed the row with statements the identity map missed.
+    await session.refresh(payment)
     order = await orders.get_order(session, store_id=staff.store.id, order_id=payment.order_id)
     rows, _ = await refunds.list_refunds(
         session, store_id=staff.store.id, order_id=order.id, limit=100
     )
+    blocking = await refunds.dispute_blocking_refund(session, payment=payment)
     chargebacks: list[Dispute] = []
     if payment.disputed:
         chargebacks, _ = await disputes.list_disputes(
@@ -362,6 +375,9 @@ async def _payment_page(
             disputes=chargebacks,
             refundable=left,
             refundable_major=to_major(left, payment.currency),
+            refunded_amount=sum(r.amount for r in rows if r.status == RefundState.SUCCEEDED),
+            refund_in_progress=sum(r.amount for r in rows if r.status == RefundState.PENDING),
+            refund_blocked=REFUND_BLOCKED.get(blocking or ""),
             error=error,
         ),
         status_code=status_code,
@@ -382,23 +398,22 @@ async def payment_refund(
     """Refund all or part of the payment through the refunds service (reserve, commit, call)."""
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     form = await form_data(request)
-    reserved, error = await attempt(
-        session,
-        refunds.reserve_refund(
-            session,
-            store_id=staff.store.id,
-            order_id=payment.order_id,
-            amount=form.get("amount") or None,
-            reason=form.get("reason") or None,
-            note=form.get("note") or None,
-            restock=form.get("restock") == "1",
-            staff_user_id=staff.user.id,
-            token_id=None,
-        ),
-    )
-    if reserved is None:
+    try:
+        async with session.begin_nested():
+            reserved = await refunds.reserve_refund(
+                session,
+                store_id=staff.store.id,
+                order_id=payment.order_id,
+                amount=form.get("amount") or None,
+                reason=form.get("reason") or None,
+                note=form.get("note") or None,
+                restock=form.get("restock") == "1",
+                staff_user_id=staff.user.id,
+                token_id=None,
+            )
+    except StoreplexError as exc:  # refused before Stripe: a bad amount, a dispute, ...
         return await _payment_page(
-            request, staff, session, payment_id, error=error, status_code=400
+            request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
         )
     refund_id = reserved.id
     await session.commit()  # the reservation stands before any money moves (see refunds)
@@ -469,6 +484,7 @@ async def orders_list(
         limit=PAGE,
         offset=offset,
     )
+    closed = await orders.closed_reasons(session, rows)
     return render(
         request,
         "admin/orders.html",
@@ -476,6 +492,7 @@ async def orders_list(
             staff,
             "orders",
             request,
+            closed={k: orders.ClosedReason.TEXT[v] for k, v in closed.items()},
             rows=rows,
             has_more=has_more,
             offset=offset,
@@ -506,6 +523,7 @@ async def _order_page(
     payment = (
         await session.execute(select(Payment).where(Payment.order_id == order.id))
     ).scalar_one_or_none()
+    closed = (await orders.closed_reasons(session, [order])).get(order.id)
     return render(
         request,
         "admin/order.html",
@@ -516,7 +534,8 @@ async def _order_page(
             order=order,
             items=items,
             payment=payment,
-            next_step=NEXT_STEP.get(order.status),
+            next_step=None if closed else NEXT_STEP.get(order.status),
+            closed=orders.ClosedReason.TEXT[closed] if closed else None,
             can_cancel=order.status == OrderStatus.PENDING
             and order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED),
             error=error,
@@ -554,9 +573,13 @@ async def order_status(
 async def order_cancel(
     request: Request, order_id: RowId, staff: Staff, session: SessionDep
 ) -> Response:
-    _, error = await attempt(
-        session, orders.cancel_order(session, store_id=staff.store.id, order_id=order_id)
+    result, error = await attempt(
+        session,
+        cancel_order(payment_service(request, session), store_id=staff.store.id, order_id=order_id),
     )
+    if result is not None and result.paid_meanwhile:
+        await session.commit()  # keep the payment that arrived
+        error = result.paid_message()
     if error:
         order = await orders.get_order(session, store_id=staff.store.id, order_id=order_id)
         return await _order_page(request, staff, session, order, error=error, status_code=409)

@@ -23,6 +23,7 @@ from storeplex.orders import service as orders
 from storeplex.orders.checkout import place_order
 from storeplex.orders.schemas import CheckoutIn
 from storeplex.storefront import service as catalog
+from storeplex.stores import service as stores
 from storeplex.tenancy import store_by_slug
 from storeplex.web.common import (
     attempt,
@@ -114,6 +115,7 @@ async def storefront_home(
             "offset": offset,
             "page_size": PAGE_SIZE,
             "cart_count": await _cart_count(session, store, cart_token),
+            "taking_orders": await stores.takes_orders(session, store_id=store.id),
         },
     )
 
@@ -135,6 +137,7 @@ async def product_page(
             "store": store,
             "product": product,
             "cart_count": await _cart_count(session, store, cart_token),
+            "taking_orders": await stores.takes_orders(session, store_id=store.id),
         },
     )
 
@@ -150,6 +153,19 @@ async def cart_add(
     if not product_id or product_id < 1:
         return redirect(f"/s/{store.slug}/")
     product = await catalog.get_product(session, store_id=store.id, product_id=product_id)
+    if not await stores.takes_orders(session, store_id=store.id):
+        return render(
+            request,
+            "storefront/product.html",
+            {
+                "store": store,
+                "product": product,
+                "error": stores.not_taking_orders_message(store),
+                "cart_count": await _cart_count(session, store, cart_token),
+                "taking_orders": False,
+            },
+            status_code=409,
+        )
     token = carts.valid_cart_token(cart_token) or carts.new_cart_token()
     error = None
     if quantity is None or not 1 <= quantity <= 1000:
@@ -171,6 +187,7 @@ async def cart_add(
                 "error": error,
                 "quantity": form.get("quantity", "1"),
                 "cart_count": await _cart_count(session, store, cart_token),
+                "taking_orders": True,
             },
             status_code=400,
         )
@@ -193,7 +210,13 @@ async def cart_page(
     return render(
         request,
         "storefront/cart.html",
-        {"store": store, "cart": cart, "cart_count": cart.item_count, "added": added_name},
+        {
+            "store": store,
+            "cart": cart,
+            "cart_count": cart.item_count,
+            "added": added_name,
+            "taking_orders": await stores.takes_orders(session, store_id=store.id),
+        },
     )
 
 
@@ -226,7 +249,13 @@ async def cart_update(
         return render(
             request,
             "storefront/cart.html",
-            {"store": store, "cart": cart, "cart_count": cart.item_count, "error": error},
+            {
+                "store": store,
+                "cart": cart,
+                "cart_count": cart.item_count,
+                "error": error,
+                "taking_orders": await stores.takes_orders(session, store_id=store.id),
+            },
             status_code=400,
         )
     return redirect(f"/s/{store.slug}/cart")
@@ -239,6 +268,7 @@ def _checkout_context(store: Store, cart: object, values: dict[str, str]) -> dic
         "values": values,
         "countries": COUNTRIES,
         "cart_count": getattr(cart, "item_count", 0),
+        "taking_orders": True,
     }
 
 
@@ -248,7 +278,7 @@ async def checkout_page(
 ) -> Response:
     store = await store_by_slug(session, slug)
     cart = await carts.view_cart(session, store=store, token=cart_token)
-    if not cart.items:
+    if not cart.items or not await stores.takes_orders(session, store_id=store.id):
         return redirect(f"/s/{store.slug}/cart")
     return render(
         request,
@@ -325,7 +355,10 @@ async def checkout_submit(
         context = _checkout_context(store, cart, values)
         context["errors"] = errors
         context["error"] = message or "Please correct the fields marked below."
-        return render(request, "storefront/checkout.html", context, status_code=400)
+        taking_orders = await stores.takes_orders(session, store_id=store.id)
+        context["taking_orders"] = taking_orders
+        status = 400 if taking_orders else 409
+        return render(request, "storefront/checkout.html", context, status_code=status)
     order = placed.order
     response = redirect(f"/s/{store.slug}/orders/{order.id}/pay")
     _remember_order(request, response, store, order, placed.access_token)
