@@ -325,8 +325,8 @@ def build_account(
     )
 
 
-def ensure_platform(state: State, acct_id: str) -> Stored:
-    """The platform account for a key, created (fully enabled) on first use."""
+def ensure_platform(state: State, acct_id: str, country: str = "LU") -> Stored:
+    """The platform account for a key: created fully enabled, in the key's country, on first use."""
     stored = state.get(acct_id)
     if stored is not None:
         return stored
@@ -334,7 +334,7 @@ def ensure_platform(state: State, acct_id: str) -> Stored:
         state,
         acct_id,
         account_type="standard",
-        country="LU",
+        country=country,
         email=None,
         business_type="company",
         controller={"type": "account"},
