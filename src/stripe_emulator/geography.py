@@ -83,7 +83,7 @@ def account_creation_error(
 
 
 def transfer_error(
-    platform_country: str, country: str, service_agreement: str
+    platform_country: str, country: str, service_agreement: str, param: str | None = None
 ) -> StripeError | None:
     """Why funds cannot go from a platform in ``platform_country`` to this account, or None."""
     if country == platform_country:
@@ -97,5 +97,6 @@ def transfer_error(
         f"Funds can't be sent to accounts located in {country} when the account is under "
         f"the `{service_agreement}` service agreement. For more information, see "
         "https://stripe.com/docs/connect/cross-border-payouts.",
+        param=param,
         code="transfers_not_allowed",
     )
