@@ -4,7 +4,9 @@ Routes: ``POST keys {"secret_key"?, "country"?}`` (accept a secret key, a new on
 none is given, as a platform in ``country``, default LU), ``GET audit`` (``{"problems"}``:
 where the books disagree with themselves), ``POST reset`` (keeps the keys),
 ``GET clock``, ``POST clock/advance {"seconds"}``,
-``POST|GET|DELETE faults``, ``POST|GET webhooks/shape``, ``POST webhooks/flush``,
+``POST|GET|DELETE faults``, ``POST|GET webhooks/shape`` (``schedule``: fast|test|live
+and the rest of :class:`~stripe_emulator.webhooks.Shaping`), ``POST webhooks/flush``,
+``POST webhooks/endpoints/{id} {"schedule"?, "reorder"?, "duplicate_rate"?}``,
 ``GET webhooks/deliveries``, ``POST accounts/{id}/onboard {"outcome"}``,
 ``POST accounts/{id}/deauthorize``, ``POST disputes/{id}/resolve {"outcome"}``,
 ``POST refunds/next {"outcome": "pending"|"failed"}``,
@@ -131,6 +133,17 @@ def routes(emu: Emulator) -> list[Route]:
                 return _error(str(exc))
         return JSONResponse(dataclasses.asdict(emu.dispatcher.shaping))
 
+    async def endpoint_options(request: Request) -> JSONResponse:
+        data = await _json(request)
+        async with state.lock:
+            try:
+                options = emu.dispatcher.configure_endpoint(request.path_params["id"], **data)
+            except LookupError as exc:
+                return _error(str(exc), 404)
+            except (ValueError, TypeError) as exc:
+                return _error(str(exc))
+        return JSONResponse(options)
+
     async def flush(request: Request) -> JSONResponse:
         delivered = await emu.dispatcher.flush()
         return JSONResponse({"attempted": delivered, "queued": len(emu.dispatcher.queue)})
@@ -227,6 +240,7 @@ def routes(emu: Emulator) -> list[Route]:
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/webhooks/shape", shape, methods=["GET", "POST"]),
         Route("/_emulator/webhooks/flush", flush, methods=["POST"]),
+        Route("/_emulator/webhooks/endpoints/{id}", endpoint_options, methods=["POST"]),
         Route("/_emulator/webhooks/deliveries", deliveries, methods=["GET"]),
         Route("/_emulator/accounts/{id}/{action}", account_action, methods=["POST"]),
         Route("/_emulator/disputes/{id}/resolve", dispute_resolve, methods=["POST"]),

@@ -68,6 +68,7 @@ def shaping(control: Control) -> Iterator[Control]:
             "seed": 0,
             "max_attempts": 4,
             "retry_base_ms": 500,
+            "schedule": "fast",
         },
     )
 

@@ -152,7 +152,9 @@ async def test_destination_charge_succeeds_and_moves_money(
     ):
         assert expected in types
     connected_events = await client.v1.events.list_async(options={"stripe_account": connected.id})
-    assert "payment.created" in [e.type for e in connected_events.data]
+    # No "payment.created": the SDK knows no such event type (the destination payment is
+    # seen through the transfer and the account's balance transactions).
+    assert "payment.created" not in [e.type for e in connected_events.data]
     assert all(e.account == connected.id for e in connected_events.data)
 
 

@@ -152,7 +152,6 @@ def create_transfer_record(
     )
     transfer_stored = state.add(transfer, ctx.platform, payment=py_id)
     emit(state, ctx.platform, "transfer.created", transfer)
-    emit(state, ctx.platform, "payment.created", payment, account=destination)
     return transfer_stored, payment_stored
 
 
