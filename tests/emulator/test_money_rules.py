@@ -156,3 +156,28 @@ def test_the_audit_finds_books_that_do_not_balance() -> None:
         "acct_x",
     )  # fmt: skip
     assert any("tr_x: booked 1000, expected -400" in p for p in audit(state))
+
+
+async def test_a_refund_larger_than_the_available_balance_is_paid_from_the_bank(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
+    """ "Refund and cancel payments": refunds use the available balance; when it does not
+    cover the refund, Stripe either debits the rest from the bank account or holds the
+    refund as pending until the balance is topped up. The emulator takes the first branch:
+    the refund succeeds at once and the available balance shows the shortfall, which the
+    books still account for transaction by transaction."""
+    pi = await _destination_charge(client, connected.id, 2500, fee=100)
+    before = await client.v1.balance.retrieve_async()
+    assert available(before) == 0  # the charge is still pending
+    refund = await client.v1.refunds.create_async(params={"payment_intent": pi.id})
+    assert refund.status == "succeeded"
+    after = await client.v1.balance.retrieve_async()
+    assert available(after) == -2500 and pending(after) == pending(before)
+    # With reverse_transfer the connected account pays its share back instead.
+    pi = await _destination_charge(client, connected.id, 2500, fee=100)
+    refund = await client.v1.refunds.create_async(
+        params={"payment_intent": pi.id, "reverse_transfer": True, "refund_application_fee": True}
+    )
+    assert refund.status == "succeeded" and refund.transfer_reversal
+    final = await client.v1.balance.retrieve_async()
+    assert available(final) == -2500 - 2500 + 2500 - 100

@@ -1,4 +1,11 @@
-"""Destination charges with every test card, 3-D Secure, capture, cancel, saved cards."""
+"""Destination charges with every test card, 3-D Secure, capture, cancel, saved cards.
+
+Sources (Stripe documentation): "Create destination charges" (transfer_data, the
+automatic transfer and its destination payment, application_fee_amount collected as an
+application fee), "Testing" (test card numbers, declines and their decline codes),
+"3D Secure authentication", "Place a hold on a payment method" (manual capture), and the
+API reference for PaymentIntents.
+"""
 
 from __future__ import annotations
 

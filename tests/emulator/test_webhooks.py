@@ -1,4 +1,10 @@
-"""Webhook endpoints, signatures, routing, retries and shaping."""
+"""Webhook endpoints, signatures, routing, retries and shaping.
+
+Sources (Stripe documentation): "Receive Stripe events in your webhook endpoint"
+(signatures: t and v1 = HMAC-SHA256 of "t.payload"; Connect endpoints receive events of
+connected accounts with an ``account`` field), API reference for Webhook Endpoints (the
+secret is returned only on creation).
+"""
 
 from __future__ import annotations
 
