@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -109,6 +110,40 @@ def test_command_line_without_keys_makes_and_prints_one() -> None:
                     raise
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["country"] == "LU"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_storeplex_emulator_command_takes_keys_and_a_country() -> None:
+    port = free_port()
+    key = new_secret_key()
+    storeplex = str(Path(sys.executable).with_name("storeplex"))
+    proc = subprocess.Popen(
+        [storeplex, "emulator", "--port", str(port), "--api-key", key, "--country", "DE"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                mine = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/account",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                break
+            except httpx.ConnectError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert mine.status_code == 200 and mine.json()["country"] == "DE"
+        other = httpx.get(
+            f"http://127.0.0.1:{port}/v1/account",
+            headers={"Authorization": f"Bearer {new_secret_key()}"},
+        )
+        assert other.status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=10)
