@@ -198,6 +198,10 @@ def base_env(url: str, data_dir: Path) -> dict[str, str]:
 
 def stripe_env(env: dict[str, str], emulator_url: str) -> dict[str, str]:
     suffix = secrets.token_hex(10)
+    # The emulator accepts only the keys it is given.
+    httpx.post(
+        f"{emulator_url}/_emulator/keys", json={"secret_key": f"sk_test_{suffix}"}, timeout=30
+    ).raise_for_status()
     return {
         **env,
         "STOREPLEX_EMULATOR": "off",

@@ -113,8 +113,8 @@ def test_the_readme_run_command_serves_the_demo_storefront(tmp_path: Path) -> No
         shop = httpx.get(f"{base}/s/alpine-coffee/")
         assert shop.status_code == 200
         assert "Espresso blend" in shop.text and "12.50 EUR" in shop.text
-        yen = httpx.get(f"{base}/s/tokyo-stationery/")
-        assert "250 JPY" in yen.text
+        francs = httpx.get(f"{base}/s/zurich-stationery/")
+        assert "2.50 CHF" in francs.text
         logins = (tmp_path / "var" / "demo-logins.txt").read_text().split()
         assert "owner@alpine-coffee.example" in logins
         emulator = f"http://127.0.0.1:{emulator_port}"

@@ -216,11 +216,13 @@ def serve(
 
     servers: list[uvicorn.Server] = []
     if settings.emulator_enabled and emulator:
+        from storeplex.stripe.keys import resolve_keys
         from stripe_emulator.app import create_app as create_emulator
 
         emulator_app = create_emulator(
             public_url=settings.emulator_url,
             state_file=str(settings.data_dir / "stripe-emulator.json"),
+            api_keys=[resolve_keys(settings).secret_key],
         )
         servers.append(
             _QuietSignalsServer(
@@ -352,13 +354,19 @@ def emulator_cmd(
     host: str = "127.0.0.1",
     port: int = 12111,
     state_file: Annotated[str | None, typer.Option(help="Keep state in this file")] = None,
+    api_key: Annotated[
+        list[str] | None, typer.Option(help="A secret key to accept (repeatable); else one is made")
+    ] = None,
+    country: Annotated[str, typer.Option(help="Country of the platforms of --api-key")] = "LU",
 ) -> None:
     """Run the Stripe emulator on its own."""
     from stripe_emulator.__main__ import main as emulator_main
 
-    argv = ["--host", host, "--port", str(port)]
+    argv = ["--host", host, "--port", str(port), "--country", country]
     if state_file:
         argv += ["--state-file", state_file]
+    for key in api_key or []:
+        argv += ["--api-key", key]
     emulator_main(argv)
 
 

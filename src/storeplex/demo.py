@@ -47,12 +47,14 @@ DEMO_STORES = [
             P("AC-MUG-1", "Enamel mug", "350 ml, dishwasher safe.", 1500, 60),
         ],
     ),
+    # The demo platform's Stripe account is in Luxembourg: Stripe lets it pay stores in
+    # the EEA, the UK, Switzerland, the US and Canada, so the demo stays in that region.
     DemoStore(
-        "tokyo-stationery", "Tokyo Stationery", "JP", "JPY", "Tokyo",
+        "zurich-stationery", "Zurich Stationery", "CH", "CHF", "Zurich",
         [
-            P("TS-PEN-05", "Gel pen 0.5 mm", "Quick-drying black ink.", 250, 200),
-            P("TS-NB-A5", "Dot-grid notebook A5", "160 pages, 90 g/m² paper.", 1800, 50),
-            P("TS-TAPE-3", "Washi tape, set of 3", "Pastel patterns.", 660, 80),
+            P("ZS-PEN-05", "Gel pen 0.5 mm", "Quick-drying black ink.", 250, 200),
+            P("ZS-NB-A5", "Dot-grid notebook A5", "160 pages, 90 g/m² paper.", 1800, 50),
+            P("ZS-TAPE-3", "Washi tape, set of 3", "Pastel patterns.", 660, 80),
         ],
     ),
 ]  # fmt: skip

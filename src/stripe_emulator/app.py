@@ -4,9 +4,10 @@
 through :func:`_api`:
 
 1. fault injection (:mod:`stripe_emulator.faults`);
-2. authentication: ``Authorization: Bearer sk_test_...`` — each distinct secret
-   key is its own platform account; ``pk_test_...`` (same suffix) is the
-   publishable key and only reaches the routes Stripe.js uses;
+2. authentication: ``Authorization: Bearer sk_test_...`` — each secret key the
+   emulator knows (given at start or registered through the control API) is its
+   own platform account, any other key is a 401; ``pk_test_...`` (same suffix)
+   is the publishable key and only reaches the routes Stripe.js uses;
 3. parameter parsing (:mod:`stripe_emulator.wire`) and routing (:mod:`stripe_emulator.core`);
 4. ``Stripe-Account`` scoping (must be a connected account of the platform);
 5. idempotency: same key + same parameters + same account replays the first
@@ -25,7 +26,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +40,16 @@ from starlette.routing import Route
 from stripe_emulator import control, hosted, persistence
 from stripe_emulator.core import API_VERSION, Ctx, Emulator, current_request, expand, match
 from stripe_emulator.faults import Faults
+from stripe_emulator.geography import check_country
 from stripe_emulator.resources import register_all
 from stripe_emulator.resources.accounts import account_invalid, ensure_platform
 from stripe_emulator.resources.payouts import advance
-from stripe_emulator.state import DAY, IdemRecord, State, account_id_for_key
+from stripe_emulator.state import DAY, DEFAULT_COUNTRY, IdemRecord, State, account_id_for_key
 from stripe_emulator.webhooks import Dispatcher
 from stripe_emulator.wire import Params, StripeError, check_unknown, dumps, mask_key, parse_form
 
 log = logging.getLogger("stripe_emulator")
 
-SECRET_KEY = re.compile(r"^sk_test_[A-Za-z0-9_]{8,}$")
 PUBLISHABLE_KEY = re.compile(r"^pk_test_([A-Za-z0-9_]{8,})$")
 STATIC = Path(__file__).parent / "static"
 CORS_HEADERS = [
@@ -64,8 +65,12 @@ def _auth_error(message: str) -> StripeError:
     return StripeError(401, message, type="invalid_request_error")
 
 
-def authenticate(header: str | None) -> tuple[str, bool]:
-    """``(platform account id, is_publishable)`` for an Authorization header."""
+def authenticate(state: State, header: str | None) -> tuple[str, bool]:
+    """``(platform account id, is_publishable)`` for an Authorization header.
+
+    Only keys this emulator knows (given at start or registered through the control
+    API) are accepted; any other key is Stripe's 401, as a revoked or mistyped key is.
+    """
     if not header:
         raise _auth_error(
             "You did not provide an API key. You need to provide your API key in the "
@@ -83,10 +88,10 @@ def authenticate(header: str | None) -> tuple[str, bool]:
         raise _auth_error(
             "Invalid authorization header. Use 'Authorization: Bearer YOUR_SECRET_KEY'."
         )
-    if SECRET_KEY.match(credential):
+    if credential in state.keys:
         return account_id_for_key(credential), False
     pk = PUBLISHABLE_KEY.match(credential)
-    if pk:
+    if pk and "sk_test_" + pk.group(1) in state.keys:
         return account_id_for_key("sk_test_" + pk.group(1)), True
     raise _auth_error(f"Invalid API Key provided: {mask_key(credential)}")
 
@@ -142,14 +147,31 @@ def tick(state: State) -> None:
         state.last_tick = now
 
 
-def create_app(*, public_url: str | None = None, state_file: str | None = None) -> Starlette:
+def key_country(state: State, platform: str) -> str:
+    for key, country in state.keys.items():
+        if account_id_for_key(key) == platform:
+            return country
+    return DEFAULT_COUNTRY
+
+
+def create_app(
+    *,
+    public_url: str | None = None,
+    state_file: str | None = None,
+    api_keys: Sequence[str] = (),
+    country: str = DEFAULT_COUNTRY,
+) -> Starlette:
     """Build the emulator app.
 
     ``public_url`` is the base for hosted page URLs (default: the request's
-    base URL); ``state_file`` enables persistence across restarts.
+    base URL); ``state_file`` enables persistence across restarts; ``api_keys``
+    are secret keys accepted from the start, each a platform in ``country``
+    (more can be registered with ``POST /_emulator/keys``).
     """
     register_all()
     state = (persistence.load(state_file) if state_file else None) or State()
+    for key in api_keys:
+        state.register_key(key, check_country(country))
     emu = Emulator(
         state=state,
         dispatcher=Dispatcher(state),
@@ -213,7 +235,7 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
     async def _handle(
         request: Request, method: str, path: str, request_id: str, idem_key: str | None
     ) -> tuple[int, bytes, dict[str, str]]:
-        platform, publishable = authenticate(request.headers.get("authorization"))
+        platform, publishable = authenticate(state, request.headers.get("authorization"))
         raw_body = (
             (await request.body()).decode("utf-8", errors="replace") if method == "POST" else ""
         )
@@ -245,7 +267,7 @@ def create_app(*, public_url: str | None = None, state_file: str | None = None) 
             check_unknown(params, dict.fromkeys(route.query, "any"))
         stripe_account = request.headers.get("stripe-account")
         async with state.lock:
-            ensure_platform(state, platform)
+            ensure_platform(state, platform, key_country(state, platform))
             tick(state)
             account = acting_account(state, platform, stripe_account)
             record_key = None

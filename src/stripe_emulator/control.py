@@ -1,7 +1,12 @@
 """The test control API under ``/_emulator/`` (JSON, no auth; bind to localhost).
 
-Routes: ``POST reset``, ``GET clock``, ``POST clock/advance {"seconds"}``,
-``POST|GET|DELETE faults``, ``POST|GET webhooks/shape``, ``POST webhooks/flush``,
+Routes: ``POST keys {"secret_key"?, "country"?}`` (accept a secret key, a new one when
+none is given, as a platform in ``country``, default LU), ``GET audit`` (``{"problems"}``:
+where the books disagree with themselves), ``POST reset`` (keeps the keys),
+``GET clock``, ``POST clock/advance {"seconds"}``,
+``POST|GET|DELETE faults``, ``POST|GET webhooks/shape`` (``schedule``: fast|test|live
+and the rest of :class:`~stripe_emulator.webhooks.Shaping`), ``POST webhooks/flush``,
+``POST webhooks/endpoints/{id} {"schedule"?, "reorder"?, "duplicate_rate"?}``,
 ``GET webhooks/deliveries``, ``POST accounts/{id}/onboard {"outcome"}``,
 ``POST accounts/{id}/deauthorize``, ``POST disputes/{id}/resolve {"outcome"}``,
 ``POST refunds/next {"outcome": "pending"|"failed"}``,
@@ -22,12 +27,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from stripe_emulator.core import Emulator
+from stripe_emulator.geography import check_country
 from stripe_emulator.hosted import system_ctx
+from stripe_emulator.ledger import audit
 from stripe_emulator.resources.accounts import deauthorize, onboard
 from stripe_emulator.resources.disputes import resolve
 from stripe_emulator.resources.payouts import advance
 from stripe_emulator.resources.refunds import settle_refund
-from stripe_emulator.state import Stored
+from stripe_emulator.state import DEFAULT_COUNTRY, Stored
 from stripe_emulator.wire import StripeError
 
 
@@ -55,6 +62,29 @@ def routes(emu: Emulator) -> list[Route]:
         if owner is not None and owner.private.get("platform"):
             return str(owner.private["platform"])
         return stored.owner
+
+    async def keys(request: Request) -> JSONResponse:
+        data = await _json(request)
+        secret_key = data.get("secret_key") or "sk_test_" + state.secret(24)
+        try:
+            country = check_country(str(data.get("country") or DEFAULT_COUNTRY))
+            async with state.lock:
+                account = state.register_key(str(secret_key), country)
+        except ValueError as exc:
+            return _error(str(exc))
+        return JSONResponse(
+            {
+                "secret_key": secret_key,
+                "publishable_key": "pk_test_" + secret_key.removeprefix("sk_test_"),
+                "account": account,
+                "country": country,
+            }
+        )
+
+    async def audit_books(request: Request) -> JSONResponse:
+        async with state.lock:
+            problems = audit(state)
+        return JSONResponse({"problems": problems})
 
     async def reset(request: Request) -> JSONResponse:
         async with state.lock:
@@ -102,6 +132,17 @@ def routes(emu: Emulator) -> list[Route]:
             except (ValueError, TypeError) as exc:
                 return _error(str(exc))
         return JSONResponse(dataclasses.asdict(emu.dispatcher.shaping))
+
+    async def endpoint_options(request: Request) -> JSONResponse:
+        data = await _json(request)
+        async with state.lock:
+            try:
+                options = emu.dispatcher.configure_endpoint(request.path_params["id"], **data)
+            except LookupError as exc:
+                return _error(str(exc), 404)
+            except (ValueError, TypeError) as exc:
+                return _error(str(exc))
+        return JSONResponse(options)
 
     async def flush(request: Request) -> JSONResponse:
         delivered = await emu.dispatcher.flush()
@@ -191,12 +232,15 @@ def routes(emu: Emulator) -> list[Route]:
         return JSONResponse({"available_delay_days": state.platform_available_delay_days})
 
     return [
+        Route("/_emulator/keys", keys, methods=["POST"]),
+        Route("/_emulator/audit", audit_books, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET"]),
         Route("/_emulator/clock/advance", clock_advance, methods=["POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/webhooks/shape", shape, methods=["GET", "POST"]),
         Route("/_emulator/webhooks/flush", flush, methods=["POST"]),
+        Route("/_emulator/webhooks/endpoints/{id}", endpoint_options, methods=["POST"]),
         Route("/_emulator/webhooks/deliveries", deliveries, methods=["GET"]),
         Route("/_emulator/accounts/{id}/{action}", account_action, methods=["POST"]),
         Route("/_emulator/disputes/{id}/resolve", dispute_resolve, methods=["POST"]),

@@ -161,6 +161,55 @@ current_request: contextvars.ContextVar[tuple[str | None, str | None]] = context
 )
 
 
+# Every event type the emulator sends; each one is a type the official SDK knows.
+EVENT_TYPES = frozenset(
+    (
+        "account.application.deauthorized",
+        "account.updated",
+        "application_fee.created",
+        "application_fee.refunded",
+        "charge.captured",
+        "charge.dispute.closed",
+        "charge.dispute.created",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+        "charge.failed",
+        "charge.refund.updated",
+        "charge.refunded",
+        "charge.succeeded",
+        "charge.updated",
+        "customer.created",
+        "customer.deleted",
+        "customer.updated",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+        "payment_method.attached",
+        "payment_method.detached",
+        "payment_method.updated",
+        "payout.canceled",
+        "payout.created",
+        "payout.failed",
+        "payout.paid",
+        "payout.updated",
+        "refund.created",
+        "refund.failed",
+        "refund.updated",
+        "setup_intent.canceled",
+        "setup_intent.created",
+        "setup_intent.requires_action",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+        "transfer.created",
+        "transfer.reversed",
+    )
+)
+
+
 def event_matches(enabled: list[str], event_type: str) -> bool:
     return any(e == "*" or fnmatch.fnmatchcase(event_type, e) for e in enabled)
 
@@ -179,6 +228,8 @@ def emit(
     ``account`` is set for events that happen on a connected account; those go
     to the platform's Connect endpoints only.
     """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"the emulator has no event type {event_type!r}")
     request_id, idem_key = current_request.get()
     endpoints = [
         ep

@@ -46,6 +46,7 @@ def to_json(state: State) -> dict[str, Any]:
             for key, r in state.idempotency.items()
         ],
         "tokens": state.tokens,
+        "keys": state.keys,
         "outbox": [list(item) for item in state.outbox],
         "settings": {
             "platform_available_delay_days": state.platform_available_delay_days,
@@ -80,6 +81,7 @@ def from_json(data: dict[str, Any]) -> State:
             int(row["created"]),
         )
     state.tokens = data["tokens"]
+    state.keys = {str(k): str(v) for k, v in data.get("keys", {}).items()}
     state.outbox = [(e, ep, v) for e, ep, v in data["outbox"]]
     settings = data["settings"]
     state.platform_available_delay_days = int(settings["platform_available_delay_days"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import re
 import secrets
 import string
 import time
@@ -22,6 +23,8 @@ from typing import Any
 
 ALPHABET = string.ascii_letters + string.digits
 DAY = 86400
+SECRET_KEY = re.compile(r"^sk_test_[A-Za-z0-9_]{8,}$")
+DEFAULT_COUNTRY = "LU"
 
 
 def _b62(data: bytes, length: int) -> str:
@@ -75,6 +78,9 @@ class State:
     def __init__(self) -> None:
         self._fresh()
         self.lock = asyncio.Lock()
+        # The secret keys this emulator accepts, each with its platform's country.
+        # Keys are configuration, not data: a reset keeps them.
+        self.keys: dict[str, str] = {}
 
     def _fresh(self) -> None:
         self.clock = Clock()
@@ -92,6 +98,17 @@ class State:
         self.platform_available_delay_days = 2
         self.next_refund_outcome: str | None = None
         self.next_payout_failure: dict[str, str | None] | None = None
+
+    # -- keys ------------------------------------------------------------------
+    def register_key(self, secret_key: str, country: str = DEFAULT_COUNTRY) -> str:
+        """Accept ``secret_key`` from now on; returns the platform account it stands for."""
+        if not SECRET_KEY.match(secret_key):
+            raise ValueError("a secret key is sk_test_ followed by 8 or more of [A-Za-z0-9_]")
+        self.keys[secret_key] = country
+        return account_id_for_key(secret_key)
+
+    def country_of_key(self, secret_key: str) -> str | None:
+        return self.keys.get(secret_key)
 
     # -- ids and time ----------------------------------------------------------
     def now(self) -> int:

@@ -12,7 +12,7 @@ from tests.emulator.support import (
     Control,
     WebhookReceiver,
     make_client,
-    new_secret_key,
+    register_key,
     run_emulator,
 )
 
@@ -28,9 +28,17 @@ def control(emulator_url: str) -> Control:
     return Control(emulator_url)
 
 
+@pytest.fixture(autouse=True)
+def books_balance(control: Control) -> Iterator[None]:
+    """After every test the emulator's own books agree with themselves."""
+    yield
+    assert control.get("audit")["problems"] == []
+
+
 @pytest.fixture
-def secret_key() -> str:
-    return new_secret_key()
+def secret_key(emulator_url: str) -> str:
+    """A newly registered key: a fresh, isolated platform."""
+    return register_key(emulator_url)
 
 
 @pytest.fixture
@@ -60,6 +68,7 @@ def shaping(control: Control) -> Iterator[Control]:
             "seed": 0,
             "max_attempts": 4,
             "retry_base_ms": 500,
+            "schedule": "fast",
         },
     )
 

@@ -2,8 +2,10 @@
 
 * :func:`run_emulator` — context manager: a real uvicorn server on a free port in
   a background thread; yields the base URL (``http://127.0.0.1:<port>``).
-* :func:`new_secret_key` — a fresh ``sk_test_...`` (= a fresh, isolated platform).
-* :func:`make_client` — a ``stripe.StripeClient`` pointed at the emulator.
+* :func:`register_key` — a fresh ``sk_test_...`` registered with the emulator (= a fresh,
+  isolated platform); the emulator answers 401 to keys it was not given.
+* :func:`make_client` — a ``stripe.StripeClient`` pointed at the emulator (on a newly
+  registered key when none is given).
 * :class:`Control` — small sync/async wrapper over the ``/_emulator/`` control API.
 * :class:`WebhookReceiver` — a tiny HTTP server in a thread that records deliveries.
 """
@@ -57,7 +59,19 @@ def run_emulator(*, state_file: str | None = None, public_url: str | None = None
 
 
 def new_secret_key() -> str:
+    """A well-formed key the emulator does not know (register it before use)."""
     return "sk_test_" + secrets.token_hex(12)
+
+
+def register_key(base_url: str, secret_key: str | None = None, *, country: str = "LU") -> str:
+    """Register ``secret_key`` (a new one when None) as a platform in ``country``."""
+    response = httpx.post(
+        f"{base_url}/_emulator/keys",
+        json={"secret_key": secret_key or new_secret_key(), "country": country},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["secret_key"])
 
 
 def publishable_for(secret_key: str) -> str:
@@ -74,7 +88,7 @@ def make_client(
 ) -> stripe.StripeClient:
     """A StripeClient on the emulator using the SDK's httpx client (sync and async)."""
     return stripe.StripeClient(
-        api_key=api_key or new_secret_key(),
+        api_key=api_key or register_key(base_url),
         base_addresses={"api": base_url, "connect": base_url, "files": base_url},
         max_network_retries=max_network_retries,
         http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),

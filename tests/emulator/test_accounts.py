@@ -1,4 +1,11 @@
-"""Connect accounts: creation, onboarding (hosted page and shortcut), events, scoping."""
+"""Connect accounts: creation, onboarding (hosted page and shortcut), events, scoping.
+
+Sources (Stripe documentation): "Express accounts" and "Account Links" (single-use
+onboarding links with refresh_url and return_url), "Capabilities" (card_payments and
+transfers become active once requirements are met), "Making API calls for connected
+accounts" (the Stripe-Account header), "account.updated" and
+"account.application.deauthorized" events.
+"""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ import httpx
 import pytest
 import stripe
 
-from tests.emulator.support import Control, free_port, make_client, new_secret_key, run_emulator
+from tests.emulator.support import Control, free_port, make_client, register_key, run_emulator
 
 
 async def test_reset_forgets_everything() -> None:
     with run_emulator() as url:
-        key = new_secret_key()
+        key = register_key(url)
         client = make_client(url, key)
         customer = await client.v1.customers.create_async(params={"email": "r@example.com"})
         control = Control(url)
@@ -30,8 +30,8 @@ async def test_reset_forgets_everything() -> None:
 
 async def test_state_file_survives_restart(tmp_path: Path) -> None:
     state_file = str(tmp_path / "emulator-state.json")
-    key = new_secret_key()
     with run_emulator(state_file=state_file) as url:
+        key = register_key(url)
         client = make_client(url, key)
         account = await client.v1.accounts.create_async(params={"type": "express", "country": "LU"})
         Control(url).onboard(account.id)
@@ -83,6 +83,8 @@ def test_module_entry_point_serves() -> None:
             str(port),
             "--log-level",
             "warning",
+            "--api-key",
+            "sk_test_entrypoint123",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -101,6 +103,11 @@ def test_module_entry_point_serves() -> None:
                     raise
                 time.sleep(0.1)
         assert response.status_code == 200 and response.json()["object"] == "balance"
+        stranger = httpx.get(
+            f"http://127.0.0.1:{port}/v1/balance",
+            headers={"Authorization": "Bearer sk_test_entrypoint124"},
+        )
+        assert stranger.status_code == 401
         js = httpx.get(f"http://127.0.0.1:{port}/js/v3/")
         assert js.headers["content-type"].startswith("application/javascript")
         assert "confirmPayment" in js.text

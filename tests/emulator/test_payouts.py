@@ -1,4 +1,10 @@
-"""Clock, balance availability, automatic and manual payouts."""
+"""Clock, balance availability, automatic and manual payouts.
+
+Sources (Stripe documentation): "Balances and settlement time" (pending until
+available_on), "Manage payout schedule" for connected accounts (interval, weekly_anchor,
+monthly_anchor, delay_days), "Manual payouts" (balance_insufficient when the available
+balance is short), "Payouts" (statuses paid, failed with failure_code, canceled).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Refunds with proportional transfer reversal and fee refund; disputes."""
+"""Refunds with proportional transfer reversal and fee refund; disputes.
+
+Sources (Stripe documentation): "Create destination charges", sections "Issue refunds"
+(reverse_transfer and refund_application_fee, reversed in proportion to the refund) and
+"Disputes" (the platform's balance is debited for a dispute on a destination charge);
+"Refund and cancel payments"; "Disputes" (statuses, funds withdrawn and reinstated, the
+dispute fee); API reference for Transfer Reversals.
+"""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from storeplex.models import EventStatus, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile, retry_failed_events, run_worker
 from tests.conftest import make_settings
+from tests.emulator.support import register_key
 from tests.support.chaos import (
     AppProcess,
     Forwarder,
@@ -73,7 +74,9 @@ class Platform:
     settings that the test process (worker, reconcile) shares with the app processes."""
 
     def __init__(self, emulator_url: str, forwarder_url: str, seed: int) -> None:
-        self.secret_key = f"sk_test_chaos{seed}x{random.Random(seed).getrandbits(40):x}"
+        self.secret_key = register_key(
+            emulator_url, f"sk_test_chaos{seed}x{random.Random(seed).getrandbits(40):x}"
+        )
         self.publishable_key = "pk_test_" + self.secret_key.removeprefix("sk_test_")
         self.stripe = sdk_client(self.secret_key, emulator_url)
         self.webhook_secret = self.stripe.v1.webhook_endpoints.create(

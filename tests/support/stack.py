@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from storeplex.app import create_app
 from storeplex.config import Settings
 from stripe_emulator.app import create_app as create_emulator
 from tests.conftest import make_settings
+from tests.emulator.support import register_key
 from tests.support.processes import free_port
 
 
@@ -128,8 +128,8 @@ def running_stack(
     db_url: str, data_dir: Path, emulator_url: str, **overrides: Any
 ) -> Iterator[Stack]:
     """A fresh platform account on the emulator, its webhook endpoints, and the app serving it."""
-    suffix = secrets.token_hex(10)
-    secret_key, publishable_key = f"sk_test_{suffix}", f"pk_test_{suffix}"
+    secret_key = register_key(emulator_url)
+    publishable_key = "pk_test_" + secret_key.removeprefix("sk_test_")
     client = sdk_client(secret_key, emulator_url)
     port = free_port()
     app_url = f"http://127.0.0.1:{port}"

@@ -49,6 +49,7 @@ from storeplex.orders import service as orders
 from storeplex.payments.states import account_status, may_move, state_of_intent
 from storeplex.stripe.binding import EventRejected, check_charge_terms, destination_of
 from storeplex.stripe.gateway import StripeDict, StripeGateway
+from storeplex.stripe.geography import why_cannot_pay
 from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key, order_ref
 
 log = logging.getLogger("storeplex.payments")
@@ -165,6 +166,9 @@ class PaymentService:
         if config.stripe_account_id:
             return config.stripe_account_id
         store = await self.store_or_404(store_id)
+        refused = why_cannot_pay(await self.stripe.platform_country(), store.country)
+        if refused is not None:
+            raise BadRequest(refused, field="country", code="country_not_supported")
         business_type = store_data.get("business_type") or "company"
         profile = {
             "name": store_data.get("business_name") or store.name,

@@ -116,6 +116,7 @@ class StripeGateway:
             http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds),
         )
         self.livemode = self.keys.secret_key.startswith(("sk_live_", "rk_live_"))
+        self._platform_country: str | None = None
 
     async def _call(
         self,
@@ -184,6 +185,15 @@ class StripeGateway:
             "account.create", self.client.v1.accounts.create_async, params=params,
             idempotency_key=idempotency_key, ids=ids,
         )  # fmt: skip
+
+    async def platform_country(self) -> str:
+        """The country of the platform's own Stripe account (read once, then kept)."""
+        if self._platform_country is None:
+            account = await self._call(
+                "account.retrieve_current", self.client.v1.accounts.retrieve_current_async
+            )
+            self._platform_country = str(account["country"]).upper()
+        return self._platform_country
 
     async def retrieve_account(self, account_id: str, **ids: Any) -> StripeDict:
         return await self._call(

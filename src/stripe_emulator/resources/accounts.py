@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from stripe_emulator.core import PAGING, Ctx, changed, emit, list_object, route
+from stripe_emulator.geography import account_creation_error
 from stripe_emulator.schema import conform
 from stripe_emulator.state import State, Stored
 from stripe_emulator.wire import Params, StripeError, check_unknown, invalid, merge_metadata
@@ -325,8 +326,8 @@ def build_account(
     )
 
 
-def ensure_platform(state: State, acct_id: str) -> Stored:
-    """The platform account for a key, created (fully enabled) on first use."""
+def ensure_platform(state: State, acct_id: str, country: str = "LU") -> Stored:
+    """The platform account for a key: created fully enabled, in the key's country, on first use."""
     stored = state.get(acct_id)
     if stored is not None:
         return stored
@@ -334,7 +335,7 @@ def ensure_platform(state: State, acct_id: str) -> Stored:
         state,
         acct_id,
         account_type="standard",
-        country="LU",
+        country=country,
         email=None,
         business_type="company",
         controller={"type": "account"},
@@ -412,6 +413,15 @@ def _apply_update(ctx: Ctx, stored: Stored, p: Params) -> None:
     caps = p.hash("capabilities")
     for name in caps.data:
         requested = caps.hash(name).bool("requested")
+        if requested and name == "card_payments":
+            refused = account_creation_error(
+                obj["country"],
+                obj["country"],
+                stored.private.get("service_agreement", "full"),
+                True,
+            )
+            if refused is not None:
+                raise refused
         if requested and name not in obj["capabilities"]:
             obj["capabilities"][name] = "active" if obj["charges_enabled"] else "inactive"
         elif requested is False:
@@ -431,6 +441,8 @@ def _apply_update(ctx: Ctx, stored: Stored, p: Params) -> None:
             "ip": tos.str("ip"),
             "user_agent": tos.str("user_agent"),
         }
+        if stored.private.get("service_agreement") == "recipient":
+            obj["tos_acceptance"]["service_agreement"] = "recipient"
 
 
 @route("POST", "/v1/accounts")
@@ -448,9 +460,18 @@ def create_account(ctx: Ctx) -> dict[str, Any]:
             )
         dash = controller.hash("stripe_dashboard").str("type")
         account_type = {"express": "express", "full": "standard"}.get(dash or "", "custom")
-    country = (p.str("country") or "US").upper()
+    platform_obj = ctx.state.get(ctx.platform)
+    platform_country = platform_obj.obj["country"] if platform_obj else "LU"
+    country = (p.str("country") or platform_country).upper()
     if len(country) != 2:
         raise invalid(f"Invalid country: {country}", "country")
+    agreement = (
+        p.hash("tos_acceptance").str("service_agreement", choices=("full", "recipient")) or "full"
+    )
+    card_payments = p.hash("capabilities").hash("card_payments").bool("requested") is True
+    refused = account_creation_error(platform_country, country, agreement, card_payments)
+    if refused is not None:
+        raise refused
     business_type = p.str("business_type")
     if business_type is not None and business_type not in BUSINESS_TYPES:
         raise invalid(
@@ -470,7 +491,11 @@ def create_account(ctx: Ctx) -> dict[str, Any]:
         "type": {"express": "express", "standard": "full"}.get(account_type, "none")
     }
     stored = ctx.state.add(
-        obj, ctx.platform, platform=ctx.platform, last_payout_check=obj["created"]
+        obj,
+        ctx.platform,
+        platform=ctx.platform,
+        last_payout_check=obj["created"],
+        service_agreement=agreement,
     )
     _apply_update(ctx, stored, p)
     return obj
@@ -651,6 +676,8 @@ def onboard(state: State, stored: Stored, outcome: str) -> None:
     profile["product_description"] = profile.get("product_description") or "Test products"
     obj["business_profile"] = profile
     obj["tos_acceptance"] = {"date": state.now(), "ip": "127.0.0.1", "user_agent": "emulator"}
+    if stored.private.get("service_agreement") == "recipient":
+        obj["tos_acceptance"]["service_agreement"] = "recipient"
     if not obj["external_accounts"]["data"]:
         obj["external_accounts"] = {
             **obj["external_accounts"],

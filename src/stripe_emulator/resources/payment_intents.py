@@ -18,6 +18,7 @@ from typing import Any
 from stripe_emulator import money
 from stripe_emulator.cards import Card, lookup_number
 from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
+from stripe_emulator.geography import transfer_error
 from stripe_emulator.resources.accounts import connected_of
 from stripe_emulator.resources.charges import build_charge, capture_funds
 from stripe_emulator.resources.customers import (
@@ -191,6 +192,15 @@ def _check_destination(ctx: Ctx, acct_id: str, param: str) -> None:
             param=param,
             code="insufficient_capabilities_for_transfer",
         )
+    platform = ctx.state.get(ctx.platform)
+    refused = transfer_error(
+        platform.obj["country"] if platform else "LU",
+        stored.obj["country"],
+        stored.private.get("service_agreement", "full"),
+        param,
+    )
+    if refused is not None:
+        raise refused
 
 
 def _apply(ctx: Ctx, pi: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:

@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from stripe_emulator.core import APPLICATION, PAGING, Ctx, created_filter, emit, list_object, route
-from stripe_emulator.ledger import add_txn, available
+from stripe_emulator.ledger import add_txn, available, balances
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata, not_found
@@ -152,7 +152,6 @@ def create_transfer_record(
     )
     transfer_stored = state.add(transfer, ctx.platform, payment=py_id)
     emit(state, ctx.platform, "transfer.created", transfer)
-    emit(state, ctx.platform, "payment.created", payment, account=destination)
     return transfer_stored, payment_stored
 
 
@@ -298,6 +297,21 @@ def refund_fee(
     return stored
 
 
+def left_to_transfer(ctx: Ctx, charge: Stored) -> int:
+    """What transfers naming ``charge`` as source_transaction may still move.
+
+    The charge's captured amount less the unreversed part of every transfer made
+    from it (a destination charge's own transfer included).
+    """
+    ch = charge.obj
+    sent = sum(
+        s.obj["amount"] - s.obj["amount_reversed"]
+        for s in ctx.state.all_of(ctx.platform, "transfer")
+        if s.obj["source_transaction"] == ch["id"]
+    )
+    return int(ch["amount_captured"]) - sent
+
+
 @route("POST", "/v1/transfers")
 def create_transfer(ctx: Ctx) -> dict[str, Any]:
     from stripe_emulator.resources.payment_intents import _check_destination
@@ -336,6 +350,16 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
         if charge.obj["currency"] != currency:
             raise invalid(
                 "The currency of the transfer must match the source transaction.", "currency"
+            )
+        left = left_to_transfer(ctx, charge)
+        if amount > left:
+            raise StripeError(
+                400,
+                f"The transfer amount ({amount}) exceeds what is left to transfer from the "
+                f"source transaction {source} ({left}): transfers that name a "
+                "source_transaction cannot add up to more than its charge.",
+                param="amount",
+                code="amount_too_large",
             )
         txn = ctx.state.get(charge.obj["balance_transaction"] or "")
         available_on = txn.obj["available_on"] if txn else None
@@ -399,7 +423,26 @@ def create_reversal(ctx: Ctx) -> dict[str, Any]:
     if remaining <= 0:
         raise invalid(f"Transfer {transfer.obj['id']} has already been fully reversed.")
     amount = p.int("amount", minimum=1) or remaining
+    if not _from_destination_charge(ctx, transfer):
+        # Only a destination charge's transfer may be reversed into a negative balance.
+        dest = transfer.obj["destination"]
+        held = balances(ctx.state, dest).get(transfer.obj["currency"], {})
+        if held.get("available", 0) + held.get("pending", 0) < amount:
+            raise StripeError(
+                400,
+                f"Insufficient funds in the destination account {dest} to reverse "
+                f"{amount} of transfer {transfer.obj['id']}: a transfer that was not made "
+                "for a destination charge can only be reversed while the account's "
+                "balance covers it.",
+                code="balance_insufficient",
+            )
     return reverse(ctx, transfer, amount, metadata=p.metadata()).obj
+
+
+def _from_destination_charge(ctx: Ctx, transfer: Stored) -> bool:
+    source = transfer.obj["source_transaction"]
+    charge = ctx.state.get(source) if source else None
+    return charge is not None and charge.private.get("transfer") == transfer.obj["id"]
 
 
 @route("GET", "/v1/transfers/{id}/reversals", query=PAGING)
