@@ -541,7 +541,13 @@ async def order_status(
     _, error = await attempt(
         session,
         orders.set_fulfilment_status(
-            session, store_id=staff.store.id, order_id=order_id, status=form.get("status", "")
+            session,
+            store_id=staff.store.id,
+            order_id=order_id,
+            status=form.get("status", ""),
+            carrier=form.get("carrier"),
+            tracking_number=form.get("tracking_number"),
+            tracking_url=form.get("tracking_url"),
         ),
     )
     if error:
