@@ -10,11 +10,13 @@ import re
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from babel.numbers import NumberFormatError, format_currency, get_decimal_symbol, parse_decimal
 
 from storeplex.errors import BadRequest
-from storeplex.money import format_amount, parse_amount, to_major
+from storeplex.money import exponent, format_amount, parse_amount, to_major
 
+LOCALE_SHAPE = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z0-9]{2,4}){0,2}")
+AMOUNT_CHARACTERS = re.compile(r"[0-9][0-9.,'\u2019]{0,30}")
 PLAIN_DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?")
 
 
@@ -22,7 +24,7 @@ def normalize_locale(value: str, *, field: str = "locale") -> str:
     """A known Babel locale in its canonical spelling (fr_LU), or a 400 saying what is wrong."""
     text = (value or "").strip().replace("-", "_")
     try:
-        if not text or len(text) > 20:
+        if not LOCALE_SHAPE.fullmatch(text):
             raise ValueError
         return str(Locale.parse(text))
     except (UnknownLocaleError, ValueError, TypeError):
@@ -49,6 +51,13 @@ def format_money(amount: int, currency: str, locale: str | None = None) -> str:
     )
 
 
+def format_major(amount: int, currency: str, locale: str | None = None) -> str:
+    """An amount as a form field shows it, in the locale's decimal sign ("10,50"), with no
+    currency and no grouping, so that `parse_money` reads it back to the same amount."""
+    text = f"{to_major(amount, currency):.{exponent(currency)}f}"
+    return text.replace(".", get_decimal_symbol(locale)) if locale else text
+
+
 def parse_money(
     text: str, currency: str, locale: str | None = None, *, field: str = "amount"
 ) -> int:
@@ -57,6 +66,8 @@ def parse_money(
         return parse_amount(text, currency, field=field)
     cleaned = (text or "").strip().replace(" ", "").replace("\xa0", "").replace("\u202f", "")
     try:
+        if not AMOUNT_CHARACTERS.fullmatch(cleaned):
+            raise NumberFormatError("not digits and separators")
         number = parse_decimal(cleaned, locale=locale, strict=True)
     except NumberFormatError:
         if PLAIN_DECIMAL.fullmatch(cleaned):  # "10.50" typed the programmer's way

@@ -13,7 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from storeplex.money import exponent, to_major
-from storeplex.money_format import format_money
+from storeplex.money_format import format_major, format_money
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,4 +35,10 @@ def major_units(amount: int, currency: str) -> str:
     return f"{to_major(amount, currency):.{exponent(currency)}f}"
 
 
-templates.env.filters["major"] = major_units
+@pass_context
+def major(context: Context, amount: int, currency: str) -> str:
+    """A form field's amount in the page's store's decimal sign ('12,50' for fr_LU)."""
+    return format_major(amount, currency, getattr(context.get("store"), "locale", None))
+
+
+templates.env.filters["major"] = major
