@@ -6,7 +6,7 @@ import httpx
 
 from storeplex.db import Database
 from tests.support.factories import make_product, make_store_kit
-from tests.support.shop import place_order
+from tests.support.shop import SHIPPING, add_to_cart, place_order
 
 
 async def _register(client: httpx.AsyncClient, slug: str, email: str) -> None:
@@ -42,3 +42,12 @@ async def test_the_account_lists_orders_and_opens_them(database: Database, app) 
         mine = await sam.get(f"/s/{slug}/orders/{first['id']}")
         assert mine.status_code == 200 and f"Order #{first['number']}" in mine.text
         assert (await sam.get(f"/s/{slug}/orders/{theirs['id']}")).status_code == 404
+
+        # Checking out again, the form is filled from the last order.
+        assert (await add_to_cart(sam, slug, product.id)).status_code == 200
+        form = (await sam.get(f"/s/{slug}/checkout")).text
+        assert 'value="sam@example.com"' in form and 'value="Sam Shopper"' in form
+        assert f'value="{SHIPPING["line1"]}"' in form and f'value="{SHIPPING["city"]}"' in form
+        assert (await add_to_cart(other, slug, product.id)).status_code == 200
+        others = (await other.get(f"/s/{slug}/checkout")).text
+        assert 'value="other@example.com"' in others and 'value="sam@example.com"' not in others

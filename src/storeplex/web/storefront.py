@@ -20,7 +20,7 @@ from storeplex.carts import service as carts
 from storeplex.deps import SessionDep
 from storeplex.errors import NotFound
 from storeplex.mail.render import order_id_of_key
-from storeplex.models import Order, OrderStatus, Payment, PaymentStatus, Store
+from storeplex.models import Customer, Order, OrderStatus, Payment, PaymentStatus, Store
 from storeplex.orders import service as orders
 from storeplex.orders.checkout import place_order
 from storeplex.orders.schemas import CheckoutIn
@@ -252,11 +252,31 @@ async def checkout_page(
     cart = await carts.view_cart(session, store=store, token=cart_token)
     if not cart.items:
         return redirect(f"/s/{store.slug}/cart")
-    return render(
-        request,
-        "storefront/checkout.html",
-        _checkout_context(store, cart, {"country": store.country}),
+    values = {"country": store.country}
+    shopper = await current_shopper(request, session, store)
+    if shopper is not None:
+        values.update(await _last_details(session, store, shopper.customer))
+    return render(request, "storefront/checkout.html", _checkout_context(store, cart, values))
+
+
+async def _last_details(session: SessionDep, store: Store, customer: Customer) -> dict[str, str]:
+    """A signed-in shopper's email, name and the address of their last order, to prefill."""
+    values = {"email": customer.email, "name": customer.name or ""}
+    last = await orders.orders_of_customer(
+        session, store_id=store.id, customer_id=customer.id, limit=1
     )
+    if last:
+        order = last[0]
+        values.update(
+            name=order.shipping_name,
+            phone=order.shipping_phone or "",
+            line1=order.shipping_line1,
+            line2=order.shipping_line2 or "",
+            city=order.shipping_city,
+            postal_code=order.shipping_postal_code,
+            country=order.shipping_country,
+        )
+    return values
 
 
 FIELD_LABELS = {
