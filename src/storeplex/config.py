@@ -11,10 +11,11 @@ With no Stripe key set, Storeplex runs against the bundled Stripe emulator.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -40,6 +41,42 @@ MIN_SECRET_KEY_BYTES = 32
 
 class SettingsError(RuntimeError):
     """A setting has a bad value; the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    host: str
+    port: int
+    implicit_tls: bool  # smtps://; smtp:// upgrades with STARTTLS when the server offers it
+    username: str | None
+    password: str | None = field(repr=False, default=None)
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """smtp://[user:password@]host[:port] (STARTTLS) or smtps://... (TLS from the start)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(
+            "must be an smtp:// or smtps:// URL, for example smtp://user:password@mail.example.com:587"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number between 1 and 65535") from None
+    if not parts.hostname:
+        raise ValueError("has no host name, for example smtp://mail.example.com:587")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("must not have a path or query: smtp://user:password@host:port")
+    if (parts.username is None) != (parts.password is None):
+        raise ValueError("needs both a user and a password, or neither")
+    implicit = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587),
+        implicit_tls=implicit,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
 
 
 class Settings(BaseSettings):
@@ -92,6 +129,34 @@ class Settings(BaseSettings):
             "STRIPE_CONNECT_WEBHOOK_SECRET", "STOREPLEX_STRIPE_CONNECT_WEBHOOK_SECRET"
         ),
     )
+
+    # Mail. With no SMTP URL, mails are kept in the outbox and shown on the platform's
+    # mailbox page instead of being sent; production requires both settings.
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # First retry of a mail the server refused after this many seconds, doubling each time.
+    mail_retry_base_seconds: float = Field(default=60.0, gt=0, le=3600)
+    mail_max_attempts: int = Field(default=8, ge=1, le=50)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parse_smtp_url(value.get_secret_value())  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        local, _, domain = value.rpartition("@")
+        if not local or "." not in domain or any(c in value for c in " <>,;\r\n"):
+            raise ValueError("must be a plain email address, for example shop@example.com")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -160,6 +225,21 @@ class Settings(BaseSettings):
                     "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY mix live and test mode"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _mail_consistency(self) -> Settings:
+        if self.env == "production" and (self.smtp_url is None or self.mail_from is None):
+            raise ValueError(
+                "production needs STOREPLEX_SMTP_URL and STOREPLEX_MAIL_FROM to send mail"
+            )
+        if self.smtp_url is not None and self.mail_from is None:
+            raise ValueError("STOREPLEX_SMTP_URL is set but STOREPLEX_MAIL_FROM is not")
+        return self
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """Where mail goes, or None when mails are only kept for the mailbox page."""
+        return None if self.smtp_url is None else parse_smtp_url(self.smtp_url.get_secret_value())
 
     @property
     def is_production(self) -> bool:

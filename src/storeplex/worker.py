@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from storeplex.config import Settings
 from storeplex.db import Database
+from storeplex.mail.delivery import deliver_due
 from storeplex.models import (
     AccountStatus,
     EventStatus,
@@ -183,6 +184,7 @@ async def run_worker(
         while True:
             try:
                 tried, applied = await retry_failed_events(database, gateway, settings)
+                await deliver_due(database, settings)
                 if tried:
                     log.info("worker: retried %d webhook events, %d applied", tried, applied)
                 if once or loop.time() - last_reconcile >= reconcile_every_seconds:

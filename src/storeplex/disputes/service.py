@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.db import dialect_insert
+from storeplex.mail import notify
 from storeplex.models import (
     Dispute,
     DisputeOutcome,
@@ -108,6 +109,7 @@ async def apply_stripe_dispute(
         row.outcome = "won" if status in ("won", "warning_closed") else "lost"
         row.closed_at = now
     payment.disputed = True
+    await notify.dispute_opened(session, dispute=row)
     config = (
         await session.execute(
             select(StorePaymentConfig).where(StorePaymentConfig.store_id == payment.store_id)

@@ -2,6 +2,7 @@
 
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
+from storeplex.models.mail import MailStatus, OutboxMail
 from storeplex.models.order import Order, OrderItem, OrderStatus, PaymentStatus
 from storeplex.models.payment import (
     AccountStatus,
@@ -42,9 +43,11 @@ __all__ = [
     "Dispute",
     "DisputeOutcome",
     "EventStatus",
+    "MailStatus",
     "Order",
     "OrderItem",
     "OrderStatus",
+    "OutboxMail",
     "Payment",
     "PaymentMethod",
     "PaymentState",

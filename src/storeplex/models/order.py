@@ -74,6 +74,10 @@ class Order(TimestampMixin, Base):
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The shipment, as the store entered it when marking the order shipped.
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
 
     @property
     def total_amount(self) -> int:

@@ -31,6 +31,8 @@ class Store(TimestampMixin, Base):
     country: Mapped[str] = mapped_column(String(2), nullable=False, default="LU")
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=StoreStatus.ACTIVE)
+    # A Babel locale such as fr_LU for money in pages and mails; NULL: "12.50 EUR".
+    locale: Mapped[str | None] = mapped_column(String(20))
     # Per-store order numbers are handed out by an atomic UPDATE ... RETURNING on this counter.
     last_order_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 

@@ -62,9 +62,16 @@ async def get_order(order_id: OrderId, staff: CurrentStaff, session: SessionDep)
 async def set_status(
     order_id: OrderId, body: FulfilmentStatusIn, staff: CurrentStaff, session: SessionDep
 ) -> StaffOrderOut:
-    """Move the order one step: processing (once paid), shipped, completed."""
+    """Move the order one step: processing (once paid), shipped (with the carrier and
+    tracking number, which the shopper receives by mail), completed."""
     order = await service.set_fulfilment_status(
-        session, store_id=staff.store_id, order_id=order_id, status=body.status
+        session,
+        store_id=staff.store_id,
+        order_id=order_id,
+        status=body.status,
+        carrier=body.carrier,
+        tracking_number=body.tracking_number,
+        tracking_url=body.tracking_url,
     )
     items = await service.get_order_items(session, order_id=order.id)
     return staff_order_out(order, items)

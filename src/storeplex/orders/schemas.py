@@ -50,9 +50,14 @@ FulfilmentStatus = Literal["processing", "shipped", "completed"]
 
 
 class FulfilmentStatusIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: FulfilmentStatus
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_number: str | None = Field(default=None, max_length=100)
+    tracking_url: str | None = Field(
+        default=None, max_length=500, description="http(s) link where the shopper follows it"
+    )
 
 
 class OrderItemOut(BaseModel):
@@ -94,6 +99,9 @@ class OrderOut(BaseModel):
     canceled_at: datetime | None
     shipped_at: datetime | None
     completed_at: datetime | None
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
 
 
 class CheckoutOut(OrderOut):
@@ -160,6 +168,9 @@ def order_fields(order: Order, items: list[OrderItem]) -> dict[str, Any]:
         "canceled_at": order.canceled_at,
         "shipped_at": order.shipped_at,
         "completed_at": order.completed_at,
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
     }
 
 

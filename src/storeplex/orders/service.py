@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import digests_match
-from storeplex.errors import Conflict, NotFound
+from storeplex.errors import BadRequest, Conflict, NotFound
+from storeplex.mail import notify
 from storeplex.models import (
     Dispute,
     DisputeOutcome,
@@ -159,6 +161,19 @@ async def list_orders(
     return rows[:limit], len(rows) > limit
 
 
+async def orders_of_customer(
+    session: AsyncSession, *, store_id: int, customer_id: int, limit: int = 50
+) -> list[Order]:
+    """A shopper's orders in one store, newest first (their account's order history)."""
+    query = (
+        scoped(Order, store_id)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
 def mark_order_paid(order: Order, *, paid_at: datetime) -> bool:
     """payment_status → paid and status pending → processing; a repeat call changes nothing.
     The caller holds the order's row lock; the change is written with the caller's flush.
@@ -261,10 +276,37 @@ async def cancel_order(session: AsyncSession, *, store_id: int, order_id: int) -
     return order
 
 
+def check_tracking_url(value: str | None) -> str | None:
+    """A tracking link shown to shoppers must be an http(s) URL; anything else is a 400."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in value:
+        raise BadRequest(
+            "The tracking URL must be an http:// or https:// address, "
+            "for example https://carrier.example/track/123",
+            field="tracking_url",
+        )
+    return value
+
+
 async def set_fulfilment_status(
-    session: AsyncSession, *, store_id: int, order_id: int, status: str
+    session: AsyncSession,
+    *,
+    store_id: int,
+    order_id: int,
+    status: str,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    tracking_url: str | None = None,
 ) -> Order:
-    """Move an order one step forward (processing, shipped, completed) or answer 409 saying why."""
+    """Move an order one step forward (processing, shipped, completed) or answer 409 saying why.
+
+    Shipping may carry the carrier, tracking number and tracking URL; the shopper is
+    told by mail, in the same transaction.
+    """
+    tracking_url = check_tracking_url(tracking_url)
     order = await get_scoped(session, Order, store_id, order_id, what="order")
     required = FULFILMENT_STEPS.get(status)
     if required is None:
@@ -272,6 +314,9 @@ async def set_fulfilment_status(
     values: dict[str, object] = {"status": status, "updated_at": utcnow()}
     if status == OrderStatus.SHIPPED:
         values["shipped_at"] = utcnow()
+        values["carrier"] = (carrier or "").strip()[:100] or None
+        values["tracking_number"] = (tracking_number or "").strip()[:100] or None
+        values["tracking_url"] = tracking_url
     elif status == OrderStatus.COMPLETED:
         values["completed_at"] = utcnow()
     conditions = [Order.id == order.id, Order.status == required]
@@ -309,4 +354,6 @@ async def set_fulfilment_status(
             field="status",
             code="invalid_transition",
         )
+    if status == OrderStatus.SHIPPED:
+        await notify.order_shipped(session, order=order)
     return order

@@ -26,6 +26,7 @@ from storeplex.config import Settings
 from storeplex.customers import service as customers
 from storeplex.db import dialect_insert
 from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound
+from storeplex.mail import notify
 from storeplex.models import (
     AccountStatus,
     Order,
@@ -248,6 +249,7 @@ class PaymentService:
         if config.stripe_account_status == AccountStatus.INACTIVE and event_created:
             return config  # deauthorized: only a fresh connection may revive it
         self._apply_account_fields(config, account)
+        await notify.account_needs_information(self.db, config=config)
         config.account_synced_at = seen_at
         return config
 
@@ -537,6 +539,7 @@ class PaymentService:
             if isinstance(charge, dict):
                 self._apply_charge_fields(payment, charge)
             orders.mark_order_paid(order, paid_at=payment.paid_at)
+            await notify.order_paid(self.db, order=order, payment=payment)
         elif new == PaymentState.FAILED:
             self._record_failure(payment, intent)
             await orders.mark_order_payment_failed(self.db, order_id=payment.order_id)

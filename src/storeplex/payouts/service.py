@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.db import Database, dialect_insert
 from storeplex.errors import BadRequest, Conflict
+from storeplex.mail import notify
 from storeplex.models import (
     Payout,
     PayoutSchedule,
@@ -178,6 +179,7 @@ async def apply_stripe_payout(
         row.arrival_date = _when(payout.get("arrival_date")) or row.arrival_date
         row.failure_code = payout.get("failure_code")
         row.failure_message = payout.get("failure_message")
+    await notify.payout_changed(session, payout=row)
     return row
 
 

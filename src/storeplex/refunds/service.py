@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import BadRequest, Conflict, NotFound
+from storeplex.mail import notify
 from storeplex.models import (
     Dispute,
     DisputeOutcome,
@@ -394,6 +395,7 @@ async def apply_stripe_refund(
     if gateway is not None and new in RefundState.COUNTED:
         await _record_money_movements(session, gateway, refund, payment, stripe_refund)
     await settle_payment_status(session, payment_id=payment.id)
+    await notify.refund_changed(session, refund=refund, payment=payment)
     if moved and new == RefundState.SUCCEEDED and refund.restock:
         await orders.release_stock(session, order_id=refund.order_id)
     return refund

@@ -28,6 +28,11 @@ class StoreDetails(BaseModel):
     address_line2: str | None = Field(default=None, max_length=200)
     city: str | None = Field(default=None, max_length=100)
     postal_code: str | None = Field(default=None, max_length=20)
+    locale: str | None = Field(
+        default=None,
+        max_length=20,
+        description="How money reads in pages and mails, e.g. fr_LU (12,50 €) or en_IE (€12.50)",
+    )
 
 
 class PlatformStoreUpdate(StoreDetails):
@@ -65,6 +70,7 @@ class StoreOut(BaseModel):
     postal_code: str | None
     country: str
     currency: str
+    locale: str | None
     status: str
     created_at: datetime
 
@@ -82,6 +88,7 @@ class StoreOut(BaseModel):
             postal_code=store.postal_code,
             country=store.country,
             currency=store.currency,
+            locale=store.locale,
             status=store.status,
             created_at=store.created_at,
         )

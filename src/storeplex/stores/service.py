@@ -20,6 +20,7 @@ from storeplex.auth.service import create_staff_user, normalize_email
 from storeplex.errors import BadRequest, Conflict, NotFound
 from storeplex.models import Order, StaffRole, StaffUser, Store, StorePaymentConfig, StoreStatus
 from storeplex.money import normalize_currency
+from storeplex.money_format import normalize_locale
 from storeplex.stores.countries import ISO_COUNTRIES
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -42,7 +43,7 @@ TEXT_LIMITS = {
     "postal_code": 20,
 }
 # What store staff may change about their own store.
-STAFF_EDITABLE = frozenset({"name", "business_email", *TEXT_LIMITS})
+STAFF_EDITABLE = frozenset({"name", "business_email", "locale", *TEXT_LIMITS})
 # What the platform may change (the slug never changes; status has its own functions).
 PLATFORM_EDITABLE = STAFF_EDITABLE | {"country", "currency"}
 
@@ -233,6 +234,8 @@ async def update_store(
             store.business_email = normalize_email(value, field=field)
         elif field == "country":
             store.country = check_country(value)
+        elif field == "locale":  # None or "" goes back to the plain "12.50 EUR"
+            store.locale = normalize_locale(value) if value else None
         elif field == "currency":
             currency = normalize_currency(value)
             if currency != store.currency and await store_has_orders(session, store_id=store.id):

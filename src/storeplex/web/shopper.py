@@ -18,6 +18,7 @@ from storeplex.auth.sessions import SessionData
 from storeplex.customers import service as customers
 from storeplex.deps import SessionDep
 from storeplex.models import Customer, PaymentMethod, Store
+from storeplex.orders import service as orders
 from storeplex.tenancy import store_by_slug
 from storeplex.web.common import (
     attempt,
@@ -157,6 +158,9 @@ async def account_page(
             "shopper": shopper.customer,
             "csrf": shopper.csrf,
             "cards": await saved_cards(session, shopper),
+            "orders": await orders.orders_of_customer(
+                session, store_id=store.id, customer_id=shopper.customer.id
+            ),
             "error": error,
         },
     )

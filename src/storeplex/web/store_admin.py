@@ -34,9 +34,11 @@ from storeplex.models import (
     PaymentStatus,
     Product,
     RefundState,
+    Store,
     StorePaymentConfig,
 )
-from storeplex.money import format_amount, parse_amount, to_major
+from storeplex.money import format_amount, to_major
+from storeplex.money_format import parse_money
 from storeplex.orders import service as orders
 from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
@@ -61,6 +63,7 @@ from storeplex.web.common import (
     submit_logout,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
+from storeplex.web.templating import major_units
 
 router = page_router("/admin")
 
@@ -201,6 +204,19 @@ async def payment_settings(request: Request, staff: Staff, session: SessionDep) 
     return await _settings_page(request, staff, session)
 
 
+def _as_typed(text: str, store: Store, field: str) -> str:
+    """An amount typed in the store's locale ("10,50" in fr_LU) as the services read it
+    ("10.50"); text that is not an amount is passed on for the service to refuse."""
+    if not text or not store.locale:
+        return text
+    try:
+        return major_units(
+            parse_money(text, store.currency, store.locale, field=field), store.currency
+        )
+    except BadRequest:
+        return text
+
+
 @router.post("/payments/payout-settings", response_class=HTMLResponse)
 async def payout_settings_submit(request: Request, staff: Staff, session: SessionDep) -> Response:
     """The payout schedule and minimum, saved and applied to the Stripe account."""
@@ -214,7 +230,7 @@ async def payout_settings_submit(request: Request, staff: Staff, session: Sessio
             request.app.state.stripe,
             store_id=staff.store.id,
             schedule=schedule,
-            minimum_payout=minimum,
+            minimum_payout=_as_typed(minimum, staff.store, "minimum_payout"),
         ),
     )
     if error is None:
@@ -404,7 +420,7 @@ async def payment_refund(
                 session,
                 store_id=staff.store.id,
                 order_id=payment.order_id,
-                amount=form.get("amount") or None,
+                amount=_as_typed(form.get("amount", ""), staff.store, "amount") or None,
                 reason=form.get("reason") or None,
                 note=form.get("note") or None,
                 restock=form.get("restock") == "1",
@@ -560,7 +576,13 @@ async def order_status(
     _, error = await attempt(
         session,
         orders.set_fulfilment_status(
-            session, store_id=staff.store.id, order_id=order_id, status=form.get("status", "")
+            session,
+            store_id=staff.store.id,
+            order_id=order_id,
+            status=form.get("status", ""),
+            carrier=form.get("carrier"),
+            tracking_number=form.get("tracking_number"),
+            tracking_url=form.get("tracking_url"),
         ),
     )
     if error:
@@ -621,8 +643,10 @@ def _product_values(product: Product | None, currency: str) -> dict[str, str]:
     }
 
 
-def _parse_product(form: dict[str, str], currency: str) -> dict[str, Any]:
-    price = parse_amount(form.get("price", ""), currency, field="price")
+def _parse_product(
+    form: dict[str, str], currency: str, locale: str | None = None
+) -> dict[str, Any]:
+    price = parse_money(form.get("price", ""), currency, locale, field="price")
     try:
         stock = int(form.get("stock", ""))
     except ValueError:
@@ -671,7 +695,7 @@ async def product_create(request: Request, staff: Staff, session: SessionDep) ->
     form = await form_data(request)
 
     async def create() -> Product:
-        fields = _parse_product(form, staff.store.currency)
+        fields = _parse_product(form, staff.store.currency, staff.store.locale)
         return await catalog.create_product(session, store_id=staff.store.id, **fields)
 
     product, error = await attempt(session, create())
@@ -696,7 +720,7 @@ async def product_save(
     form = await form_data(request)
 
     async def save() -> Product:
-        changes = _parse_product(form, staff.store.currency)
+        changes = _parse_product(form, staff.store.currency, staff.store.locale)
         return await catalog.update_product(
             session, store_id=staff.store.id, product_id=product_id, changes=changes
         )

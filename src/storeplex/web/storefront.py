@@ -18,7 +18,9 @@ from starlette.responses import Response
 
 from storeplex.carts import service as carts
 from storeplex.deps import SessionDep
-from storeplex.models import Order, OrderStatus, Payment, PaymentStatus, Store
+from storeplex.errors import NotFound
+from storeplex.mail.render import order_id_of_key
+from storeplex.models import Customer, Order, OrderStatus, Payment, PaymentStatus, Store
 from storeplex.orders import service as orders
 from storeplex.orders.checkout import place_order
 from storeplex.orders.schemas import CheckoutIn
@@ -280,11 +282,31 @@ async def checkout_page(
     cart = await carts.view_cart(session, store=store, token=cart_token)
     if not cart.items or not await stores.takes_orders(session, store_id=store.id):
         return redirect(f"/s/{store.slug}/cart")
-    return render(
-        request,
-        "storefront/checkout.html",
-        _checkout_context(store, cart, {"country": store.country}),
+    values = {"country": store.country}
+    shopper = await current_shopper(request, session, store)
+    if shopper is not None:
+        values.update(await _last_details(session, store, shopper.customer))
+    return render(request, "storefront/checkout.html", _checkout_context(store, cart, values))
+
+
+async def _last_details(session: SessionDep, store: Store, customer: Customer) -> dict[str, str]:
+    """A signed-in shopper's email, name and the address of their last order, to prefill."""
+    values = {"email": customer.email, "name": customer.name or ""}
+    last = await orders.orders_of_customer(
+        session, store_id=store.id, customer_id=customer.id, limit=1
     )
+    if last:
+        order = last[0]
+        values.update(
+            name=order.shipping_name,
+            phone=order.shipping_phone or "",
+            line1=order.shipping_line1,
+            line2=order.shipping_line2 or "",
+            city=order.shipping_city,
+            postal_code=order.shipping_postal_code,
+            country=order.shipping_country,
+        )
+    return values
 
 
 FIELD_LABELS = {
@@ -412,6 +434,30 @@ async def pay_page(
     return response
 
 
+async def _followed_order(
+    request: Request, session: SessionDep, store: Store, order_id: int, token: str | None, key: str
+) -> tuple[Order, str | None]:
+    """The order for its token (cookie or query), the signed key of its mails, or the
+    signed-in shopper who placed it; otherwise 404, so existence is not revealed."""
+    token = token or request.cookies.get(order_cookie_name(order_id))
+    if token:
+        try:
+            found = await orders.order_for_shopper(
+                session, store_id=store.id, order_id=order_id, token=token
+            )
+            return found, token
+        except NotFound:
+            if not key:
+                raise
+    order = await orders.get_order(session, store_id=store.id, order_id=order_id)
+    if key and order_id_of_key(settings_of(request).session_secret(), key) == order.id:
+        return order, None
+    shopper = await current_shopper(request, session, store)
+    if shopper is not None and shopper.customer.id == order.customer_id:
+        return order, None
+    raise NotFound(f"No order with id {order_id}")
+
+
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_confirmation(
     request: Request,
@@ -419,10 +465,11 @@ async def order_confirmation(
     order_id: OrderId,
     session: SessionDep,
     token: Annotated[str | None, Query(max_length=200)] = None,
+    key: Annotated[str, Query(max_length=200)] = "",
     redirect_status: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     store = await store_by_slug(session, slug)
-    order, token = await _shopper_order(request, session, store, order_id, token)
+    order, token = await _followed_order(request, session, store, order_id, token, key)
     items = await orders.get_order_items(session, order_id=order.id)
     payment = (
         await session.execute(select(Payment).where(Payment.order_id == order.id))
@@ -450,9 +497,10 @@ async def order_confirmation(
             "items": items,
             "payment": payment,
             "state": state,
-            "token": token,
+            "token": token or "",
             "failure_reason": payment.failure_reason if payment else None,
         },
     )
-    _remember_order(request, response, store, order, token)
+    if token:
+        _remember_order(request, response, store, order, token)
     return response
