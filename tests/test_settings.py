@@ -76,6 +76,8 @@ SAFE_PRODUCTION = {
     "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "a" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_platform",
     "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect",
+    "STOREPLEX_SMTP_URL": "smtps://mailer:pw@smtp.shops.example:465",
+    "STOREPLEX_MAIL_FROM": "shops@shops.example",
 }
 
 
@@ -98,7 +100,9 @@ def test_production_refuses_each_unsafe_setting_naming_its_variable(
     # The emulator would run, no webhook secrets, a generated signing key, http base URL.
     assert named == [
         "STOREPLEX_BASE_URL",
+        "STOREPLEX_MAIL_FROM",
         "STOREPLEX_SECRET_KEY",
+        "STOREPLEX_SMTP_URL",
         "STRIPE_CONNECT_WEBHOOK_SECRET",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",

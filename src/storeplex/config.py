@@ -228,10 +228,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _mail_consistency(self) -> Settings:
-        if self.env == "production" and (self.smtp_url is None or self.mail_from is None):
-            raise ValueError(
-                "production needs STOREPLEX_SMTP_URL and STOREPLEX_MAIL_FROM to send mail"
-            )
         if self.smtp_url is not None and self.mail_from is None:
             raise ValueError("STOREPLEX_SMTP_URL is set but STOREPLEX_MAIL_FROM is not")
         return self
@@ -298,6 +294,13 @@ class Settings(BaseSettings):
                 "STOREPLEX_DEMO_ON_FIRST_START: demo stores and a demo platform admin are never "
                 "created in production; unset it"
             )
+        if self.smtp_url is None:
+            problems.append(
+                "STOREPLEX_SMTP_URL: production needs an SMTP server to send receipts and "
+                "notifications (smtp://user:password@host:587 or smtps://...)"
+            )
+        if self.mail_from is None:
+            problems.append("STOREPLEX_MAIL_FROM: production needs the address mails come from")
         if urlsplit(self.base_url).scheme != "https":
             problems.append(
                 "STOREPLEX_BASE_URL: must be an https:// URL in production (it is where shoppers "

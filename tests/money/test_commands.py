@@ -389,6 +389,7 @@ def test_production_serve_runs_no_background_jobs_unless_asked() -> None:
         "env": "production", "base_url": "https://shop.example", "secret_key": SIGNING_KEY,
         "stripe_secret_key": "sk_live_" + "x" * 24, "stripe_publishable_key": "pk_live_x",
         "stripe_webhook_secret": "whsec_a", "stripe_connect_webhook_secret": "whsec_b",
+        "smtp_url": "smtps://mailer:pw@smtp.shop.example:465", "mail_from": "shop@shop.example",
     }  # fmt: skip
     assert not load_settings(**base).runs_embedded_worker
     assert load_settings(**base, embedded_worker="on").runs_embedded_worker
