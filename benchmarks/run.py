@@ -360,8 +360,11 @@ async def measure_checkout(report: Report, urls: list[str], shops: list[datagen.
     say(f"  checkout: {result.rate:.0f}/s, {result.errors} errors {result.timings.errors[:3]}")
 
 
-def signed_event(intent_id: str, secret: str, n: int) -> tuple[str, dict[str, str]]:
-    """A `payment_intent.succeeded` event body and its Stripe-Signature header."""
+def signed_event(
+    intent_id: str, destination: str, secret: str, n: int
+) -> tuple[str, dict[str, str]]:
+    """A `payment_intent.succeeded` event body and its Stripe-Signature header; it carries
+    the payment's amount, currency and store account, or the platform would reject it."""
     now = int(time.time())
     event = {
         "id": f"evt_bench_{n}_{secrets.token_hex(4)}",
@@ -379,6 +382,7 @@ def signed_event(intent_id: str, secret: str, n: int) -> tuple[str, dict[str, st
                 "amount": 2500,
                 "amount_received": 2500,
                 "currency": "eur",
+                "transfer_data": {"destination": destination},
                 "status": "succeeded",
                 "latest_charge": f"ch_hook_{n}",
                 "last_payment_error": None,
@@ -393,7 +397,7 @@ def signed_event(intent_id: str, secret: str, n: int) -> tuple[str, dict[str, st
 
 
 async def measure_webhooks(
-    report: Report, urls: list[str], intents: list[str], secret: str, warmup: int
+    report: Report, urls: list[str], intents: list[tuple[str, str]], secret: str, warmup: int
 ) -> None:
     size = report.size
     clients = make_clients(urls, CONCURRENCY)
@@ -402,7 +406,7 @@ async def measure_webhooks(
 
     async def job(i: int, t: Timings = timings) -> None:
         n = offset + i
-        payload, headers = signed_event(intents[n], secret, n)
+        payload, headers = signed_event(*intents[n], secret, n)
         response = await timed(
             t,
             "event",
@@ -710,9 +714,17 @@ async def run(
         say("webhooks: pending payments")
         warmup = CONCURRENCY * 2
         with psycopg.connect(plain_url(url)) as conn:
-            intents = datagen.create_pending_payments(
+            intent_ids = datagen.create_pending_payments(
                 conn, shops=shops, count=size.webhook_count + warmup, now=datetime.now(UTC)
             )
+            accounts: dict[str, str] = dict(
+                conn.execute(
+                    "SELECT stripe_payment_intent_id, stripe_account_id FROM payments"
+                    " WHERE stripe_payment_intent_id = ANY(%s)",
+                    (intent_ids,),
+                ).fetchall()
+            )
+            intents = [(intent, accounts[intent]) for intent in intent_ids]
             datagen.vacuum_analyze(conn)
         say("webhooks")
         await measure_webhooks(report, urls, intents, app_env["STRIPE_WEBHOOK_SECRET"], warmup)

@@ -327,11 +327,14 @@ async def test_webhook_chaos_two_processes_lose_nothing(
         f"refused_by_forwarder={forwarder.stats.refused} failed_in_app={failed_in_app} "
         f"worker_retried={tried} reconcile=[{report.summary()}] "
         f"refunds={dict(refunded)} {books.line()} lost={len(lost_in_inbox)} "
+        f"rejected={statuses.get(EventStatus.REJECTED, 0)} "
         f"seconds={time.monotonic() - started:.0f}"
     )
     assert not lost_in_inbox, f"delivered but not in the inbox: {sorted(lost_in_inbox)[:5]}"
     assert statuses.get(EventStatus.FAILED, 0) == 0, statuses
     assert statuses.get(EventStatus.RECEIVED, 0) == 0, statuses
+    # Every event here is genuine: none may be taken for another tenant's.
+    assert statuses.get(EventStatus.REJECTED, 0) == 0, statuses
     assert report.errors == [], report.errors
     if orders_wanted >= 700:
         assert shaped.events >= 5000, shaped

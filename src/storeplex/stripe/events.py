@@ -4,8 +4,8 @@ A correct signature says who sent a payload, not that it is an event: a sender
 with the signing secret (or a Stripe bug) can send anything. `parse_event` turns
 the raw body into the event dict every later step may trust, or raises
 `MalformedEvent` with a sentence saying what is wrong. Nesting is bounded (the
-parser's own recursion guard stops the extreme cases, a walk of the result the
-rest), and every field that lands in an inbox column is bounded to that column.
+parser's own recursion guard stops the extreme cases, `nesting_depth` the rest),
+and every field that lands in an inbox column is bounded to that column.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ MAX_TYPE_LENGTH = 100
 MAX_API_VERSION_LENGTH = 50
 MAX_CREATED = 2**31 - 1
 
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 _TYPE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)+")
 
 
@@ -30,21 +32,25 @@ class MalformedEvent(ValueError):
     """A signed payload that is not a Stripe event; the message says what is wrong."""
 
 
-def nesting_depth(value: Any, *, stop_above: int = MAX_DEPTH) -> int:
-    """How deeply arrays and objects nest in a parsed JSON value (without recursion); the
-    walk stops at the first level deeper than `stop_above`."""
-    if not isinstance(value, dict | list):
-        return 0
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        deepest = max(deepest, depth)
-        if depth > stop_above:
-            break
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+def nesting_depth(text: str, *, stop_above: int = MAX_DEPTH) -> int:
+    """How deeply arrays and objects nest in a valid JSON text, counted up to one level
+    deeper than `stop_above`.
+
+    In valid JSON a backslash occurs only in a string's escape and every other quote
+    opens or closes a string; so, once the escaped backslashes and quotes are gone, the
+    text between every other quote is the structure. Its brackets, all made square,
+    lose their innermost empty pairs at each pass: the number of passes is the depth.
+    Each step is one linear string operation in C (a megabyte takes milliseconds),
+    never a Python loop over characters.
+    """
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    structure = "".join(unescaped.split('"')[0::2])
+    brackets = structure.encode().translate(_SQUARE, _NOT_BRACKET)
+    depth = 0
+    while brackets and depth <= stop_above:
+        brackets = brackets.replace(b"[]", b"")
+        depth += 1
+    return depth
 
 
 def _reject_constant(name: str) -> Any:
@@ -71,7 +77,7 @@ def parse_event(text: str) -> dict[str, Any]:
         raise MalformedEvent(f"the payload nests deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise MalformedEvent("the payload is not JSON") from None
-    if nesting_depth(event) > MAX_DEPTH:
+    if nesting_depth(text) > MAX_DEPTH:
         raise MalformedEvent(f"the payload nests deeper than {MAX_DEPTH} levels")
     if not isinstance(event, dict):
         raise MalformedEvent("the payload is not a JSON object")
