@@ -147,13 +147,6 @@ def tick(state: State) -> None:
         state.last_tick = now
 
 
-def key_country(state: State, platform: str) -> str:
-    for key, country in state.keys.items():
-        if account_id_for_key(key) == platform:
-            return country
-    return DEFAULT_COUNTRY
-
-
 def create_app(
     *,
     public_url: str | None = None,
@@ -267,7 +260,9 @@ def create_app(
             check_unknown(params, dict.fromkeys(route.query, "any"))
         stripe_account = request.headers.get("stripe-account")
         async with state.lock:
-            ensure_platform(state, platform, key_country(state, platform))
+            ensure_platform(
+                state, platform, state.platform_countries.get(platform, DEFAULT_COUNTRY)
+            )
             tick(state)
             account = acting_account(state, platform, stripe_account)
             record_key = None

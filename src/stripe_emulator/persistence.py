@@ -81,7 +81,8 @@ def from_json(data: dict[str, Any]) -> State:
             int(row["created"]),
         )
     state.tokens = data["tokens"]
-    state.keys = {str(k): str(v) for k, v in data.get("keys", {}).items()}
+    for key, country in data.get("keys", {}).items():
+        state.register_key(str(key), str(country))
     state.outbox = [(e, ep, v) for e, ep, v in data["outbox"]]
     settings = data["settings"]
     state.platform_available_delay_days = int(settings["platform_available_delay_days"])

@@ -81,6 +81,7 @@ class State:
         # The secret keys this emulator accepts, each with its platform's country.
         # Keys are configuration, not data: a reset keeps them.
         self.keys: dict[str, str] = {}
+        self.platform_countries: dict[str, str] = {}  # acct_ of each key -> its country
 
     def _fresh(self) -> None:
         self.clock = Clock()
@@ -105,10 +106,9 @@ class State:
         if not SECRET_KEY.match(secret_key):
             raise ValueError("a secret key is sk_test_ followed by 8 or more of [A-Za-z0-9_]")
         self.keys[secret_key] = country
-        return account_id_for_key(secret_key)
-
-    def country_of_key(self, secret_key: str) -> str | None:
-        return self.keys.get(secret_key)
+        account = account_id_for_key(secret_key)
+        self.platform_countries[account] = country
+        return account
 
     # -- ids and time ----------------------------------------------------------
     def now(self) -> int:

@@ -337,4 +337,5 @@ async def test_webhook_chaos_two_processes_lose_nothing(
     assert statuses.get(EventStatus.REJECTED, 0) == 0, statuses
     assert report.errors == [], report.errors
     if orders_wanted >= 700:
-        assert shaped.events >= 5000, shaped
+        # About 6.8 events an order (the emulator sends no payment.created: not a Stripe type).
+        assert shaped.events >= 4500, shaped
