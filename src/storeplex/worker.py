@@ -105,7 +105,7 @@ async def retry_failed_events(
                 expected_livemode=gateway.livemode,
                 retry_base_seconds=settings.webhook_retry_base_seconds,
             )
-            applied += outcome != EventStatus.FAILED
+            applied += outcome not in (EventStatus.FAILED, EventStatus.REJECTED)
     return tried, applied
 
 
