@@ -262,6 +262,7 @@ async def test_refunds_are_refused_while_a_dispute_is_open_and_after_it_is_lost(
     figures = await books(database, kit.store.id)
     assert (figures.payments, figures.gross_sales, figures.refunds) == (1, 4000, 0)
     assert (figures.dispute_count, figures.disputes) == (1, 4000)
+    assert await stock_of(database, order["items"][0]["product_id"]) == 99  # shipped or not
 
 
 async def test_a_fully_refunded_order_leaves_fulfilment(
@@ -295,3 +296,5 @@ async def test_a_fully_refunded_order_leaves_fulfilment(
     assert "This payment is fully refunded." in payment_page
     figures = await books(database, kit.store.id)
     assert (figures.payments, figures.gross_sales, figures.refunds) == (2, 5000, 3500)
+    # Without `restock` the items stay out of stock (the owner decides whether they came back).
+    assert await stock_of(database, order["items"][0]["product_id"]) == 99
