@@ -251,6 +251,8 @@ async def test_refunds_are_refused_while_a_dispute_is_open_and_after_it_is_lost(
     order_page = (await http.get(f"/admin/orders/{order['id']}")).text
     assert "Mark as shipped" not in order_page and "lost to a dispute" in order_page
     assert "lost to a dispute" in (await http.get("/admin/orders")).text
+    api = await http.get(f"/api/v1/store/orders/{order['id']}", headers=bearer(kit.token))
+    assert api.json()["closed_reason"] == "lost_to_dispute"
     r = await http.post(
         f"/api/v1/store/orders/{order['id']}/status",
         json={"status": "shipped"},
@@ -290,6 +292,11 @@ async def test_a_fully_refunded_order_leaves_fulfilment(
     page = (await http.get(f"/admin/orders/{order['id']}")).text
     assert "Mark as shipped" not in page and "refunded in full, nothing to ship" in page
     assert "Mark as shipped" in (await http.get(f"/admin/orders/{partly['id']}")).text
+    listed = (await http.get("/api/v1/store/orders", headers=bearer(kit.token))).json()["data"]
+    assert {o["id"]: o["closed_reason"] for o in listed} == {
+        order["id"]: "refunded",
+        partly["id"]: None,
+    }
     payment = await payment_of(database, order["id"])
     payment_page = (await http.get(f"/admin/payments/{payment.id}")).text
     assert '<dd id="refunded">30.00 EUR' in payment_page
