@@ -5,6 +5,7 @@ the stock and the books (the daily totals and the payment rows).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -156,6 +157,25 @@ async def test_canceling_an_order_cancels_its_payment_intent_first(
     again = await http.post(f"/api/v1/store/orders/{order['id']}/cancel", headers=bearer(kit.token))
     assert again.status_code == 200 and again.json()["status"] == "canceled"
     assert await stock_of(database, product_id) == 10
+
+
+async def test_concurrent_cancels_release_the_stock_once(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order, intent, product_id = await open_order(database, stack, http, kit, qty=4)
+    url = f"/api/v1/store/orders/{order['id']}/cancel"
+    answers = await asyncio.gather(*(http.post(url, headers=bearer(kit.token)) for _ in range(4)))
+    statuses = sorted(r.status_code for r in answers)
+    # Each caller is told the order is canceled, or (a call Stripe saw at the same instant)
+    # to try again; none fails, and the stock comes back exactly once.
+    assert statuses[0] == 200 and set(statuses) <= {200, 409}, [r.text for r in answers]
+    assert await stock_of(database, product_id) == 10
+    row = await order_row(database, order["id"])
+    assert (row.status, row.payment_status, row.stock_released) == ("canceled", "pending", True)
+    pi = stack.stripe.v1.payment_intents.retrieve(intent["payment_intent_id"])
+    assert pi.status == "canceled"
+    assert (await books(database, kit.store.id)).payments == 0
 
 
 async def test_an_order_paid_while_it_is_canceled_stays_paid_and_keeps_its_stock(
