@@ -87,6 +87,11 @@ async def test_a_store_without_active_payments_is_not_listed_and_takes_no_order(
         r = await http.post(f"/api/v1/storefront/{slug}/checkout", json=checkout_body())
         assert r.status_code == 409, r.text
         assert r.json()["error"]["code"] == "store_not_taking_orders"
+        form = {"email": "sam@example.com", "name": "Sam", "line1": "1 Rue", "city": "Lux",
+                "postal_code": "L-1", "country": "LU"}  # fmt: skip
+        r = await http.post(f"/s/{slug}/checkout", data=form)
+        assert r.status_code == 409 and "is not taking orders right now" in r.text
+        assert "Continue to payment" not in r.text
         assert await count_orders(database, kit.store.id) == 0
         assert await stock_of(database, product.id) == 5
     # The ready store sells as before.
