@@ -5,6 +5,7 @@ the stock and the books (the daily totals and the payment rows).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -86,6 +87,11 @@ async def test_a_store_without_active_payments_is_not_listed_and_takes_no_order(
         r = await http.post(f"/api/v1/storefront/{slug}/checkout", json=checkout_body())
         assert r.status_code == 409, r.text
         assert r.json()["error"]["code"] == "store_not_taking_orders"
+        form = {"email": "sam@example.com", "name": "Sam", "line1": "1 Rue", "city": "Lux",
+                "postal_code": "L-1", "country": "LU"}  # fmt: skip
+        r = await http.post(f"/s/{slug}/checkout", data=form)
+        assert r.status_code == 409 and "is not taking orders right now" in r.text
+        assert "Continue to payment" not in r.text
         assert await count_orders(database, kit.store.id) == 0
         assert await stock_of(database, product.id) == 5
     # The ready store sells as before.
@@ -156,6 +162,25 @@ async def test_canceling_an_order_cancels_its_payment_intent_first(
     again = await http.post(f"/api/v1/store/orders/{order['id']}/cancel", headers=bearer(kit.token))
     assert again.status_code == 200 and again.json()["status"] == "canceled"
     assert await stock_of(database, product_id) == 10
+
+
+async def test_concurrent_cancels_release_the_stock_once(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order, intent, product_id = await open_order(database, stack, http, kit, qty=4)
+    url = f"/api/v1/store/orders/{order['id']}/cancel"
+    answers = await asyncio.gather(*(http.post(url, headers=bearer(kit.token)) for _ in range(4)))
+    statuses = sorted(r.status_code for r in answers)
+    # Each caller is told the order is canceled, or (a call Stripe saw at the same instant)
+    # to try again; none fails, and the stock comes back exactly once.
+    assert statuses[0] == 200 and set(statuses) <= {200, 409}, [r.text for r in answers]
+    assert await stock_of(database, product_id) == 10
+    row = await order_row(database, order["id"])
+    assert (row.status, row.payment_status, row.stock_released) == ("canceled", "pending", True)
+    pi = stack.stripe.v1.payment_intents.retrieve(intent["payment_intent_id"])
+    assert pi.status == "canceled"
+    assert (await books(database, kit.store.id)).payments == 0
 
 
 async def test_an_order_paid_while_it_is_canceled_stays_paid_and_keeps_its_stock(
@@ -251,6 +276,8 @@ async def test_refunds_are_refused_while_a_dispute_is_open_and_after_it_is_lost(
     order_page = (await http.get(f"/admin/orders/{order['id']}")).text
     assert "Mark as shipped" not in order_page and "lost to a dispute" in order_page
     assert "lost to a dispute" in (await http.get("/admin/orders")).text
+    api = await http.get(f"/api/v1/store/orders/{order['id']}", headers=bearer(kit.token))
+    assert api.json()["closed_reason"] == "lost_to_dispute"
     r = await http.post(
         f"/api/v1/store/orders/{order['id']}/status",
         json={"status": "shipped"},
@@ -262,6 +289,7 @@ async def test_refunds_are_refused_while_a_dispute_is_open_and_after_it_is_lost(
     figures = await books(database, kit.store.id)
     assert (figures.payments, figures.gross_sales, figures.refunds) == (1, 4000, 0)
     assert (figures.dispute_count, figures.disputes) == (1, 4000)
+    assert await stock_of(database, order["items"][0]["product_id"]) == 99  # shipped or not
 
 
 async def test_a_fully_refunded_order_leaves_fulfilment(
@@ -289,9 +317,16 @@ async def test_a_fully_refunded_order_leaves_fulfilment(
     page = (await http.get(f"/admin/orders/{order['id']}")).text
     assert "Mark as shipped" not in page and "refunded in full, nothing to ship" in page
     assert "Mark as shipped" in (await http.get(f"/admin/orders/{partly['id']}")).text
+    listed = (await http.get("/api/v1/store/orders", headers=bearer(kit.token))).json()["data"]
+    assert {o["id"]: o["closed_reason"] for o in listed} == {
+        order["id"]: "refunded",
+        partly["id"]: None,
+    }
     payment = await payment_of(database, order["id"])
     payment_page = (await http.get(f"/admin/payments/{payment.id}")).text
     assert '<dd id="refunded">30.00 EUR' in payment_page
     assert "This payment is fully refunded." in payment_page
     figures = await books(database, kit.store.id)
     assert (figures.payments, figures.gross_sales, figures.refunds) == (2, 5000, 3500)
+    # Without `restock` the items stay out of stock (the owner decides whether they came back).
+    assert await stock_of(database, order["items"][0]["product_id"]) == 99

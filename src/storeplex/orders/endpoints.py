@@ -48,14 +48,18 @@ async def list_orders(
         limit=limit,
         offset=offset,
     )
-    return OrderList(data=[staff_order_summary(o) for o in rows], has_more=has_more)
+    closed = await service.closed_reasons(session, rows)
+    return OrderList(
+        data=[staff_order_summary(o, closed.get(o.id)) for o in rows], has_more=has_more
+    )
 
 
 @router.get("/{order_id}", response_model=StaffOrderOut)
 async def get_order(order_id: OrderId, staff: CurrentStaff, session: SessionDep) -> StaffOrderOut:
     order = await service.get_order(session, store_id=staff.store_id, order_id=order_id)
     items = await service.get_order_items(session, order_id=order.id)
-    return staff_order_out(order, items)
+    closed = await service.closed_reasons(session, [order])
+    return staff_order_out(order, items, closed.get(order.id))
 
 
 @router.post("/{order_id}/status", response_model=StaffOrderOut)

@@ -116,6 +116,11 @@ class StaffOrderOut(OrderOut):
     shipping_address: ShippingAddressOut
     payment_intent_id: str | None
     stock_released: bool
+    closed_reason: Literal["refunded", "lost_to_dispute"] | None = Field(
+        default=None,
+        description="Set when a paid order left fulfilment because its money went back "
+        "(refunded in full, or a dispute lost): there is nothing to ship",
+    )
 
 
 class StaffOrderSummary(BaseModel):
@@ -128,6 +133,7 @@ class StaffOrderSummary(BaseModel):
     total: str
     customer_email: str
     created_at: datetime
+    closed_reason: Literal["refunded", "lost_to_dispute"] | None = None
 
 
 class OrderList(BaseModel):
@@ -174,7 +180,9 @@ def order_fields(order: Order, items: list[OrderItem]) -> dict[str, Any]:
     }
 
 
-def staff_order_out(order: Order, items: list[OrderItem]) -> StaffOrderOut:
+def staff_order_out(
+    order: Order, items: list[OrderItem], closed_reason: str | None = None
+) -> StaffOrderOut:
     return StaffOrderOut(
         **order_fields(order, items),
         customer_id=order.customer_id,
@@ -189,11 +197,12 @@ def staff_order_out(order: Order, items: list[OrderItem]) -> StaffOrderOut:
             phone=order.shipping_phone,
         ),
         payment_intent_id=order.payment_intent_id,
+        closed_reason=closed_reason,
         stock_released=order.stock_released,
     )
 
 
-def staff_order_summary(order: Order) -> StaffOrderSummary:
+def staff_order_summary(order: Order, closed_reason: str | None = None) -> StaffOrderSummary:
     return StaffOrderSummary(
         id=order.id,
         number=order.number,
@@ -204,4 +213,5 @@ def staff_order_summary(order: Order) -> StaffOrderSummary:
         total=format_amount(order.total_amount_cents, order.currency),
         customer_email=order.email,
         created_at=order.created_at,
+        closed_reason=closed_reason,
     )

@@ -377,10 +377,11 @@ async def checkout_submit(
         context = _checkout_context(store, cart, values)
         context["errors"] = errors
         context["error"] = message or "Please correct the fields marked below."
-        taking_orders = await stores.takes_orders(session, store_id=store.id)
-        context["taking_orders"] = taking_orders
-        status = 400 if taking_orders else 409
-        return render(request, "storefront/checkout.html", context, status_code=status)
+        if not await stores.takes_orders(session, store_id=store.id):
+            context.update(errors={}, taking_orders=False)
+            context["error"] = stores.not_taking_orders_message(store)
+            return render(request, "storefront/checkout.html", context, status_code=409)
+        return render(request, "storefront/checkout.html", context, status_code=400)
     order = placed.order
     response = redirect(f"/s/{store.slug}/orders/{order.id}/pay")
     _remember_order(request, response, store, order, placed.access_token)
