@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storeplex.db import Database
 from storeplex.errors import BadRequest
-from storeplex.models import StorePaymentConfig
+from storeplex.models import Store, StorePaymentConfig
 from storeplex.money import MAX_AMOUNT
 from storeplex.money_format import format_major, format_money, normalize_locale, parse_money
 from tests.payments.flows import onboarded_store
@@ -109,3 +109,38 @@ async def test_a_luxembourg_store_types_its_payout_minimum_with_a_comma(
             )
         ).scalar_one()
         assert config.minimum_payout_amount == 1050
+
+
+async def test_the_owner_sets_locale_and_staff_mails_on_the_settings_page(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    kit = await make_store_kit(database)
+    form = (await client.get("/admin/login")).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    r = await client.post(
+        "/admin/login",
+        data={"email": kit.owner_email, "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert r.status_code in (302, 303), r.text[:300]
+    page = (await client.get("/admin/store-settings")).text
+    assert "12.50 EUR" in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf
+    r = await client.post(
+        "/admin/store-settings",
+        data={"locale": "xx_YY", "mail_dispute_opened": "1", "csrf_token": csrf.group(1)},
+    )
+    assert r.status_code == 400 and "Unknown locale" in r.text
+    r = await client.post(
+        "/admin/store-settings",
+        data={"locale": "fr_LU", "mail_dispute_opened": "1", "csrf_token": csrf.group(1)},
+    )
+    assert r.status_code in (302, 303), r.text[:300]
+    page = (await client.get("/admin/store-settings")).text
+    assert "12,50 €" in page
+    async with database.session_scope() as s:
+        store = await s.get_one(Store, kit.store.id)
+        assert store.locale == "fr_LU"
+        assert "dispute_opened" not in store.staff_mails_off.split(",")
+        assert "staff_new_order" in store.staff_mails_off.split(",")

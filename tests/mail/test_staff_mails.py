@@ -76,6 +76,20 @@ async def test_payouts_paid_and_failed_reach_the_store_once(
     [failed] = [m for m in inbox.messages if "failed" in m["Subject"]]
     assert "The bank account has been closed." in parts(failed)[0]
 
+    # The store turns payout mails off: the next payout is recorded, and no mail is written.
+    r = await http.patch(
+        "/api/v1/store", json={"staff_mails_off": ["payout_paid"]}, headers=bearer(kit.token)
+    )
+    assert r.status_code == 200 and r.json()["staff_mails_off"] == ["payout_paid"]
+    r = await http.patch(
+        "/api/v1/store", json={"staff_mails_off": ["all_of_them"]}, headers=bearer(kit.token)
+    )
+    assert r.status_code == 422
+    await send(5, "payout.paid", "po_mail_3", status="paid")
+    assert await deliver_due(database, mail_settings) == 0
+    listed = await http.get("/api/v1/store/payouts", headers=bearer(kit.token))
+    assert "po_mail_3" in listed.text
+
 
 async def test_account_mails_carry_their_link(
     database: Database, smtp: tuple[Inbox, int], mail_settings: Settings

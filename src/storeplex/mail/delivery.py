@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.config import Settings, SmtpTarget
 from storeplex.db import Database
@@ -91,8 +92,9 @@ async def _claim(database: Database, settings: Settings, after_id: int) -> list[
 
 
 async def _record(
-    database: Database, settings: Settings, mail: OutboxMail, error: str | None
+    records: AsyncSession, settings: Settings, mail: OutboxMail, error: str | None
 ) -> None:
+    """Write one mail's outcome and commit it at once, before the next mail is sent."""
     now = utcnow()
     if error is None:
         values: dict[str, object] = {"status": MailStatus.SENT, "sent_at": now, "last_error": None}
@@ -107,13 +109,13 @@ async def _record(
             "last_error": error,
         }
         log.warning("mail %s (%s) refused, retry in %.0f s: %s", mail.id, mail.kind, wait, error)
-    async with database.session_scope() as session:
-        await session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == mail.id, OutboxMail.status == MailStatus.SENDING)
-            .values(claimed_until=None, updated_at=now, **values)
-            .execution_options(synchronize_session=False)
-        )
+    await records.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id == mail.id, OutboxMail.status == MailStatus.SENDING)
+        .values(claimed_until=None, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    await records.commit()
 
 
 def _client(target: SmtpTarget, settings: Settings) -> aiosmtplib.SMTP:
@@ -138,24 +140,24 @@ def _reason(exc: Exception) -> str:
 
 
 async def _send_one(
-    db: Database, settings: Settings, smtp: aiosmtplib.SMTP, mail: OutboxMail
+    records: AsyncSession, settings: Settings, smtp: aiosmtplib.SMTP, mail: OutboxMail
 ) -> int:
     """Send one claimed mail on an open connection and record the outcome; 1 if accepted."""
     try:
         message = build_message(mail, settings)
     except Exception as exc:  # a broken template must not block the queue
         log.exception("mail %s (%s) cannot be rendered", mail.id, mail.kind)
-        await _record(db, settings, mail, f"cannot be rendered: {type(exc).__name__}")
+        await _record(records, settings, mail, f"cannot be rendered: {type(exc).__name__}")
         return 0
     try:
         await smtp.send_message(message)
     except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
-        await _record(db, settings, mail, _reason(exc))
+        await _record(records, settings, mail, _reason(exc))
         if not smtp.is_connected:
             raise
         await smtp.rset()
         return 0
-    await _record(db, settings, mail, None)
+    await _record(records, settings, mail, None)
     return 1
 
 
@@ -176,19 +178,22 @@ async def deliver_due(db: Database, settings: Settings) -> int:
             )
         return 0
     sent = last_id = 0
-    # Each call looks at a mail once (ids only grow), so a refusal waits for a later call.
-    while mails := await _claim(db, settings, last_id):
-        last_id = mails[-1].id
-        try:
-            async with _client(target, settings) as smtp:
+    # One session records every outcome (a short transaction each), so a mail costs one
+    # UPDATE and COMMIT rather than a session of its own.
+    async with db.sessionmaker() as records:
+        # Each call looks at a mail once (ids only grow), so a refusal waits for a later call.
+        while mails := await _claim(db, settings, last_id):
+            last_id = mails[-1].id
+            try:
+                async with _client(target, settings) as smtp:
+                    for mail in mails:
+                        sent += await _send_one(records, settings, smtp, mail)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                # The connection failed: every mail of the batch not yet recorded waits.
                 for mail in mails:
-                    sent += await _send_one(db, settings, smtp, mail)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # The connection failed: every mail of the batch not yet recorded waits.
-            for mail in mails:
-                await _record(db, settings, mail, _reason(exc))
-            log.warning("SMTP server %s:%s: %s", target.host, target.port, _reason(exc))
-            break
+                    await _record(records, settings, mail, _reason(exc))
+                log.warning("SMTP server %s:%s: %s", target.host, target.port, _reason(exc))
+                break
     if sent:
         log.info("mail: %d sent", sent)
     return sent

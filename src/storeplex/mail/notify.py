@@ -30,6 +30,11 @@ from storeplex.models import (
 )
 
 
+def staff_wants(store: Store, kind: str) -> bool:
+    """Whether the store still receives this staff mail (each can be turned off)."""
+    return kind not in (store.staff_mails_off or "").split(",")
+
+
 def _store_address(store: Store) -> list[str]:
     lines = [store.address_line1, store.address_line2]
     lines.append(" ".join(p for p in (store.postal_code, store.city) if p) or None)
@@ -118,6 +123,8 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment) -
         store_id=store.id,
         dedupe_key=f"order_confirmation:{order.id}",
     )
+    if not staff_wants(store, "staff_new_order"):
+        return
     await enqueue(
         session,
         kind="staff_new_order",
@@ -182,6 +189,8 @@ async def dispute_opened(session: AsyncSession, *, dispute: Dispute) -> None:
         return
     order = await session.get_one(Order, dispute.order_id)
     store = await session.get_one(Store, dispute.store_id)
+    if not staff_wants(store, "dispute_opened"):
+        return
     await enqueue(
         session,
         kind="dispute_opened",
@@ -205,6 +214,8 @@ async def payout_changed(session: AsyncSession, *, payout: Payout) -> None:
     if payout.status not in ("paid", "failed"):
         return
     store = await session.get_one(Store, payout.store_id)
+    if not staff_wants(store, f"payout_{payout.status}"):
+        return
     await enqueue(
         session,
         kind=f"payout_{payout.status}",
@@ -228,6 +239,8 @@ async def account_needs_information(session: AsyncSession, *, config: StorePayme
     if not requirements or not config.details_submitted:
         return  # before onboarding is finished, the onboarding page asks for it
     store = await session.get_one(Store, config.store_id)
+    if not staff_wants(store, "account_needs_information"):
+        return
     digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
     await enqueue(
         session,

@@ -33,6 +33,10 @@ class Store(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=StoreStatus.ACTIVE)
     # A Babel locale such as fr_LU for money in pages and mails; NULL: "12.50 EUR".
     locale: Mapped[str | None] = mapped_column(String(20))
+    # Staff mails the store turned off, comma-separated kinds (storeplex.mail.notify).
+    staff_mails_off: Mapped[str] = mapped_column(
+        String(200), nullable=False, default="", server_default=""
+    )
     # Per-store order numbers are handed out by an atomic UPDATE ... RETURNING on this counter.
     last_order_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 

@@ -7,6 +7,7 @@ slug and status are never editable through PATCH.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -14,6 +15,10 @@ from storeplex.auth.schemas import StaffOut
 from storeplex.auth.secrets import MIN_PASSWORD_LENGTH
 from storeplex.auth.service import MAX_PASSWORD_LENGTH
 from storeplex.models import Store
+
+StaffMail = Literal[
+    "staff_new_order", "dispute_opened", "payout_paid", "payout_failed", "account_needs_information"
+]
 
 
 class StoreDetails(BaseModel):
@@ -32,6 +37,9 @@ class StoreDetails(BaseModel):
         default=None,
         max_length=20,
         description="How money reads in pages and mails, e.g. fr_LU (12,50 €) or en_IE (€12.50)",
+    )
+    staff_mails_off: list[StaffMail] | None = Field(
+        default=None, max_length=5, description="Staff mails the store does not want"
     )
 
 
@@ -71,6 +79,7 @@ class StoreOut(BaseModel):
     country: str
     currency: str
     locale: str | None
+    staff_mails_off: list[str]
     status: str
     created_at: datetime
 
@@ -89,6 +98,7 @@ class StoreOut(BaseModel):
             country=store.country,
             currency=store.currency,
             locale=store.locale,
+            staff_mails_off=[k for k in (store.staff_mails_off or "").split(",") if k],
             status=store.status,
             created_at=store.created_at,
         )

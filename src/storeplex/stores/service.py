@@ -43,7 +43,7 @@ TEXT_LIMITS = {
     "postal_code": 20,
 }
 # What store staff may change about their own store.
-STAFF_EDITABLE = frozenset({"name", "business_email", "locale", *TEXT_LIMITS})
+STAFF_EDITABLE = frozenset({"name", "business_email", "locale", "staff_mails_off", *TEXT_LIMITS})
 # What the platform may change (the slug never changes; status has its own functions).
 PLATFORM_EDITABLE = STAFF_EDITABLE | {"country", "currency"}
 
@@ -234,6 +234,8 @@ async def update_store(
             store.business_email = normalize_email(value, field=field)
         elif field == "country":
             store.country = check_country(value)
+        elif field == "staff_mails_off":
+            store.staff_mails_off = ",".join(sorted(set(value or [])))
         elif field == "locale":  # None or "" goes back to the plain "12.50 EUR"
             store.locale = normalize_locale(value) if value else None
         elif field == "currency":

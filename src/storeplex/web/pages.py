@@ -14,7 +14,14 @@ from sqlalchemy import select
 from storeplex.deps import SessionDep
 from storeplex.models import Store
 from storeplex.stores.service import taking_orders_filter
-from storeplex.web import mailbox, platform_admin, shopper, store_admin, storefront
+from storeplex.web import (
+    mailbox,
+    platform_admin,
+    shopper,
+    store_admin,
+    store_settings,
+    storefront,
+)
 from storeplex.web.common import page_router, render
 
 router = page_router()
@@ -37,6 +44,7 @@ async def landing(request: Request, session: SessionDep) -> HTMLResponse:
 
 router.include_router(shopper.router)
 router.include_router(storefront.router)
+router.include_router(store_settings.router)
 router.include_router(store_admin.router)
 router.include_router(platform_admin.router)
 router.include_router(mailbox.router)

@@ -2,7 +2,7 @@
 
 Creates `mail_outbox` (one row per mail, written with what caused it), adds the
 carrier and tracking number of a shipment to `orders`, and a locale to `stores`
-(NULL keeps the plain "12.50 EUR" format).
+(NULL keeps the plain "12.50 EUR" format) and the staff mails a store turned off.
 
 Revision ID: 0009
 Revises: 0005
@@ -54,10 +54,15 @@ def upgrade() -> None:
     op.add_column("orders", sa.Column("tracking_number", sa.String(length=100), nullable=True))
     op.add_column("orders", sa.Column("tracking_url", sa.String(length=500), nullable=True))
     op.add_column("stores", sa.Column("locale", sa.String(length=20), nullable=True))
+    op.add_column(
+        "stores",
+        sa.Column("staff_mails_off", sa.String(length=200), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("stores") as batch:
+        batch.drop_column("staff_mails_off")
         batch.drop_column("locale")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("tracking_url")
