@@ -204,6 +204,7 @@ def serve(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
 
+    demo_created = False
     if settings.creates_demo_data:
         from storeplex.demo import create_demo, has_any_store
 
@@ -213,6 +214,7 @@ def serve(
         logins = asyncio.run(_in_transaction(settings, first_start))
         if logins:
             _print_logins(settings, logins)
+            demo_created = True
 
     servers: list[uvicorn.Server] = []
     if settings.emulator_enabled and emulator:
@@ -239,6 +241,11 @@ def serve(
         tasks = [asyncio.create_task(s.serve()) for s in servers]
         if settings.emulator_enabled:
             await _register_with_emulator(settings, servers)
+            if demo_created:
+                from storeplex.demo import onboard_demo_stores
+
+                ready = await onboard_demo_stores(settings)
+                typer.echo(f"Demo stores set up to take card payments: {', '.join(ready)}")
         web = create_app(settings)
         main = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="warning"))
         main_task = asyncio.create_task(main.serve())

@@ -9,11 +9,13 @@ import secrets
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.service import create_platform_admin
 from storeplex.catalog.service import create_product
+from storeplex.config import Settings
 from storeplex.models import PlatformAdmin, Store
 from storeplex.stores.service import create_store
 
@@ -102,3 +104,47 @@ async def create_demo(session: AsyncSession) -> list[DemoLogin]:
         await create_platform_admin(session, email=admin_email, password=password)
         logins.append(DemoLogin(None, admin_email, password))
     return logins
+
+
+async def onboard_demo_stores(settings: Settings) -> list[str]:
+    """In emulator mode, take each demo store through payments setup and a completed
+    Express onboarding (as its owner would on Stripe's hosted pages), so a first start
+    has stores that take orders. Returns the slugs that now take payments.
+
+    Only for the bundled emulator: its control API stands in for the owner's answers.
+    """
+    from storeplex.db import Database
+    from storeplex.payments.service import PaymentService
+    from storeplex.stripe.gateway import StripeGateway
+
+    if not settings.emulator_enabled:
+        return []
+    database = Database(settings)
+    gateway = StripeGateway(settings)
+    ready: list[str] = []
+    try:
+        for spec in DEMO_STORES:
+            async with database.session_scope() as session:
+                store_id = (
+                    await session.execute(select(Store.id).where(Store.slug == spec.slug))
+                ).scalar_one_or_none()
+                if store_id is None:
+                    continue
+                service = PaymentService(session, gateway, settings)
+                account = await service.create_store_stripe_account(
+                    store_id, {"business_type": "company"}
+                )
+            async with httpx.AsyncClient(timeout=10) as client:
+                r = await client.post(
+                    f"{settings.emulator_url}/_emulator/accounts/{account}/onboard",
+                    json={"outcome": "complete"},
+                )
+                r.raise_for_status()
+            async with database.session_scope() as session:
+                service = PaymentService(session, gateway, settings)
+                config = await service.refresh_store_account(store_id)
+                if config.charges_enabled:
+                    ready.append(spec.slug)
+    finally:
+        await database.dispose()
+    return ready
