@@ -14,7 +14,7 @@ import copy
 from typing import Any
 
 from stripe_emulator.core import PAGING, Ctx, changed, emit, list_object, route
-from stripe_emulator.geography import account_creation_error
+from stripe_emulator.geography import account_creation_error, transfer_error
 from stripe_emulator.schema import conform
 from stripe_emulator.state import State, Stored
 from stripe_emulator.wire import Params, StripeError, check_unknown, invalid, merge_metadata
@@ -737,3 +737,33 @@ def deauthorize(state: State, stored: Stored) -> None:
             application,
             account=stored.obj["id"],
         )
+
+
+def check_destination(ctx: Ctx, acct_id: str, param: str) -> None:
+    """The account a charge or transfer may send money to: it exists, is not the platform,
+    has the transfers capability, and the platform's region may pay it."""
+    try:
+        stored = connected_of(ctx, acct_id, param)
+    except StripeError as err:
+        raise StripeError(
+            400, f"No such destination: '{acct_id}'", param=param, code="resource_missing"
+        ) from err
+    if acct_id == ctx.platform:
+        raise invalid("The destination account cannot be the platform itself.", param)
+    if stored.obj["capabilities"].get("transfers") != "active":
+        raise StripeError(
+            400,
+            "Your destination account needs to have at least one of the following capabilities "
+            "enabled: transfers, crypto_transfers, legacy_payments",
+            param=param,
+            code="insufficient_capabilities_for_transfer",
+        )
+    platform = ctx.state.get(ctx.platform)
+    refused = transfer_error(
+        platform.obj["country"] if platform else "LU",
+        stored.obj["country"],
+        stored.private.get("service_agreement", "full"),
+        param,
+    )
+    if refused is not None:
+        raise refused

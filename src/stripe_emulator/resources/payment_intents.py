@@ -18,8 +18,7 @@ from typing import Any
 from stripe_emulator import money
 from stripe_emulator.cards import Card, lookup_number
 from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
-from stripe_emulator.geography import transfer_error
-from stripe_emulator.resources.accounts import connected_of
+from stripe_emulator.resources.accounts import check_destination
 from stripe_emulator.resources.charges import build_charge, capture_funds
 from stripe_emulator.resources.customers import (
     attach,
@@ -175,34 +174,6 @@ def _validate_amounts(ctx: Ctx, amount: int, currency: str, pi: dict[str, Any]) 
             )
 
 
-def _check_destination(ctx: Ctx, acct_id: str, param: str) -> None:
-    try:
-        stored = connected_of(ctx, acct_id, param)
-    except StripeError as err:
-        raise StripeError(
-            400, f"No such destination: '{acct_id}'", param=param, code="resource_missing"
-        ) from err
-    if acct_id == ctx.platform:
-        raise invalid("The destination account cannot be the platform itself.", param)
-    if stored.obj["capabilities"].get("transfers") != "active":
-        raise StripeError(
-            400,
-            "Your destination account needs to have at least one of the following capabilities "
-            "enabled: transfers, crypto_transfers, legacy_payments",
-            param=param,
-            code="insufficient_capabilities_for_transfer",
-        )
-    platform = ctx.state.get(ctx.platform)
-    refused = transfer_error(
-        platform.obj["country"] if platform else "LU",
-        stored.obj["country"],
-        stored.private.get("service_agreement", "full"),
-        param,
-    )
-    if refused is not None:
-        raise refused
-
-
 def _apply(ctx: Ctx, pi: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:
     """Copy simple parameters onto the intent (create and update share this)."""
     p = ctx.params
@@ -273,7 +244,7 @@ def _apply(ctx: Ctx, pi: dict[str, Any], keys: tuple[str, ...] | None = None) ->
             )
         if keys is None:
             dest = td.req_str("destination")
-            _check_destination(ctx, dest, "transfer_data[destination]")
+            check_destination(ctx, dest, "transfer_data[destination]")
             pi["transfer_data"] = {"destination": dest}
         if "amount" in td:
             if not pi["transfer_data"]:
@@ -355,7 +326,7 @@ def create_intent(ctx: Ctx) -> dict[str, Any]:
     pi = build_intent(ctx)
     _apply(ctx, pi)
     if obo := p.str("on_behalf_of"):
-        _check_destination(ctx, obo, "on_behalf_of")
+        check_destination(ctx, obo, "on_behalf_of")
         pi["on_behalf_of"] = obo
     _validate_amounts(ctx, pi["amount"], pi["currency"], pi)
     off_session = p.bool("off_session") or False
@@ -506,7 +477,7 @@ def _confirm(ctx: Ctx, stored: Stored, off_session: bool) -> None:
             code="resource_missing",
         )
     if pi["transfer_data"]:
-        _check_destination(ctx, pi["transfer_data"]["destination"], "transfer_data[destination]")
+        check_destination(ctx, pi["transfer_data"]["destination"], "transfer_data[destination]")
     card = lookup_number(pm.private["number"])
     assert card is not None
     pm.private["used"] = True

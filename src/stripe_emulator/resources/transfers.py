@@ -12,6 +12,7 @@ from typing import Any
 
 from stripe_emulator.core import APPLICATION, PAGING, Ctx, created_filter, emit, list_object, route
 from stripe_emulator.ledger import add_txn, available, balances
+from stripe_emulator.resources.accounts import check_destination
 from stripe_emulator.schema import conform
 from stripe_emulator.state import Stored
 from stripe_emulator.wire import StripeError, check_unknown, invalid, merge_metadata, not_found
@@ -314,7 +315,6 @@ def left_to_transfer(ctx: Ctx, charge: Stored) -> int:
 
 @route("POST", "/v1/transfers")
 def create_transfer(ctx: Ctx) -> dict[str, Any]:
-    from stripe_emulator.resources.payment_intents import _check_destination
 
     p = ctx.params
     check_unknown(
@@ -335,7 +335,7 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
     amount = p.req_int("amount", minimum=1)
     currency = p.req_str("currency").lower()
     destination = p.req_str("destination")
-    _check_destination(ctx, destination, "destination")
+    check_destination(ctx, destination, "destination")
     source = p.str("source_transaction")
     available_on = None
     if source:
