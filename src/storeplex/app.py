@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from storeplex import __version__
-from storeplex.auth.sessions import SessionCodec
+from storeplex.auth.sessions import SessionManager
 from storeplex.config import Settings, get_settings
 from storeplex.db import Database
 from storeplex.errors import install_error_handlers
@@ -57,7 +57,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.session_codec = SessionCodec(settings)
+    app.state.sessions = SessionManager(settings)
     app.state.stripe = stripe_gateway or StripeGateway(settings)
 
     install_error_handlers(app)

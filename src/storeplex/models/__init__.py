@@ -1,5 +1,12 @@
 """All tables. Import models from here so Alembic and the app see the same metadata."""
 
+from storeplex.models.account import (
+    AccountLink,
+    AccountLinkPurpose,
+    AuthSession,
+    LoginThrottle,
+    SessionKind,
+)
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
 from storeplex.models.order import Order, OrderItem, OrderStatus, PaymentStatus
@@ -33,8 +40,11 @@ from storeplex.models.store import (
 from storeplex.models.totals import StoreDailyTotal
 
 __all__ = [
+    "AccountLink",
+    "AccountLinkPurpose",
     "AccountStatus",
     "ApiToken",
+    "AuthSession",
     "Base",
     "Cart",
     "CartItem",
@@ -42,6 +52,7 @@ __all__ = [
     "Dispute",
     "DisputeOutcome",
     "EventStatus",
+    "LoginThrottle",
     "Order",
     "OrderItem",
     "OrderStatus",
@@ -57,6 +68,7 @@ __all__ = [
     "Refund",
     "RefundReason",
     "RefundState",
+    "SessionKind",
     "StaffRole",
     "StaffUser",
     "Store",

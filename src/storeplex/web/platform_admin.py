@@ -16,8 +16,9 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
+from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
-from storeplex.deps import SessionDep
+from storeplex.deps import SessionDep, get_database
 from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
@@ -73,17 +74,23 @@ async def login_page(
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
     async def admin(email: str, password: str) -> tuple[SessionKind, int, int | None]:
-        row = await auth.authenticate_admin(session, email=email, password=password)
+        row = await auth.authenticate_admin(
+            session,
+            get_database(request),
+            email=email,
+            password=password,
+            address=client_address(request),
+        )
         return "admin", row.id, None
 
     return await submit_login(
-        request, template="platform/login.html", home="/platform", authenticate=admin
+        request, session, template="platform/login.html", home="/platform", authenticate=admin
     )
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    return await submit_logout(request, login_path="/platform/login")
+async def logout(request: Request, session: SessionDep) -> Response:
+    return await submit_logout(request, session, kind="admin", login_path="/platform/login")
 
 
 async def _stores_page(
