@@ -285,3 +285,28 @@ async def test_disabled_admins_token_and_session_are_refused(
         row = await s.get(PlatformAdmin, ops.id)
         assert row is not None and not row.is_active
     assert boss.is_active
+
+
+async def test_admin_password_change_ends_the_old_session(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    admin = await make_admin(database)
+    csrf = await _login_admin(client, admin.email)
+    old = client.cookies["storeplex_admin"]
+    r = await client.post(
+        "/api/v1/platform/account/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.get("/api/v1/platform/stores")).status_code == 200
+    client.cookies.set("storeplex_admin", old)
+    assert (await client.get("/api/v1/platform/stores")).status_code == 401
+    # An API token cannot change a password.
+    token = await make_token(database)
+    r = await client.post(
+        "/api/v1/platform/account/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(token),
+    )
+    assert r.status_code == 409

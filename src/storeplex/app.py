@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from storeplex import __version__
 from storeplex.auth.sessions import SessionManager
@@ -64,9 +65,21 @@ def create_app(
     include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.base_domain:
         app.add_middleware(StorefrontHostMiddleware, base_domain=settings.base_domain)
     app.add_middleware(RequestContextMiddleware)
+    _wrap_outermost(app, SecurityHeadersMiddleware, settings)
     return app
+
+
+def _wrap_outermost(
+    app: FastAPI, middleware: type[SecurityHeadersMiddleware], settings: Settings
+) -> None:
+    """Put `middleware` outside Starlette's error middleware too, so a 500 gets its headers."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> ASGIApp:
+        return middleware(build(), settings)
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from storeplex.auth import service
+from storeplex.auth import reset, service
 from storeplex.auth.deps import (
     CurrentAdmin,
     CurrentStaff,
@@ -28,8 +28,11 @@ from storeplex.auth.schemas import (
     AdminOut,
     LoginRequest,
     MeResponse,
+    Notice,
     PasswordChange,
     PasswordChanged,
+    ResetAsk,
+    ResetComplete,
     StaffCreate,
     StaffList,
     StaffLoginResponse,
@@ -42,8 +45,8 @@ from storeplex.auth.schemas import (
     TokenRef,
 )
 from storeplex.auth.sessions import SessionKind, end_sessions
-from storeplex.deps import SessionDep, get_database
-from storeplex.errors import Conflict, Forbidden, NotFound, Unauthorized
+from storeplex.deps import SessionDep, SettingsDep, get_database
+from storeplex.errors import Conflict, NotFound, Unauthorized
 from storeplex.models import PlatformAdmin, StaffUser, Store
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -54,6 +57,8 @@ store_staff_router = APIRouter(prefix="/staff", tags=["store-staff"])
 platform_tokens_router = APIRouter(prefix="/tokens", tags=["platform-tokens"])
 # Ending other people's sessions, disabling admins: the platform's side.
 platform_accounts_router = APIRouter(prefix="/api/v1/platform", tags=["platform-accounts"])
+
+TOKEN_CANNOT = "Sign in with your password to change it; an API token cannot"
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
@@ -114,7 +119,7 @@ async def change_staff_password(
 ) -> PasswordChanged:  # fmt: skip
     """Change your password: every session of yours ends; this browser gets a new one."""
     if principal.staff_user_id is None or principal.session_id is None:
-        raise Forbidden("Sign in with your password to change it (an API token cannot)")
+        raise Conflict(TOKEN_CANNOT)
     user = await session.get(StaffUser, principal.staff_user_id)
     assert user is not None
     await service.change_password(
@@ -126,14 +131,14 @@ async def change_staff_password(
     return PasswordChanged(csrf_token=data.csrf)
 
 
-@router.post("/admin/password", response_model=PasswordChanged)
+@platform_accounts_router.post("/account/password", response_model=PasswordChanged)
 async def change_admin_password(
     body: PasswordChange, principal: CurrentAdmin, request: Request, response: Response,
     session: SessionDep,
 ) -> PasswordChanged:  # fmt: skip
     """Change your password: every session of yours ends; this browser gets a new one."""
     if principal.admin_id is None or principal.session_id is None:
-        raise Forbidden("Sign in with your password to change it (an API token cannot)")
+        raise Conflict(TOKEN_CANNOT)
     admin = await session.get(PlatformAdmin, principal.admin_id)
     assert admin is not None
     await service.change_password(
@@ -152,20 +157,39 @@ async def staff_sign_out_everywhere(
 ) -> None:
     """End every session of yours, on every device, this one included."""
     if principal.staff_user_id is None:
-        raise Forbidden("This API token belongs to no one; revoke it instead")
+        raise Conflict("This API token belongs to no one; revoke it instead")
     await end_sessions(session, kind="staff", user_id=principal.staff_user_id)
     await session_manager(request).end(request, session, response, "staff")
 
 
-@router.post("/admin/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+@platform_accounts_router.post(
+    "/account/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT
+)
 async def admin_sign_out_everywhere(
     principal: CurrentAdmin, request: Request, response: Response, session: SessionDep
 ) -> None:
     """End every session of yours, on every device, this one included."""
     if principal.admin_id is None:
-        raise Forbidden("This API token belongs to no one; revoke it instead")
+        raise Conflict("This API token belongs to no one; revoke it instead")
     await end_sessions(session, kind="admin", user_id=principal.admin_id)
     await session_manager(request).end(request, session, response, "admin")
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Notice)
+async def ask_for_password_reset(
+    body: ResetAsk, session: SessionDep, settings: SettingsDep
+) -> Notice:
+    """Mail a single-use link to choose a new password; the answer is the same whether or
+    not the email has an account."""
+    await reset.ask_for_reset(session, settings, kind=body.kind, email=body.email)
+    return Notice(message=reset.RESET_ASKED)
+
+
+@router.post("/password-reset/complete", response_model=Notice)
+async def complete_password_reset(body: ResetComplete, session: SessionDep) -> Notice:
+    """Follow the link: the new password is set, every session of the account ends."""
+    await reset.complete_reset(session, secret=body.token, new_password=body.new_password)
+    return Notice(message="Your password has been changed; sign in with it.")
 
 
 @router.get("/me", response_model=MeResponse, response_model_exclude_none=True)

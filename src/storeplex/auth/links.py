@@ -55,13 +55,16 @@ async def create_link(
     return secret
 
 
-def reset_link(settings: Settings, *, purpose: str, secret: str, store_slug: str | None) -> str:
+def reset_link(
+    settings: Settings, *, purpose: str, secret: str, kind: str, store_slug: str | None
+) -> str:
     """The address to mail, built from the configured base URL (never from the request)."""
     token = quote(secret, safe="")
-    if store_slug is not None:
+    if kind == "customer":
         page = "claim" if purpose == AccountLinkPurpose.CLAIM_GUEST else "reset-password"
         return f"{settings.base_url}/s/{store_slug}/account/{page}?token={token}"
-    return f"{settings.base_url}/account/reset-password?token={token}"
+    area = "admin" if kind == "staff" else "platform"
+    return f"{settings.base_url}/{area}/reset-password?token={token}"
 
 
 async def use_link(session: AsyncSession, *, secret: str, purpose: str) -> AccountLink:

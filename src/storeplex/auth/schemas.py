@@ -32,6 +32,24 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
+class ResetAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["staff", "admin"]
+    email: str = Field(min_length=3, max_length=320)
+
+
+class ResetComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class Notice(BaseModel):
+    message: str
+
+
 class PasswordChanged(BaseModel):
     csrf_token: str = Field(description="The new session's CSRF token; the old ones are dead")
 

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictStr
 
+from storeplex.auth import reset
 from storeplex.auth.deps import check_csrf, client_address, read_session, session_manager
 from storeplex.auth.login import release
 from storeplex.auth.passwords import MAX_PASSWORD_LENGTH
 from storeplex.customers import service
-from storeplex.deps import SessionDep, get_database
+from storeplex.deps import SessionDep, SettingsDep, get_database
 from storeplex.errors import Unauthorized
 from storeplex.models import Customer, Store
 from storeplex.payments.deps import GatewayDep
@@ -42,6 +43,19 @@ class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: StrictStr = Field(min_length=1, max_length=128)
+
+
+class ResetAskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=320)
+
+
+class ResetCompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: StrictStr = Field(min_length=1, max_length=128)
+    new_password: StrictStr = Field(min_length=8, max_length=MAX_PASSWORD_LENGTH)
 
 
 class PasswordChangeIn(BaseModel):
@@ -142,6 +156,28 @@ async def logout(
 ) -> dict[str, bool]:
     await session_manager(request).end(request, session, response, "customer")
     return {"logged_out": True}
+
+
+@router.post("/password-reset", status_code=202)
+async def ask_for_password_reset(
+    body: ResetAskIn, store: StoreDep, session: SessionDep, settings: SettingsDep
+) -> dict[str, str]:
+    """Mail a single-use link to choose a new password (the same answer for any email)."""
+    await reset.ask_for_reset(
+        session, settings, kind="customer", email=str(body.email), store=store
+    )
+    return {"message": reset.RESET_ASKED}
+
+
+@router.post("/password-reset/complete")
+async def complete_password_reset(
+    body: ResetCompleteIn, store: StoreDep, session: SessionDep
+) -> dict[str, str]:
+    """Follow the link: the new password is set, every session of the account ends."""
+    await reset.complete_reset(
+        session, secret=body.token, new_password=body.new_password, store_id=store.id
+    )
+    return {"message": "Your password has been changed; log in with it."}
 
 
 @router.post("/password")

@@ -73,8 +73,8 @@ async def register(
         name=name,
     )
     # TODO(mail outbox): mail reset_link(settings, purpose=CLAIM_GUEST, secret=secret,
-    # store_slug=...) to `existing.email`: "finish creating your account". Until the outbox
-    # lands nothing is sent, and the link is only in this return value.
+    # kind="customer", store_slug=...) to `existing.email` ("finish creating your
+    # account"). Until the outbox lands nothing is sent; the link is only returned here.
     return Registration(None, secret)
 
 

@@ -159,6 +159,7 @@ async def revenue_page(
     currencies = sorted({r.currency for r in rows}) or ["EUR"]
     chosen = currency.upper() if currency and currency.upper() in currencies else currencies[0]
     points = await platform_daily_fees(session, currency=chosen, days=30)
+    request.state.csp = "style-attrs"  # the bars' widths are style attributes
     return render(
         request,
         "platform/revenue.html",
