@@ -118,3 +118,41 @@ async def test_registering_a_guest_email_needs_the_mailed_link(
         f"{base}/login", json={"email": "guest@example.com", "password": "i am not the guest"}
     )
     assert r.status_code == 401
+
+
+async def test_the_mailed_links_open_working_pages(
+    client: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    kit = await make_store_kit(database)
+    r = await client.post(
+        f"/api/v1/storefront/{kit.store.slug}/account/register",
+        json={"email": "kim@example.com", "password": "kim's long passphrase"},
+    )
+    assert r.status_code == 201
+    async with database.session_scope() as s:
+        store = await s.get(Store, kit.store.id)
+        staff_link = await reset.ask_for_reset(s, settings, kind="staff", email=kit.owner_email)
+        shopper_link = await reset.ask_for_reset(
+            s, settings, kind="customer", email="kim@example.com", store=store
+        )
+    assert staff_link and shopper_link
+    for link, login in ((staff_link, "/admin/login"), (shopper_link, "/account/login")):
+        path = link.removeprefix(settings.base_url)
+        page = await client.get(path)
+        assert page.status_code == 200, page.text[:200]
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        action = page.text.split('<form method="post" action="')[1].split('"')[0]
+        short = await client.post(
+            action, data={"csrf_token": csrf, "token": _token(link), "new_password": "abc"}
+        )
+        assert short.status_code == 400 and "at least 8" in short.text
+        done = await client.post(
+            action, data={"csrf_token": csrf, "token": _token(link), "new_password": NEW}
+        )
+        assert done.status_code == 303 and done.headers["location"].endswith(login)
+    await login_staff(client, kit.owner_email, NEW)
+    r = await client.post(
+        f"/api/v1/storefront/{kit.store.slug}/account/login",
+        json={"email": "kim@example.com", "password": NEW},
+    )
+    assert r.status_code == 200

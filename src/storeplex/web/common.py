@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
+from storeplex.auth.reset import complete_reset
 from storeplex.auth.sessions import SessionData, SessionKind
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
@@ -310,3 +311,44 @@ async def submit_logout(
         check_form_csrf(data, await form_data(request))
         await session_manager(request).end(request, session, response, kind)
     return response
+
+
+def render_reset_form(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    token: str,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The "choose a new password" form a mailed reset link opens."""
+    return render_login_form(
+        request,
+        template,
+        {**context, "token": token[:128], "error": error},
+        status_code=400 if error else 200,
+    )
+
+
+async def submit_reset(
+    request: Request,
+    session: AsyncSession,
+    *,
+    template: str,
+    context: dict[str, Any],
+    store_id: int | None,
+    done: str,
+) -> Response:
+    """The POST of that form: the password is set once, every session ends, on to login."""
+    form = await form_data(request)
+    check_login_form(request, form)
+    token = form.get("token", "")
+    _, error = await attempt(
+        session,
+        complete_reset(
+            session, secret=token, new_password=form.get("new_password", ""), store_id=store_id
+        ),
+    )
+    if error is not None:
+        return render_reset_form(request, template, context, token=token, error=error)
+    return redirect(done)

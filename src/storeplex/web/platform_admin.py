@@ -35,9 +35,11 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
     safe_next,
     submit_login,
     submit_logout,
+    submit_reset,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
@@ -85,6 +87,28 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
 
     return await submit_login(
         request, session, template="platform/login.html", home="/platform", authenticate=admin
+    )
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    """Where a mailed password-reset link lands."""
+    return render_reset_form(
+        request, "reset_password.html", {"action": "/platform/reset-password"}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_reset(
+        request,
+        session,
+        template="reset_password.html",
+        context={"action": "/platform/reset-password"},
+        store_id=None,
+        done="/platform/login",
     )
 
 

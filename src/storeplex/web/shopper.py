@@ -30,7 +30,9 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
     safe_next,
+    submit_reset,
 )
 
 router = page_router("/s/{slug}/account")
@@ -241,3 +243,28 @@ async def claim(request: Request, slug: str, session: SessionDep) -> Response:
         session, request, response, "customer", customer.id, store.id
     )
     return response
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, slug: str, session: SessionDep, token: str = ""
+) -> Response:
+    """Where a mailed password-reset link lands."""
+    store = await store_by_slug(session, slug)
+    action = f"/s/{store.slug}/account/reset-password"
+    return render_reset_form(
+        request, "storefront/account_reset.html", {"store": store, "action": action}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return await submit_reset(
+        request,
+        session,
+        template="storefront/account_reset.html",
+        context={"store": store, "action": f"/s/{store.slug}/account/reset-password"},
+        store_id=store.id,
+        done=f"/s/{store.slug}/account/login",
+    )

@@ -54,11 +54,13 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
     require_owner_page,
     safe_next,
     staff_page,
     submit_login,
     submit_logout,
+    submit_reset,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
 
@@ -130,6 +132,28 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
 
     return await submit_login(
         request, session, template="admin/login.html", home="/admin", authenticate=staff
+    )
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    """Where a mailed password-reset link lands."""
+    return render_reset_form(
+        request, "reset_password.html", {"action": "/admin/reset-password"}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_reset(
+        request,
+        session,
+        template="reset_password.html",
+        context={"action": "/admin/reset-password"},
+        store_id=None,
+        done="/admin/login",
     )
 
 
