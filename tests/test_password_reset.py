@@ -156,3 +156,26 @@ async def test_the_mailed_links_open_working_pages(
         json={"email": "kim@example.com", "password": NEW},
     )
     assert r.status_code == 200
+
+
+async def test_forgot_password_pages_answer_alike(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    pages = ["/admin/forgot-password", "/platform/forgot-password",
+             f"/s/{kit.store.slug}/account/forgot-password"]  # fmt: skip
+    for path in pages:
+        answers = []
+        for email in (kit.owner_email, "nobody@nowhere.example"):
+            page = await client.get(path)
+            assert page.status_code == 200
+            csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            r = await client.post(path, data={"csrf_token": csrf, "email": email})
+            assert r.status_code == 200
+            answers.append(r.text.replace(email, ""))
+        assert answers[0] == answers[1]
+        assert "If an account uses this email" in answers[0]
+        assert (await client.post(path, data={"email": kit.owner_email})).status_code == 403
+    async with database.session_scope() as s:
+        links = list((await s.execute(select(AccountLink))).scalars())
+    assert [(link.kind, link.purpose) for link in links] == [("staff", "password_reset")]

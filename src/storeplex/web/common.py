@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
-from storeplex.auth.reset import complete_reset
+from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
 from storeplex.auth.sessions import SessionData, SessionKind
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
@@ -352,3 +352,20 @@ async def submit_reset(
     if error is not None:
         return render_reset_form(request, template, context, token=token, error=error)
     return redirect(done)
+
+
+async def submit_forgot(
+    request: Request,
+    session: AsyncSession,
+    *,
+    kind: SessionKind,
+    context: dict[str, Any],
+    store: Store | None = None,
+) -> Response:
+    """The POST of a "forgot your password?" form: the same notice for any email."""
+    form = await form_data(request)
+    check_login_form(request, form)
+    await ask_for_reset(
+        session, settings_of(request), kind=kind, email=form.get("email", "")[:320], store=store
+    )
+    return render(request, "forgot_password.html", {**context, "notice": RESET_ASKED})

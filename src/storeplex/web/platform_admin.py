@@ -37,6 +37,7 @@ from storeplex.web.common import (
     render_login_form,
     render_reset_form,
     safe_next,
+    submit_forgot,
     submit_login,
     submit_logout,
     submit_reset,
@@ -88,6 +89,19 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     return await submit_login(
         request, session, template="platform/login.html", home="/platform", authenticate=admin
     )
+
+
+FORGOT = {"layout": "base.html", "action": "/platform/forgot-password"}
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request) -> HTMLResponse:
+    return render_login_form(request, "forgot_password.html", FORGOT)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_forgot(request, session, kind="admin", context=FORGOT)
 
 
 @router.get("/reset-password", response_class=HTMLResponse)

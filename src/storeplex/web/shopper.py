@@ -32,6 +32,7 @@ from storeplex.web.common import (
     render_login_form,
     render_reset_form,
     safe_next,
+    submit_forgot,
     submit_reset,
 )
 
@@ -267,4 +268,26 @@ async def reset_password_submit(request: Request, slug: str, session: SessionDep
         context={"store": store, "action": f"/s/{store.slug}/account/reset-password"},
         store_id=store.id,
         done=f"/s/{store.slug}/account/login",
+    )
+
+
+def _forgot_context(store: Store) -> dict[str, object]:
+    return {
+        "layout": "storefront/_layout.html",
+        "store": store,
+        "action": f"/s/{store.slug}/account/forgot-password",
+    }
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return render_login_form(request, "forgot_password.html", _forgot_context(store))
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return await submit_forgot(
+        request, session, kind="customer", context=_forgot_context(store), store=store
     )

@@ -58,6 +58,7 @@ from storeplex.web.common import (
     require_owner_page,
     safe_next,
     staff_page,
+    submit_forgot,
     submit_login,
     submit_logout,
     submit_reset,
@@ -133,6 +134,19 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     return await submit_login(
         request, session, template="admin/login.html", home="/admin", authenticate=staff
     )
+
+
+FORGOT = {"layout": "base.html", "action": "/admin/forgot-password"}
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request) -> HTMLResponse:
+    return render_login_form(request, "forgot_password.html", FORGOT)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_forgot(request, session, kind="staff", context=FORGOT)
 
 
 @router.get("/reset-password", response_class=HTMLResponse)
