@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
+from storeplex.auth.prune import prune_sign_in_state
 from storeplex.auth.service import create_api_token
 from storeplex.db import Database
 from storeplex.models import AuthSession, PlatformAdmin, utcnow
@@ -310,3 +311,21 @@ async def test_admin_password_change_ends_the_old_session(
         headers=bearer(token),
     )
     assert r.status_code == 409
+
+
+async def test_dead_sign_in_state_is_pruned_and_live_state_kept(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    csrf = await login_staff(client, kit.owner_email)
+    await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    await login_staff(client, kit.owner_email)  # the live one
+    async with database.session_scope() as s:
+        await s.execute(
+            update(AuthSession)
+            .where(AuthSession.ended_at.is_not(None))
+            .values(ended_at=utcnow() - timedelta(days=2))
+        )
+        counts = await prune_sign_in_state(s)
+    assert counts["auth_sessions"] == 1
+    assert (await client.get("/api/v1/auth/me")).status_code == 200
