@@ -71,3 +71,27 @@ async def test_shopper_register_page_refuses_a_short_password_and_writes_nothing
     assert "at least 8 characters" in r.text
     async with database.session_scope() as s:
         assert (await s.execute(select(func.count()).select_from(Customer))).scalar_one() == 0
+
+
+async def test_shopper_changes_password_on_the_account_page(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    base = f"/s/{kit.store.slug}/account"
+    r = await client.post(
+        f"/api/v1/storefront/{kit.store.slug}/account/register",
+        json={"email": "kim@example.com", "password": "kim's long passphrase"},
+    )
+    assert r.status_code == 201
+    old_cookie = client.cookies["storeplex_shopper"]
+    page = await client.get(base)
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"csrf_token": csrf, "current_password": "kim's long passphrase"}
+    weak = await client.post(f"{base}/password", data={**form, "new_password": "iloveyou"})
+    assert "common" in weak.text
+    r = await client.post(f"{base}/password", data={**form, "new_password": "rain over lisbon"})
+    assert r.status_code == 303
+    page = await client.get(r.headers["location"])
+    assert "Your password has been changed" in page.text
+    client.cookies.set("storeplex_shopper", old_cookie)
+    assert (await client.get(f"/api/v1/storefront/{kit.store.slug}/account")).status_code == 401

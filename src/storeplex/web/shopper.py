@@ -172,7 +172,11 @@ async def logout(request: Request, slug: str, session: SessionDep) -> Response:
 
 @router.get("", response_class=HTMLResponse)
 async def account_page(
-    request: Request, slug: str, session: SessionDep, error: str | None = None
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    error: str | None = None,
+    done: str | None = None,
 ) -> Response:
     store = await store_by_slug(session, slug)
     shopper = await current_shopper(request, session, store)
@@ -187,6 +191,7 @@ async def account_page(
             "csrf": shopper.csrf,
             "cards": await saved_cards(session, shopper),
             "error": error,
+            "notice": "Your password has been changed." if done == "password" else None,
         },
     )
 
@@ -291,3 +296,30 @@ async def forgot_password_submit(request: Request, slug: str, session: SessionDe
     return await submit_forgot(
         request, session, kind="customer", context=_forgot_context(store), store=store
     )
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def change_password(request: Request, slug: str, session: SessionDep) -> Response:
+    """Change the password: every session of the shopper ends; this browser gets a new one."""
+    store = await store_by_slug(session, slug)
+    shopper = await current_shopper(request, session, store)
+    if shopper is None:
+        return redirect(f"/s/{store.slug}/account/login?next=/s/{store.slug}/account")
+    form = await form_data(request)
+    check_form_csrf(shopper.session, form)
+    _, error = await attempt(
+        session,
+        customers.change_password(
+            session,
+            customer=shopper.customer,
+            current_password=form.get("current_password", ""),
+            new_password=form.get("new_password", ""),
+        ),
+    )
+    if error:
+        return await account_page(request, slug, session, error=error)
+    response = redirect(f"/s/{store.slug}/account?done=password")
+    await session_manager(request).start(
+        session, request, response, "customer", shopper.customer.id, store.id
+    )
+    return response
