@@ -231,7 +231,9 @@ def probes(method: str, path: str, w: World, fields: set[str] | None) -> list[Pr
                              {SESSION_COOKIE: w.shopper_a.cookie}, body, {}))  # fmt: skip
             out.append(Probe("other store's card", url(w.a_slug, 0, 0, 0, w.shopper_b.card_id),
                              csrf, {SESSION_COOKIE: w.shopper_a.cookie}, body, {}))  # fmt: skip
-        if not path.endswith(("/register", "/login", "/claim")):
+        # Routes anyone may call (no session): nothing to isolate.
+        public = ("/register", "/login", "/claim", "/password-reset", "/password-reset/complete")
+        if not path.endswith(public):
             out.append(Probe("other store's session", target, {"X-CSRF-Token": w.shopper_b.csrf},
                              {SESSION_COOKIE: w.shopper_b.cookie}, body, {}))  # fmt: skip
             out.append(Probe("none", target, {}, {}, body, {}))
