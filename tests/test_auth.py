@@ -34,7 +34,7 @@ async def test_staff_login_sets_a_safe_cookie_and_me_says_who(
     assert body["store"] == {"id": kit.store.id, "slug": kit.store.slug, "name": kit.store.name}
     assert body["csrf_token"]
     cookie = r.headers["set-cookie"].lower()
-    assert "storeplex_session=" in cookie
+    assert "storeplex_staff=" in cookie
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
     assert "password" not in r.text
@@ -163,7 +163,7 @@ async def test_logout_needs_csrf_then_clears_the_session(
     assert (await client.get("/api/v1/auth/me")).status_code == 200
     r = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 204
-    assert "storeplex_session" in r.headers["set-cookie"]
+    assert "storeplex_staff" in r.headers["set-cookie"]
     assert (await client.get("/api/v1/auth/me")).status_code == 401
     assert (await client.get("/api/v1/store")).status_code == 401
 

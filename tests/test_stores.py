@@ -255,15 +255,24 @@ async def test_service_functions_used_by_the_cli(database: Database) -> None:
             owner_password="long password",
         )
         assert (store.country, store.currency, owner.role) == ("LU", "EUR", "owner")
-        admin = await create_platform_admin(s, email="Boss@Platform.example", password="12345678")
+        admin = await create_platform_admin(
+            s, email="Boss@Platform.example", password="boss of the platform"
+        )
         assert admin.email == "boss@platform.example"
     async with database.session_scope() as s:
         with pytest.raises(Conflict):
-            await create_platform_admin(s, email="boss@platform.example", password="12345678")
+            await create_platform_admin(
+                s, email="boss@platform.example", password="boss of the platform"
+            )
     async with database.session_scope() as s:
         with pytest.raises(BadRequest) as err:
             await create_platform_admin(s, email="new@platform.example", password="short")
         assert err.value.field == "password"
+    for guessable in ("12345678", "password", " " * 8):
+        async with database.session_scope() as s:
+            with pytest.raises(BadRequest) as err:
+                await create_platform_admin(s, email="new@platform.example", password=guessable)
+            assert err.value.field == "password"
     async with database.session_scope() as s:
         with pytest.raises(BadRequest) as err:
             await create_store(

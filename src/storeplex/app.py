@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from storeplex import __version__
-from storeplex.auth.sessions import SessionCodec
+from storeplex.auth.sessions import SessionManager
 from storeplex.config import Settings, ensure_safe_for_production, get_settings
 from storeplex.db import Database
 from storeplex.errors import install_error_handlers
@@ -58,16 +59,28 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.session_codec = SessionCodec(settings)
+    app.state.sessions = SessionManager(settings)
     app.state.stripe = stripe_gateway or StripeGateway(settings)
 
     install_error_handlers(app)
     include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.base_domain:
         app.add_middleware(StorefrontHostMiddleware, base_domain=settings.base_domain)
     app.add_middleware(RequestContextMiddleware)
+    _wrap_outermost(app, SecurityHeadersMiddleware, settings)
     return app
+
+
+def _wrap_outermost(
+    app: FastAPI, middleware: type[SecurityHeadersMiddleware], settings: Settings
+) -> None:
+    """Put `middleware` outside Starlette's error middleware too, so a 500 gets its headers."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> ASGIApp:
+        return middleware(build(), settings)
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]

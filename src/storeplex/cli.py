@@ -21,6 +21,7 @@ from storeplex.config import Settings, SettingsError, load_settings
 from storeplex.db import Database
 from storeplex.errors import StoreplexError
 from storeplex.files import write_private
+from storeplex.serving import server_config
 
 app = typer.Typer(help="Storeplex: many stores on one platform, paid through Stripe Connect.")
 db_app = typer.Typer(help="Database schema.")
@@ -247,7 +248,8 @@ def serve(
                 ready = await onboard_demo_stores(settings)
                 typer.echo(f"Demo stores set up to take card payments: {', '.join(ready)}")
         web = create_app(settings)
-        main = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="warning"))
+        # Read timeouts and a connection cap: storeplex.serving.
+        main = uvicorn.Server(server_config(web, settings, host=host, port=port))
         main_task = asyncio.create_task(main.serve())
         while not main.started and not main_task.done():
             await asyncio.sleep(0.05)

@@ -158,6 +158,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain email address, for example shop@example.com")
         return value
 
+    # Accounts, sessions and the limits of `storeplex serve`.
+    # A session unused this long ends (its absolute limit is session_max_age_seconds).
+    session_idle_seconds: int = Field(default=2 * 3600, ge=60, le=30 * 24 * 3600)
+    # /metrics answers only with `Authorization: Bearer <this>`; unset, it answers 404.
+    metrics_token: SecretStr | None = None
+    # A client must send its request headers, and each part of its body, within this time.
+    serve_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Connections served at once by one `storeplex serve`; more get a 503.
+    serve_limit_concurrency: int = Field(default=200, ge=1, le=100_000)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:

@@ -57,6 +57,17 @@ class Conflict(StoreplexError):
     code = "conflict"
 
 
+class TooManyRequests(StoreplexError):
+    """Refused for now; `retry_after` (seconds) becomes the Retry-After header."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(StoreplexError):
     status_code = 413
     code = "payload_too_large"
@@ -134,7 +145,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreplexError)
     async def _storeplex_error(request: Request, exc: StoreplexError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status_code)
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        )
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field), exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

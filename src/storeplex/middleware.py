@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storeplex.config import Settings
 from storeplex.errors import error_body
 from storeplex.tenancy import slug_from_host
 
@@ -72,30 +74,126 @@ class BodySizeLimitMiddleware:
                 await self._refuse(send)
 
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-]
+STRIPE_JS_SOURCES = {
+    "script-src": "https://js.stripe.com",
+    "frame-src": "https://js.stripe.com https://hooks.stripe.com",
+    "connect-src": "https://api.stripe.com",
+    "img-src": "https://*.stripe.com",
+}
+
+
+class ContentSecurity:
+    """The Content-Security-Policy of each kind of answer, built once from the settings.
+
+    Pages get only our own origin. A page that mounts Stripe.js says so
+    (`request.state.csp = "stripe"`) and gets Stripe's hosts (or the emulator's origin in
+    emulator mode); a page that draws bars with style attributes says "style-attrs".
+    JSON answers may load nothing at all.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        api_base = settings.resolved_stripe_api_base
+        emulator = api_base if api_base != "https://api.stripe.com" else None
+        stripe = dict.fromkeys(STRIPE_JS_SOURCES, emulator) if emulator else dict(STRIPE_JS_SOURCES)
+        # The store admin's payment setup form is answered by a redirect to Stripe's
+        # hosted onboarding (browsers check form-action on the redirect too).
+        onboarding = emulator or "https://connect.stripe.com"
+        base = {
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data:",
+            "connect-src": "'self'",
+            "frame-src": "'none'",
+            "object-src": "'none'",
+            "base-uri": "'none'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+        }
+        with_stripe = {k: f"{v} {stripe[k]}" if k in stripe else v for k, v in base.items()}
+        with_stripe["frame-src"] = stripe["frame-src"]
+        self.policies = {
+            "page": _policy(base),
+            "admin-page": _policy({**base, "form-action": f"'self' {onboarding}"}),
+            "stripe": _policy(with_stripe),
+            "style-attrs": _policy({**base, "style-src-attr": "'unsafe-inline'"}),
+            "data": _policy({"default-src": "'none'", "frame-ancestors": "'none'"}),
+        }
+
+    def for_answer(self, kind: str | None, path: str, content_type: bytes) -> bytes:
+        if kind in self.policies:
+            return self.policies[kind]
+        if not content_type.startswith(b"text/html"):
+            return self.policies["data"]
+        return self.policies["admin-page" if path.startswith("/admin") else "page"]
+
+
+def _policy(directives: dict[str, str]) -> bytes:
+    return "; ".join(f"{k} {v}" for k, v in directives.items()).encode()
+
+
+PERMISSIONS_POLICY = (
+    b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    b'microphone=(), usb=(), payment=(self "https://js.stripe.com")'
+)
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """The security headers of every answer, 4xx and 5xx included (it wraps the error
+    middleware): CSP, Permissions-Policy, HSTS when the base URL is https, and
+    Cache-Control: no-store on everything but static files, so no signed-in or order page
+    is kept by a browser or a proxy. A redirect to our own request's host is rebuilt from
+    the configured base URL, so a forged Host header cannot send anyone elsewhere."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.csp = ContentSecurity(settings)
+        self.base_url = settings.base_url
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"permissions-policy", PERMISSIONS_POLICY),
+        ]
+        if settings.base_url.startswith("https://"):
+            common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.common = common
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Created here so that `request.state` set by a page is this same dict.
+        state = scope.setdefault("state", {})
+        is_static = scope["path"].startswith("/static/")
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in existing]
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra = [(k, v) for k, v in self.common if k not in present]
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if b"content-security-policy" not in present:
+                    policy = self.csp.for_answer(state.get("csp"), scope["path"], content_type)
+                    extra.append((b"content-security-policy", policy))
+                if not is_static and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                if 300 <= message["status"] < 400:
+                    headers = [self._own_redirect(scope, k, v) for k, v in headers]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def _own_redirect(self, scope: Scope, key: bytes, value: bytes) -> tuple[bytes, bytes]:
+        if key.lower() != b"location":
+            return key, value
+        parts = urlsplit(value.decode("latin-1"))
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if parts.netloc and parts.netloc == host:
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            return key, f"{self.base_url}{path}".encode("latin-1")
+        return key, value
 
 
 # Paths that are the platform's own, whatever host they are asked on.

@@ -23,6 +23,7 @@ from storeplex.web import pages
 def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
+    app.include_router(auth_endpoints.platform_accounts_router)
     app.include_router(store_endpoints.platform_router)
     app.include_router(store_endpoints.store_router)
     app.include_router(catalog_endpoints.router)

@@ -33,7 +33,9 @@ from tests.support.stack import running_stack
 pytestmark = pytest.mark.slow
 
 SHOPPER_PASSWORD = "shopper secret words 9"
-COOKIES = re.compile(r"^(storeplex_session|storeplex_cart|storeplex_order_\d+)=")
+COOKIES = re.compile(
+    r"^(storeplex_staff|storeplex_admin|storeplex_shopper|storeplex_cart|storeplex_order_\d+)="
+)
 
 
 class Recorder:
@@ -293,7 +295,12 @@ async def test_no_secret_leaks_cookies_are_safe_and_csrf_is_enforced(
     )
     assert not leaks, "\n".join(leaks[:20])
     assert not unsafe, unsafe
-    assert {"storeplex_session", "storeplex_cart", "storeplex_order_"} <= kinds, kinds
+    assert {
+        "storeplex_staff",
+        "storeplex_shopper",
+        "storeplex_cart",
+        "storeplex_order_",
+    } <= kinds, kinds
     assert set(refused.values()) == {403}, refused
     assert any(line.startswith("storeplex") for line in logs), "no app log line was captured"
 

@@ -20,26 +20,28 @@ A2's order and cards are compared before and after.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import httpx
+from sqlalchemy import update
 from starlette.routing import Route
 
-from storeplex.auth.sessions import SESSION_COOKIE, SessionCodec, SessionData
+from storeplex.auth.secrets import token_digest
+from storeplex.auth.sessions import COOKIE_NAMES
 from storeplex.carts.service import CART_COOKIE
 from storeplex.config import Settings
 from storeplex.db import Database
-from storeplex.models import Customer, PaymentMethod
+from storeplex.models import AuthSession, Customer, PaymentMethod, utcnow
 from storeplex.web import storefront as storefront_pages
 from storeplex.web.storefront import order_cookie_name
 from tests.support.factories import make_product, make_store_kit
 from tests.support.shop import checkout_body, make_order
 from tests.test_isolation import snapshot_b
 
+SESSION_COOKIE = COOKIE_NAMES["customer"]
 PARAM = re.compile(r"\{([^}]+)\}")
 DENIED = {401, 403, 404}
 BODY: dict[str, Any] = {"product_id": 1, "quantity": 1, "order_id": 1}
@@ -115,11 +117,18 @@ async def build_world(client: httpx.AsyncClient, database: Database, settings: S
         )
         assert r.status_code == 200, r.text
         b_cart_cookie = r.cookies[CART_COOKIE]
-    codec = SessionCodec(settings)
-    long_ago = time.time() - 10 * settings.session_max_age_seconds - 60
-    with mock.patch("time.time", return_value=long_ago):
-        expired = codec.encode(
-            SessionData("customer", shopper_a.customer_id, a.store.id, shopper_a.csrf)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as h:
+        r = await h.post(
+            f"/api/v1/storefront/{a.store.slug}/account/login",
+            json={"email": "shopper-a@iso.example", "password": "shopper password 1"},
+        )
+        assert r.status_code == 200, r.text
+        expired = r.cookies[SESSION_COOKIE]
+    async with database.session_scope() as s:
+        await s.execute(
+            update(AuthSession)
+            .where(AuthSession.id_hash == token_digest(expired))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     return World(
         a.store.slug, a.store.id, b.store.slug, b.store.id, pa.id, pb.id,
@@ -222,7 +231,9 @@ def probes(method: str, path: str, w: World, fields: set[str] | None) -> list[Pr
                              {SESSION_COOKIE: w.shopper_a.cookie}, body, {}))  # fmt: skip
             out.append(Probe("other store's card", url(w.a_slug, 0, 0, 0, w.shopper_b.card_id),
                              csrf, {SESSION_COOKIE: w.shopper_a.cookie}, body, {}))  # fmt: skip
-        if not path.endswith(("/register", "/login")):
+        # Routes anyone may call (no session): nothing to isolate.
+        public = ("/register", "/login", "/claim", "/password-reset", "/password-reset/complete")
+        if not path.endswith(public):
             out.append(Probe("other store's session", target, {"X-CSRF-Token": w.shopper_b.csrf},
                              {SESSION_COOKIE: w.shopper_b.cookie}, body, {}))  # fmt: skip
             out.append(Probe("none", target, {}, {}, body, {}))

@@ -4,7 +4,9 @@ A store-admin caller is a staff session cookie or a store-scoped Bearer token;
 the store they act on is the one in that credential. A platform caller is an
 admin session or a platform-scoped token. Cookie-authenticated requests that
 change something must carry the session's CSRF token (header `X-CSRF-Token`
-or form field `csrf_token`); Bearer requests need none.
+or form field `csrf_token`); Bearer requests need none. A token acts with its
+creator's rights as they are now: a disabled admin or staff member, or one moved
+to another role, changes what their tokens may do at once.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import token_digest
-from storeplex.auth.sessions import SESSION_COOKIE, SessionCodec, SessionData
+from storeplex.auth.sessions import SessionData, SessionKind, SessionManager
 from storeplex.deps import SessionDep
 from storeplex.errors import Forbidden, Unauthorized
 from storeplex.models import (
@@ -42,21 +45,26 @@ class StaffPrincipal:
     staff_user_id: int | None
     token_id: int | None
     role: str
+    session_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AdminPrincipal:
     admin_id: int | None
     token_id: int | None
+    session_id: int | None = None
 
 
-def session_codec(request: Request) -> SessionCodec:
-    codec: SessionCodec = request.app.state.session_codec
-    return codec
+def session_manager(request: Request) -> SessionManager:
+    manager: SessionManager = request.app.state.sessions
+    return manager
 
 
-def read_session(request: Request) -> SessionData | None:
-    return session_codec(request).decode(request.cookies.get(SESSION_COOKIE))
+async def read_session(
+    request: Request, session: AsyncSession, kind: SessionKind
+) -> SessionData | None:
+    """The live session of this kind (staff, admin, customer) the request carries, or None."""
+    return await session_manager(request).read(request, session, kind)
 
 
 async def check_csrf(request: Request, data: SessionData) -> None:
@@ -73,6 +81,11 @@ async def check_csrf(request: Request, data: SessionData) -> None:
         raise Forbidden("Missing or wrong CSRF token; reload the page and try again", code="csrf")
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies only)."""
+    return request.client.host if request.client else None
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -83,7 +96,7 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-async def _token_row(session: SessionDep, token: str) -> ApiToken:
+async def _token_row(session: AsyncSession, token: str) -> ApiToken:
     row = (
         await session.execute(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     ).scalar_one_or_none()
@@ -96,7 +109,7 @@ async def _token_row(session: SessionDep, token: str) -> ApiToken:
     return row
 
 
-async def _active_store(session: SessionDep, store_id: int) -> None:
+async def _active_store(session: AsyncSession, store_id: int) -> None:
     status = (
         await session.execute(select(Store.status).where(Store.id == store_id))
     ).scalar_one_or_none()
@@ -104,24 +117,39 @@ async def _active_store(session: SessionDep, store_id: int) -> None:
         raise Forbidden("This store is suspended; contact the platform operator")
 
 
+async def staff_of_token(session: AsyncSession, row: ApiToken) -> StaffPrincipal:
+    """The rights a store token has now: its creator's current role (owner if made by the
+    platform); 401 if its creator is disabled or gone."""
+    if row.store_id is None:
+        raise Forbidden("This is a platform token; store endpoints need a store token")
+    role = StaffRole.OWNER
+    if row.staff_user_id is not None:
+        creator = await session.get(StaffUser, row.staff_user_id)
+        if creator is None or not creator.is_active or creator.store_id != row.store_id:
+            raise Unauthorized("The staff account behind this API token is disabled")
+        role = creator.role
+    return StaffPrincipal(row.store_id, row.staff_user_id, row.id, role)
+
+
+async def admin_of_token(session: AsyncSession, row: ApiToken) -> AdminPrincipal:
+    """A platform token's caller; 401 if the admin who made it is disabled or gone."""
+    if row.store_id is not None:
+        raise Forbidden("Platform endpoints need a platform token")
+    if row.platform_admin_id is not None:
+        creator = await session.get(PlatformAdmin, row.platform_admin_id)
+        if creator is None or not creator.is_active:
+            raise Unauthorized("The platform admin behind this API token is disabled")
+    return AdminPrincipal(row.platform_admin_id, row.id)
+
+
 async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal:
     token = bearer_token(request)
     if token is not None:
-        row = await _token_row(session, token)
-        if row.store_id is None:
-            raise Forbidden("This is a platform token; store endpoints need a store token")
-        await _active_store(session, row.store_id)
-        role = StaffRole.OWNER
-        if row.staff_user_id is not None:
-            # A token acts with its creator's current rights: disabling or demoting
-            # the person takes effect on their tokens too.
-            creator = await session.get(StaffUser, row.staff_user_id)
-            if creator is None or not creator.is_active or creator.store_id != row.store_id:
-                raise Unauthorized("The staff account behind this API token is disabled")
-            role = creator.role
-        return StaffPrincipal(row.store_id, row.staff_user_id, row.id, role)
-    data = read_session(request)
-    if data is None or data.kind != "staff" or data.store_id is None:
+        principal = await staff_of_token(session, await _token_row(session, token))
+        await _active_store(session, principal.store_id)
+        return principal
+    data = await read_session(request, session, "staff")
+    if data is None or data.store_id is None:
         raise Unauthorized("Log in as store staff, or send a store API token")
     user = (
         await session.execute(
@@ -132,18 +160,15 @@ async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal
         raise Unauthorized("Your session has ended; log in again")
     await _active_store(session, user.store_id)
     await check_csrf(request, data)
-    return StaffPrincipal(user.store_id, user.id, None, user.role)
+    return StaffPrincipal(user.store_id, user.id, None, user.role, data.session_id)
 
 
 async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal:
     token = bearer_token(request)
     if token is not None:
-        row = await _token_row(session, token)
-        if row.store_id is not None:
-            raise Forbidden("Platform endpoints need a platform token")
-        return AdminPrincipal(row.platform_admin_id, row.id)
-    data = read_session(request)
-    if data is None or data.kind != "admin":
+        return await admin_of_token(session, await _token_row(session, token))
+    data = await read_session(request, session, "admin")
+    if data is None:
         raise Unauthorized("Log in as a platform admin, or send a platform API token")
     admin = (
         await session.execute(
@@ -155,7 +180,13 @@ async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal
     if admin is None:
         raise Unauthorized("Your session has ended; log in again")
     await check_csrf(request, data)
-    return AdminPrincipal(admin.id, None)
+    return AdminPrincipal(admin.id, None, data.session_id)
+
+
+def require_owner(principal: StaffPrincipal) -> None:
+    """Owners alone manage staff, tokens, payouts, the business email and the Stripe dashboard."""
+    if principal.role != StaffRole.OWNER:
+        raise Forbidden("Only the store owner may do this")
 
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]

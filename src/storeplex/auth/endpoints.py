@@ -10,21 +10,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from storeplex.auth import service
+from storeplex.auth import reset, service
 from storeplex.auth.deps import (
     CurrentAdmin,
     CurrentStaff,
-    StaffPrincipal,
+    admin_of_token,
     bearer_token,
     check_csrf,
+    client_address,
     read_session,
-    session_codec,
+    require_owner,
+    session_manager,
+    staff_of_token,
 )
 from storeplex.auth.schemas import (
     AdminLoginResponse,
     AdminOut,
     LoginRequest,
     MeResponse,
+    Notice,
+    PasswordChange,
+    PasswordChanged,
+    ResetAsk,
+    ResetComplete,
     StaffCreate,
     StaffList,
     StaffLoginResponse,
@@ -36,9 +44,10 @@ from storeplex.auth.schemas import (
     TokenOut,
     TokenRef,
 )
-from storeplex.deps import SessionDep
-from storeplex.errors import Forbidden, Unauthorized
-from storeplex.models import PlatformAdmin, StaffRole, StaffUser, Store
+from storeplex.auth.sessions import SessionKind, end_sessions
+from storeplex.deps import SessionDep, SettingsDep, get_database
+from storeplex.errors import Conflict, NotFound, Unauthorized
+from storeplex.models import PlatformAdmin, StaffUser, Store
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 # Mounted under /api/v1/store by stores/endpoints.py.
@@ -46,24 +55,30 @@ store_tokens_router = APIRouter(prefix="/tokens", tags=["store-tokens"])
 store_staff_router = APIRouter(prefix="/staff", tags=["store-staff"])
 # Mounted under /api/v1/platform by stores/endpoints.py.
 platform_tokens_router = APIRouter(prefix="/tokens", tags=["platform-tokens"])
+# Ending other people's sessions, disabling admins: the platform's side.
+platform_accounts_router = APIRouter(prefix="/api/v1/platform", tags=["platform-accounts"])
+
+TOKEN_CANNOT = "Sign in with your password to change it; an API token cannot"
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-
-
-def _require_owner(principal: StaffPrincipal) -> None:
-    if principal.role != StaffRole.OWNER:
-        raise Forbidden("Only the store owner may do this")
 
 
 @router.post("/staff/login", response_model=StaffLoginResponse)
 async def staff_login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep
 ) -> StaffLoginResponse:
+    """Sign in as store staff: a new session (cookie) and the CSRF token for later changes."""
     user, store = await service.authenticate_staff(
-        session, email=body.email, password=body.password
+        session,
+        get_database(request),
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
     )
-    data = session_codec(request).start(response, "staff", user.id, store.id)
+    data = await session_manager(request).start(
+        session, request, response, "staff", user.id, store.id
+    )
     return StaffLoginResponse(
         csrf_token=data.csrf, staff=StaffOut.of(user), store=StoreRef.of(store)
     )
@@ -73,21 +88,113 @@ async def staff_login(
 async def admin_login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep
 ) -> AdminLoginResponse:
-    admin = await service.authenticate_admin(session, email=body.email, password=body.password)
-    data = session_codec(request).start(response, "admin", admin.id, None)
+    """Sign in as a platform admin."""
+    admin = await service.authenticate_admin(
+        session,
+        get_database(request),
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+    )
+    data = await session_manager(request).start(session, request, response, "admin", admin.id, None)
     return AdminLoginResponse(csrf_token=data.csrf, admin=AdminOut.of(admin))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response) -> None:
-    data = read_session(request)
-    if data is not None:
+async def logout(request: Request, response: Response, session: SessionDep) -> None:
+    """End the staff and admin sessions this browser carries (with their CSRF token)."""
+    kinds: list[SessionKind] = ["staff", "admin"]
+    live = [d for k in kinds if (d := await read_session(request, session, k)) is not None]
+    for data in live:
         await check_csrf(request, data)
-    session_codec(request).end(response)
+    manager = session_manager(request)
+    for kind in kinds:
+        await manager.end(request, session, response, kind)
+
+
+@router.post("/staff/password", response_model=PasswordChanged)
+async def change_staff_password(
+    body: PasswordChange, principal: CurrentStaff, request: Request, response: Response,
+    session: SessionDep,
+) -> PasswordChanged:  # fmt: skip
+    """Change your password: every session of yours ends; this browser gets a new one."""
+    if principal.staff_user_id is None or principal.session_id is None:
+        raise Conflict(TOKEN_CANNOT)
+    user = await session.get(StaffUser, principal.staff_user_id)
+    assert user is not None
+    await service.change_password(
+        session, person=user, current_password=body.current_password, new_password=body.new_password
+    )
+    data = await session_manager(request).start(
+        session, request, response, "staff", user.id, user.store_id
+    )
+    return PasswordChanged(csrf_token=data.csrf)
+
+
+@platform_accounts_router.post("/account/password", response_model=PasswordChanged)
+async def change_admin_password(
+    body: PasswordChange, principal: CurrentAdmin, request: Request, response: Response,
+    session: SessionDep,
+) -> PasswordChanged:  # fmt: skip
+    """Change your password: every session of yours ends; this browser gets a new one."""
+    if principal.admin_id is None or principal.session_id is None:
+        raise Conflict(TOKEN_CANNOT)
+    admin = await session.get(PlatformAdmin, principal.admin_id)
+    assert admin is not None
+    await service.change_password(
+        session,
+        person=admin,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    data = await session_manager(request).start(session, request, response, "admin", admin.id, None)
+    return PasswordChanged(csrf_token=data.csrf)
+
+
+@router.post("/staff/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+async def staff_sign_out_everywhere(
+    principal: CurrentStaff, request: Request, response: Response, session: SessionDep
+) -> None:
+    """End every session of yours, on every device, this one included."""
+    if principal.staff_user_id is None:
+        raise Conflict("This API token belongs to no one; revoke it instead")
+    await end_sessions(session, kind="staff", user_id=principal.staff_user_id)
+    await session_manager(request).end(request, session, response, "staff")
+
+
+@platform_accounts_router.post(
+    "/account/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT
+)
+async def admin_sign_out_everywhere(
+    principal: CurrentAdmin, request: Request, response: Response, session: SessionDep
+) -> None:
+    """End every session of yours, on every device, this one included."""
+    if principal.admin_id is None:
+        raise Conflict("This API token belongs to no one; revoke it instead")
+    await end_sessions(session, kind="admin", user_id=principal.admin_id)
+    await session_manager(request).end(request, session, response, "admin")
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Notice)
+async def ask_for_password_reset(
+    body: ResetAsk, session: SessionDep, settings: SettingsDep
+) -> Notice:
+    """Mail a single-use link to choose a new password; the answer is the same whether or
+    not the email has an account."""
+    await reset.ask_for_reset(session, settings, kind=body.kind, email=body.email)
+    return Notice(message=reset.RESET_ASKED)
+
+
+@router.post("/password-reset/complete", response_model=Notice)
+async def complete_password_reset(body: ResetComplete, session: SessionDep) -> Notice:
+    """Follow the link: the new password is set, every session of the account ends."""
+    await reset.complete_reset(session, secret=body.token, new_password=body.new_password)
+    return Notice(message="Your password has been changed; sign in with it.")
 
 
 @router.get("/me", response_model=MeResponse, response_model_exclude_none=True)
 async def me(request: Request, session: SessionDep) -> MeResponse:
+    """Who this credential is, with the role it acts with now."""
     token = bearer_token(request)
     if token is not None:
         row = await service.resolve_token(session, token=token)
@@ -95,14 +202,16 @@ async def me(request: Request, session: SessionDep) -> MeResponse:
             raise Unauthorized("Invalid, expired or revoked API token")
         ref = TokenRef(id=row.id, name=row.name, prefix=row.token_prefix)
         if row.store_id is None:
+            await admin_of_token(session, row)
             return MeResponse(kind="admin", via="token", token=ref)
+        principal = await staff_of_token(session, row)
         store = await session.get(Store, row.store_id)
         assert store is not None
         return MeResponse(
-            kind="staff", via="token", token=ref, store=StoreRef.of(store), role=StaffRole.OWNER
+            kind="staff", via="token", token=ref, store=StoreRef.of(store), role=principal.role
         )
-    data = read_session(request)
-    if data is not None and data.kind == "staff":
+    data = await read_session(request, session, "staff")
+    if data is not None:
         user = await session.get(StaffUser, data.user_id)
         store = await session.get(Store, data.store_id) if data.store_id else None
         if user is not None and user.is_active and store is not None:
@@ -113,7 +222,8 @@ async def me(request: Request, session: SessionDep) -> MeResponse:
                 store=StoreRef.of(store),
                 role=user.role,
             )
-    if data is not None and data.kind == "admin":
+    data = await read_session(request, session, "admin")
+    if data is not None:
         admin = await session.get(PlatformAdmin, data.user_id)
         if admin is not None and admin.is_active:
             return MeResponse(kind="admin", via="session", admin=AdminOut.of(admin))
@@ -127,7 +237,7 @@ async def me(request: Request, session: SessionDep) -> MeResponse:
 async def create_store_token(
     body: TokenCreate, principal: CurrentStaff, session: SessionDep
 ) -> TokenCreated:
-    _require_owner(principal)
+    require_owner(principal)
     row, secret = await service.create_api_token(
         session,
         store_id=principal.store_id,
@@ -144,7 +254,7 @@ async def create_store_token(
 async def list_store_tokens(
     principal: CurrentStaff, session: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> TokenList:
-    _require_owner(principal)
+    require_owner(principal)
     rows, has_more = await service.list_api_tokens(
         session, store_id=principal.store_id, limit=limit, offset=offset
     )
@@ -155,7 +265,7 @@ async def list_store_tokens(
 async def revoke_store_token(
     token_id: int, principal: CurrentStaff, session: SessionDep
 ) -> TokenOut:
-    _require_owner(principal)
+    require_owner(principal)
     row = await service.revoke_api_token(session, store_id=principal.store_id, token_id=token_id)
     return TokenOut.of(row)
 
@@ -167,7 +277,7 @@ async def revoke_store_token(
 async def list_staff(
     principal: CurrentStaff, session: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> StaffList:
-    _require_owner(principal)
+    require_owner(principal)
     rows, has_more = await service.list_staff_users(
         session, store_id=principal.store_id, limit=limit, offset=offset
     )
@@ -176,7 +286,7 @@ async def list_staff(
 
 @store_staff_router.post("", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
 async def create_staff(body: StaffCreate, principal: CurrentStaff, session: SessionDep) -> StaffOut:
-    _require_owner(principal)
+    require_owner(principal)
     user = await service.create_staff_user(
         session,
         store_id=principal.store_id,
@@ -186,6 +296,66 @@ async def create_staff(body: StaffCreate, principal: CurrentStaff, session: Sess
         name=body.name,
     )
     return StaffOut.of(user)
+
+
+@store_staff_router.delete("/{staff_id}", response_model=StaffOut)
+async def remove_staff(staff_id: int, principal: CurrentStaff, session: SessionDep) -> StaffOut:
+    """Disable a staff member: their sessions and API tokens stop working at once."""
+    require_owner(principal)
+    user = await service.disable_staff_user(
+        session, store_id=principal.store_id, staff_user_id=staff_id
+    )
+    return StaffOut.of(user)
+
+
+@store_staff_router.post("/{staff_id}/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out_staff(staff_id: int, principal: CurrentStaff, session: SessionDep) -> None:
+    """End every session of one staff member of this store (their tokens are untouched)."""
+    require_owner(principal)
+    user = await service.get_staff_user(
+        session, store_id=principal.store_id, staff_user_id=staff_id
+    )
+    await end_sessions(session, kind="staff", user_id=user.id)
+
+
+# --- platform accounts --------------------------------------------------------------
+
+
+@platform_accounts_router.post("/staff/{staff_id}/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+async def platform_sign_out_staff(
+    staff_id: int, principal: CurrentAdmin, session: SessionDep
+) -> None:
+    """End every session of any store's staff member."""
+    if await session.get(StaffUser, staff_id) is None:
+        raise NotFound(f"No staff member with id {staff_id}")
+    await end_sessions(session, kind="staff", user_id=staff_id)
+
+
+@platform_accounts_router.post(
+    "/admins/{admin_id}/sign-out", status_code=status.HTTP_204_NO_CONTENT
+)
+async def platform_sign_out_admin(
+    admin_id: int, principal: CurrentAdmin, session: SessionDep
+) -> None:
+    """End every session of a platform admin."""
+    if await session.get(PlatformAdmin, admin_id) is None:
+        raise NotFound(f"No platform admin with id {admin_id}")
+    await end_sessions(session, kind="admin", user_id=admin_id)
+
+
+@platform_accounts_router.post("/admins/{admin_id}/disable", response_model=AdminOut)
+async def platform_disable_admin(
+    admin_id: int, principal: CurrentAdmin, session: SessionDep
+) -> AdminOut:
+    """Disable another platform admin: their sessions and tokens stop at once."""
+    if admin_id == principal.admin_id:
+        raise Conflict("You cannot disable yourself; ask another admin")
+    admin = await session.get(PlatformAdmin, admin_id)
+    if admin is None:
+        raise NotFound(f"No platform admin with id {admin_id}")
+    admin.is_active = False
+    await end_sessions(session, kind="admin", user_id=admin_id)
+    return AdminOut.of(admin)
 
 
 # --- platform tokens ----------------------------------------------------------------

@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from storeplex.auth.passwords import MAX_PASSWORD_LENGTH
 from storeplex.auth.secrets import MIN_PASSWORD_LENGTH
-from storeplex.auth.service import MAX_PASSWORD_LENGTH, MAX_TOKEN_DAYS
+from storeplex.auth.service import MAX_TOKEN_DAYS
 from storeplex.models import ApiToken, PlatformAdmin, StaffUser, Store
 
 
@@ -22,6 +23,35 @@ class LoginRequest(BaseModel):
     # Not EmailStr: an account whose address a newer validator dislikes must still log in.
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class ResetAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["staff", "admin"]
+    email: str = Field(min_length=3, max_length=320)
+
+
+class ResetComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class Notice(BaseModel):
+    message: str
+
+
+class PasswordChanged(BaseModel):
+    csrf_token: str = Field(description="The new session's CSRF token; the old ones are dead")
 
 
 class StaffOut(BaseModel):

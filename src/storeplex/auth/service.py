@@ -1,8 +1,9 @@
 """Staff and platform-admin accounts, login checks and API tokens.
 
 Rule: a failed login says the same thing, and takes the same time, whether the
-email is unknown or the password is wrong; API tokens are shown once and only
-their SHA-256 is stored. Emails are kept lowercase, so lookups compare lowercase.
+email is unknown or the password is wrong (auth.login); API tokens are shown once
+and only their SHA-256 is stored. Emails are kept lowercase, so lookups compare
+lowercase. Disabling a person or changing their password ends their sessions.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.deps import TOKEN_PREFIX
-from storeplex.auth.secrets import (
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    new_token,
-    token_digest,
-    verify_password,
+from storeplex.auth.login import Credential, check_password
+from storeplex.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    check_new_password,
+    hash_off_loop,
+    verify_off_loop,
 )
-from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from storeplex.auth.secrets import new_token, token_digest
+from storeplex.auth.sessions import end_sessions
+from storeplex.db import Database
+from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound
 from storeplex.models import (
     ApiToken,
     PlatformAdmin,
@@ -33,8 +37,8 @@ from storeplex.models import (
     utcnow,
 )
 
-WRONG_CREDENTIALS = "Wrong email or password"
-MAX_PASSWORD_LENGTH = 1024
+__all__ = ["MAX_PASSWORD_LENGTH", "check_new_password"]
+
 MAX_TOKEN_DAYS = 3650
 
 
@@ -45,16 +49,6 @@ def normalize_email(value: str, *, field: str = "email") -> str:
     except EmailNotValidError as exc:
         raise BadRequest(f"{field}: {exc}", field=field) from None
     return result.normalized.lower()
-
-
-def check_new_password(password: str, *, field: str = "password") -> None:
-    """Refuse passwords that are too short or absurdly long."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(
-            f"{field} must be at least {MIN_PASSWORD_LENGTH} characters long", field=field
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise BadRequest(f"{field} is too long", field=field)
 
 
 async def _flush_unique(session: AsyncSession, message: str, field: str) -> None:
@@ -76,11 +70,12 @@ async def create_platform_admin(
 ) -> PlatformAdmin:
     """Create a platform admin; a duplicate email answers 409."""
     email = normalize_email(email)
-    check_new_password(password)
+    check_new_password(password, email=email)
+    password_hash = await hash_off_loop(password)
     taken = await session.execute(select(PlatformAdmin.id).where(PlatformAdmin.email == email))
     if taken.first() is not None:
         raise Conflict(f"A platform admin with email {email} already exists", field="email")
-    admin = PlatformAdmin(email=email, password_hash=hash_password(password), is_active=True)
+    admin = PlatformAdmin(email=email, password_hash=password_hash, is_active=True)
     session.add(admin)
     await _flush_unique(session, f"A platform admin with email {email} already exists", "email")
     return admin
@@ -99,17 +94,19 @@ async def create_staff_user(
     """Create a staff member of one store; emails are unique across the platform (409)."""
     email_field = f"{field_prefix}email"
     email = normalize_email(email, field=email_field)
-    check_new_password(password, field=f"{field_prefix}password")
+    check_new_password(password, field=f"{field_prefix}password", email=email)
     if role not in StaffRole.ALL:
         raise BadRequest(f"role must be one of {', '.join(StaffRole.ALL)}", field="role")
-    message = f"A staff account with email {email} already exists"
+    # Hashed before the email is looked at, so a taken email answers as slowly as a new one.
+    password_hash = await hash_off_loop(password)
+    message = f"The email {email} cannot be used for a new staff account"
     if await _email_taken(session, email):
         raise Conflict(message, field=email_field)
     user = StaffUser(
         store_id=store_id,
         email=email,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         is_active=True,
     )
@@ -133,17 +130,40 @@ async def list_staff_users(
     return rows[:limit], len(rows) > limit
 
 
+async def _staff_credential(session: AsyncSession, email: str) -> Credential | None:
+    row = (
+        await session.execute(
+            select(StaffUser.id, StaffUser.password_hash).where(StaffUser.email == email)
+        )
+    ).first()
+    return Credential(row.id, row.password_hash) if row else None
+
+
+async def _admin_credential(session: AsyncSession, email: str) -> Credential | None:
+    row = (
+        await session.execute(
+            select(PlatformAdmin.id, PlatformAdmin.password_hash).where(
+                PlatformAdmin.email == email
+            )
+        )
+    ).first()
+    return Credential(row.id, row.password_hash) if row else None
+
+
 async def authenticate_staff(
-    session: AsyncSession, *, email: str, password: str
+    session: AsyncSession, database: Database, *, email: str, password: str, address: str | None
 ) -> tuple[StaffUser, Store]:
-    """The staff user and store for these credentials, or 401/403."""
-    user = (
-        await session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    ).scalar_one_or_none()
-    # verify_password checks a dummy hash for unknown users, so timing reveals nothing.
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        raise Unauthorized(WRONG_CREDENTIALS)
-    if not user.is_active:
+    """The staff user and store for these credentials, or 401/403/429 (see auth.login)."""
+    found = await check_password(
+        database,
+        scope="staff",
+        email=email,
+        password=password,
+        address=address,
+        find=_staff_credential,
+    )
+    user = await session.get(StaffUser, found.user_id)
+    if user is None or not user.is_active:
         raise Forbidden("This staff account is disabled; ask the store owner")
     store = await session.get(Store, user.store_id)
     if store is None or store.status != StoreStatus.ACTIVE:
@@ -151,18 +171,67 @@ async def authenticate_staff(
     return user, store
 
 
-async def authenticate_admin(session: AsyncSession, *, email: str, password: str) -> PlatformAdmin:
-    """The platform admin for these credentials, or 401/403."""
-    admin = (
-        await session.execute(
-            select(PlatformAdmin).where(PlatformAdmin.email == email.strip().lower())
-        )
-    ).scalar_one_or_none()
-    if not verify_password(admin.password_hash if admin else None, password) or admin is None:
-        raise Unauthorized(WRONG_CREDENTIALS)
-    if not admin.is_active:
+async def authenticate_admin(
+    session: AsyncSession, database: Database, *, email: str, password: str, address: str | None
+) -> PlatformAdmin:
+    """The platform admin for these credentials, or 401/403/429 (see auth.login)."""
+    found = await check_password(
+        database,
+        scope="admin",
+        email=email,
+        password=password,
+        address=address,
+        find=_admin_credential,
+    )
+    admin = await session.get(PlatformAdmin, found.user_id)
+    if admin is None or not admin.is_active:
         raise Forbidden("This platform admin account is disabled")
     return admin
+
+
+async def change_password(
+    session: AsyncSession,
+    *,
+    person: StaffUser | PlatformAdmin,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Set a new password after checking the current one; every session of the person ends
+    (the caller starts a fresh one for the browser that asked)."""
+    if not await verify_off_loop(person.password_hash, current_password):
+        raise BadRequest("current_password is not your current password", field="current_password")
+    check_new_password(new_password, field="new_password", email=person.email)
+    if current_password == new_password:
+        raise BadRequest("new_password must differ from the current one", field="new_password")
+    person.password_hash = await hash_off_loop(new_password)
+    if isinstance(person, StaffUser):
+        await end_sessions(session, kind="staff", user_id=person.id)
+    else:
+        await end_sessions(session, kind="admin", user_id=person.id)
+
+
+async def disable_staff_user(
+    session: AsyncSession, *, store_id: int, staff_user_id: int
+) -> StaffUser:
+    """Remove a staff member: they cannot sign in, and their sessions and tokens stop now."""
+    user = await get_staff_user(session, store_id=store_id, staff_user_id=staff_user_id)
+    if user.role == StaffRole.OWNER:
+        raise Conflict("An owner cannot be removed; make them staff first", field="staff_id")
+    user.is_active = False
+    await end_sessions(session, kind="staff", user_id=user.id)
+    return user
+
+
+async def get_staff_user(session: AsyncSession, *, store_id: int, staff_user_id: int) -> StaffUser:
+    """One staff member of this store; another store's is a 404."""
+    user = (
+        await session.execute(
+            select(StaffUser).where(StaffUser.id == staff_user_id, StaffUser.store_id == store_id)
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No staff member with id {staff_user_id}")
+    return user
 
 
 async def create_api_token(

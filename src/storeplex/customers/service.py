@@ -10,60 +10,131 @@ it at Stripe and marks it inactive. Rule: every lookup is scoped to the store
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.auth.secrets import hash_password, verify_password
-from storeplex.errors import Conflict, NotFound, Unauthorized
-from storeplex.models import Customer, Order, PaymentMethod, utcnow
+from storeplex.auth.links import LINK_EXPIRED, create_link, use_link
+from storeplex.auth.login import WRONG_CREDENTIALS, Credential, check_password
+from storeplex.auth.passwords import check_new_password, hash_off_loop, verify_off_loop
+from storeplex.auth.service import normalize_email
+from storeplex.auth.sessions import end_sessions
+from storeplex.db import Database
+from storeplex.errors import BadRequest, NotFound, Unauthorized
+from storeplex.models import AccountLinkPurpose, Customer, Order, PaymentMethod, utcnow
 from storeplex.stripe.gateway import StripeDict, StripeGateway
 from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key
 from storeplex.tenancy import scoped
 
 
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A new account (signed in at once), or a link mailed to the email's owner first."""
+
+    customer: Customer | None
+    link_secret: str | None = None
+
+
 async def register(
     session: AsyncSession, *, store_id: int, email: str, password: str, name: str | None
-) -> Customer:
-    """A shopper account; a guest who ordered with this email before gets a password."""
-    email = email.strip().lower()
+) -> Registration:
+    """A shopper account for a new email. An email this store already knows (an account, or
+    a guest's orders) is only taken over through a link mailed to it; both answers take the
+    same time, since the password is hashed before the email is looked at."""
+    email = normalize_email(email)
+    check_new_password(password, email=email)
+    password_hash = await hash_off_loop(password)
     existing = (
         await session.execute(
             scoped(Customer, store_id).where(Customer.email == email).with_for_update()
         )
     ).scalar_one_or_none()
-    if existing is not None:
-        if existing.password_hash:
-            raise Conflict("An account with this email already exists; log in", field="email")
-        existing.password_hash = hash_password(password)
-        existing.name = name or existing.name
-        return existing
-    customer = Customer(
-        store_id=store_id, email=email, name=name, password_hash=hash_password(password)
+    if existing is None:
+        customer = Customer(store_id=store_id, email=email, name=name, password_hash=password_hash)
+        session.add(customer)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+            return Registration(customer)
+        except IntegrityError:
+            existing = (
+                await session.execute(scoped(Customer, store_id).where(Customer.email == email))
+            ).scalar_one()
+    secret = await create_link(
+        session,
+        purpose=AccountLinkPurpose.CLAIM_GUEST,
+        kind="customer",
+        user_id=existing.id,
+        store_id=store_id,
+        password_hash=password_hash,
+        name=name,
     )
-    session.add(customer)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict("An account with this email already exists; log in", field="email") from None
+    # TODO(mail outbox): mail reset_link(settings, purpose=CLAIM_GUEST, secret=secret,
+    # kind="customer", store_slug=...) to `existing.email` ("finish creating your
+    # account"). Until the outbox lands nothing is sent; the link is only returned here.
+    return Registration(None, secret)
+
+
+async def claim(session: AsyncSession, *, store_id: int, secret: str) -> Customer:
+    """Follow a registration link: the account takes the password chosen at registration."""
+    link = await use_link(session, secret=secret, purpose=AccountLinkPurpose.CLAIM_GUEST)
+    customer = await session.get(Customer, link.user_id)
+    if customer is None or link.store_id != store_id or customer.store_id != store_id:
+        raise BadRequest(LINK_EXPIRED, field="token")
+    customer.password_hash = link.password_hash
+    customer.name = link.name or customer.name
+    await end_sessions(session, kind="customer", user_id=customer.id)
     return customer
+
+
+async def _credential(session: AsyncSession, store_id: int, email: str) -> Credential | None:
+    row = (
+        await session.execute(
+            select(Customer.id, Customer.password_hash).where(
+                Customer.store_id == store_id, Customer.email == email
+            )
+        )
+    ).first()
+    return Credential(row.id, row.password_hash) if row else None
 
 
 async def authenticate(
-    session: AsyncSession, *, store_id: int, email: str, password: str
+    session: AsyncSession,
+    database: Database,
+    *,
+    store_id: int,
+    email: str,
+    password: str,
+    address: str | None,
 ) -> Customer:
-    """The shopper whose email and password match, or 401 (without saying which was wrong)."""
-    customer = (
-        await session.execute(
-            scoped(Customer, store_id).where(Customer.email == email.strip().lower())
-        )
-    ).scalar_one_or_none()
-    if customer is None or not verify_password(customer.password_hash, password):
-        raise Unauthorized("Wrong email or password")
+    """The shopper whose email and password match, or 401 (without saying which was wrong),
+    or 429 while throttled. The request's session must hold no transaction (auth.login)."""
+    found = await check_password(
+        database,
+        scope=f"customer:{store_id}",
+        email=email,
+        password=password,
+        address=address,
+        find=lambda lookup, email: _credential(lookup, store_id, email),
+    )
+    customer = await session.get(Customer, found.user_id)
+    if customer is None:
+        raise Unauthorized(WRONG_CREDENTIALS)
     return customer
+
+
+async def change_password(
+    session: AsyncSession, *, customer: Customer, current_password: str, new_password: str
+) -> None:
+    """A new password after checking the current one; every session of the shopper ends."""
+    if not await verify_off_loop(customer.password_hash, current_password):
+        raise BadRequest("current_password is not your current password", field="current_password")
+    check_new_password(new_password, field="new_password", email=customer.email)
+    customer.password_hash = await hash_off_loop(new_password)
+    await end_sessions(session, kind="customer", user_id=customer.id)
 
 
 async def ensure_stripe_customer(

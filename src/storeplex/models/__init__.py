@@ -1,5 +1,12 @@
 """All tables. Import models from here so Alembic and the app see the same metadata."""
 
+from storeplex.models.account import (
+    AccountLink,
+    AccountLinkPurpose,
+    AuthSession,
+    LoginThrottle,
+    SessionKind,
+)
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
 from storeplex.models.mail import MailStatus, OutboxMail
@@ -34,8 +41,11 @@ from storeplex.models.store import (
 from storeplex.models.totals import StoreDailyTotal
 
 __all__ = [
+    "AccountLink",
+    "AccountLinkPurpose",
     "AccountStatus",
     "ApiToken",
+    "AuthSession",
     "Base",
     "Cart",
     "CartItem",
@@ -43,6 +53,7 @@ __all__ = [
     "Dispute",
     "DisputeOutcome",
     "EventStatus",
+    "LoginThrottle",
     "MailStatus",
     "Order",
     "OrderItem",
@@ -60,6 +71,7 @@ __all__ = [
     "Refund",
     "RefundReason",
     "RefundState",
+    "SessionKind",
     "StaffRole",
     "StaffUser",
     "Store",

@@ -15,7 +15,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
-from storeplex.auth.deps import CurrentAdmin, CurrentStaff, check_csrf, read_session
+from storeplex.auth.deps import (
+    CurrentAdmin,
+    CurrentStaff,
+    check_csrf,
+    read_session,
+    require_owner,
+)
 from storeplex.errors import NotFound
 from storeplex.models import Order, Payment, StorePaymentConfig
 from storeplex.money import parse_amount
@@ -134,7 +140,8 @@ async def store_dashboard(staff: CurrentStaff, service: PaymentServiceDep) -> di
 async def setup_payments(
     body: SetupRequest, staff: CurrentStaff, service: PaymentServiceDep
 ) -> SetupResponse:
-    """Create the store's Stripe Express account (once) and a fresh onboarding link."""
+    """Create the store's Stripe Express account (once) and a fresh onboarding link (owner)."""
+    require_owner(staff)
     data = body.model_dump(exclude_none=True)
     account_id = await service.create_store_stripe_account(staff.store_id, data)
     url = await service.create_onboarding_link(staff.store_id)
@@ -153,7 +160,8 @@ async def refresh_account(staff: CurrentStaff, service: PaymentServiceDep) -> Pa
 
 @store_router.post("/dashboard-link")
 async def dashboard_link(staff: CurrentStaff, service: PaymentServiceDep) -> dict[str, str]:
-    """A single-use link to the store's Stripe Express dashboard."""
+    """A single-use link to the store's Stripe Express dashboard (owner only)."""
+    require_owner(staff)
     return {"url": await service.create_dashboard_link(staff.store_id)}
 
 
@@ -174,9 +182,9 @@ async def create_payment_intent(
     order_token: OrderToken = None,
 ) -> dict[str, object]:
     """The order's PaymentIntent: amount from the order, fee from the store's configuration."""
-    shopper = read_session(request)
+    shopper = await read_session(request, service.db, "customer")
     shopper_id = None
-    if shopper is not None and shopper.kind == "customer" and shopper.store_id == store_id:
+    if shopper is not None and shopper.store_id == store_id:
         await check_csrf(request, shopper)
         shopper_id = shopper.user_id
     return await service.create_payment_intent(

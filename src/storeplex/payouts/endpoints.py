@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from storeplex.auth.deps import CurrentStaff
+from storeplex.auth.deps import CurrentStaff, require_owner
 from storeplex.deps import SessionDep
 from storeplex.models import Payout
 from storeplex.money import MONEY_TEXT_SCHEMA, format_amount
@@ -77,7 +77,8 @@ def payout_out(row: Payout) -> PayoutOut:
 async def put_payout_settings(
     body: PayoutSettingsIn, staff: CurrentStaff, session: SessionDep, gateway: GatewayDep
 ) -> PayoutSettingsOut:
-    """Save the schedule and minimum and apply them to the Stripe account."""
+    """Save the schedule and minimum and apply them to the Stripe account (owner only)."""
+    require_owner(staff)
     config = await service.update_payout_settings(
         session,
         gateway,

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 
 from storeplex.auth import endpoints as auth_endpoints
-from storeplex.auth.deps import CurrentAdmin, CurrentStaff
+from storeplex.auth.deps import CurrentAdmin, CurrentStaff, require_owner
 from storeplex.auth.schemas import StaffOut
 from storeplex.deps import SessionDep
 from storeplex.payments.cancel import cancel_open_payments
@@ -93,10 +93,13 @@ async def my_store(principal: CurrentStaff, session: SessionDep) -> StoreOut:
 async def edit_my_store(
     body: StoreDetails, principal: CurrentStaff, session: SessionDep
 ) -> StoreOut:
+    changes = body.model_dump(exclude_unset=True)
+    if "business_email" in changes:
+        require_owner(principal)  # where Stripe and shoppers write to: the owner's call
     store = await service.update_store(
         session,
         store_id=principal.store_id,
-        changes=body.model_dump(exclude_unset=True),
+        changes=changes,
         allowed=service.STAFF_EDITABLE,
     )
     return StoreOut.of(store)

@@ -24,12 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.deps import read_session, session_manager
+from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
 from storeplex.auth.sessions import SessionData, SessionKind
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
 from storeplex.errors import BadRequest, Forbidden, StoreplexError
-from storeplex.models import PlatformAdmin, StaffUser, Store, StoreStatus
+from storeplex.models import PlatformAdmin, StaffRole, StaffUser, Store, StoreStatus
 from storeplex.payments.service import PaymentService
 from storeplex.web.templating import templates
 
@@ -183,10 +184,16 @@ class AdminPage:
     csrf: str
 
 
+def require_owner_page(staff: StaffPage) -> None:
+    """Owners alone set up payments, change payout settings, staff and the business email."""
+    if staff.user.role != StaffRole.OWNER:
+        raise Forbidden("Only the store owner may do this")
+
+
 async def staff_page(request: Request, session: SessionDep) -> StaffPage:
     """The staff session of this page, or a redirect to /admin/login (then back here)."""
-    data = read_session(request)
-    if data is None or data.kind != "staff" or data.store_id is None:
+    data = await read_session(request, session, "staff")
+    if data is None or data.store_id is None:
         raise LoginRequired(_login_url("/admin/login", request))
     user = (
         await session.execute(
@@ -205,8 +212,8 @@ async def staff_page(request: Request, session: SessionDep) -> StaffPage:
 
 async def admin_page(request: Request, session: SessionDep) -> AdminPage:
     """The platform admin session of this page, or a redirect to /platform/login."""
-    data = read_session(request)
-    if data is None or data.kind != "admin":
+    data = await read_session(request, session, "admin")
+    if data is None:
         raise LoginRequired(_login_url("/platform/login", request))
     admin = (
         await session.execute(
@@ -262,7 +269,12 @@ Authenticate = Callable[[str, str], Awaitable[tuple[SessionKind, int, int | None
 
 
 async def submit_login(
-    request: Request, *, template: str, home: str, authenticate: Authenticate
+    request: Request,
+    session: AsyncSession,
+    *,
+    template: str,
+    home: str,
+    authenticate: Authenticate,
 ) -> Response:
     """The POST of a staff or admin login form: check it, start the session, go on.
 
@@ -283,15 +295,77 @@ async def submit_login(
             status_code=exc.status_code,
         )
     response = redirect(target)
-    session_codec(request).start(response, kind, user_id, store_id)
+    await session_manager(request).start(session, request, response, kind, user_id, store_id)
     return response
 
 
-async def submit_logout(request: Request, *, login_path: str) -> Response:
-    """End the session (a logged-in caller must send the form's CSRF token)."""
-    data = read_session(request)
+async def submit_logout(
+    request: Request, session: AsyncSession, *, kind: SessionKind, login_path: str
+) -> Response:
+    """End the session of this kind (the form must carry its CSRF token). With no live
+    session there is nothing to end and no cookie is touched, so a post from another site
+    (which carries no SameSite=Lax cookie) changes nothing."""
+    data = await read_session(request, session, kind)
+    response = redirect(login_path)
     if data is not None:
         check_form_csrf(data, await form_data(request))
-    response = redirect(login_path)
-    session_codec(request).end(response)
+        await session_manager(request).end(request, session, response, kind)
     return response
+
+
+def render_reset_form(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    token: str,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The "choose a new password" form a mailed reset link opens."""
+    return render_login_form(
+        request,
+        template,
+        {**context, "token": token[:128], "error": error},
+        status_code=400 if error else 200,
+    )
+
+
+async def submit_reset(
+    request: Request,
+    session: AsyncSession,
+    *,
+    template: str,
+    context: dict[str, Any],
+    store_id: int | None,
+    done: str,
+) -> Response:
+    """The POST of that form: the password is set once, every session ends, on to login."""
+    form = await form_data(request)
+    check_login_form(request, form)
+    token = form.get("token", "")
+    _, error = await attempt(
+        session,
+        complete_reset(
+            session, secret=token, new_password=form.get("new_password", ""), store_id=store_id
+        ),
+    )
+    if error is not None:
+        return render_reset_form(request, template, context, token=token, error=error)
+    return redirect(done)
+
+
+async def submit_forgot(
+    request: Request,
+    session: AsyncSession,
+    *,
+    kind: SessionKind,
+    context: dict[str, Any],
+    store: Store | None = None,
+) -> Response:
+    """The POST of a "forgot your password?" form: the same notice for any email."""
+    form = await form_data(request)
+    check_login_form(request, form)
+    await ask_for_reset(
+        session, settings_of(request), kind=kind, email=form.get("email", "")[:320], store=store
+    )
+    return render(request, "forgot_password.html", {**context, "notice": RESET_ASKED})

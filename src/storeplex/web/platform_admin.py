@@ -17,8 +17,9 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
+from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
-from storeplex.deps import SessionDep
+from storeplex.deps import SessionDep, get_database
 from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
@@ -35,9 +36,12 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
     safe_next,
+    submit_forgot,
     submit_login,
     submit_logout,
+    submit_reset,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
@@ -74,17 +78,58 @@ async def login_page(
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
     async def admin(email: str, password: str) -> tuple[SessionKind, int, int | None]:
-        row = await auth.authenticate_admin(session, email=email, password=password)
+        row = await auth.authenticate_admin(
+            session,
+            get_database(request),
+            email=email,
+            password=password,
+            address=client_address(request),
+        )
         return "admin", row.id, None
 
     return await submit_login(
-        request, template="platform/login.html", home="/platform", authenticate=admin
+        request, session, template="platform/login.html", home="/platform", authenticate=admin
+    )
+
+
+FORGOT = {"layout": "base.html", "action": "/platform/forgot-password"}
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request) -> HTMLResponse:
+    return render_login_form(request, "forgot_password.html", FORGOT)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_forgot(request, session, kind="admin", context=FORGOT)
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    """Where a mailed password-reset link lands."""
+    return render_reset_form(
+        request, "reset_password.html", {"action": "/platform/reset-password"}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_reset(
+        request,
+        session,
+        template="reset_password.html",
+        context={"action": "/platform/reset-password"},
+        store_id=None,
+        done="/platform/login",
     )
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    return await submit_logout(request, login_path="/platform/login")
+async def logout(request: Request, session: SessionDep) -> Response:
+    return await submit_logout(request, session, kind="admin", login_path="/platform/login")
 
 
 async def _stores_page(
@@ -153,6 +198,7 @@ async def revenue_page(
     currencies = sorted({r.currency for r in rows}) or ["EUR"]
     chosen = currency.upper() if currency and currency.upper() in currencies else currencies[0]
     points = await platform_daily_fees(session, currency=chosen, days=30)
+    request.state.csp = "style-attrs"  # the bars' widths are style attributes
     return render(
         request,
         "platform/revenue.html",

@@ -13,10 +13,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from storeplex.auth.deps import read_session, session_codec
+from storeplex.auth.deps import client_address, read_session, session_manager
+from storeplex.auth.login import release
 from storeplex.auth.sessions import SessionData
 from storeplex.customers import service as customers
-from storeplex.deps import SessionDep
+from storeplex.deps import SessionDep, get_database
+from storeplex.errors import StoreplexError
 from storeplex.models import Customer, PaymentMethod, Store
 from storeplex.orders import service as orders
 from storeplex.tenancy import store_by_slug
@@ -29,7 +31,10 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
     safe_next,
+    submit_forgot,
+    submit_reset,
 )
 
 router = page_router("/s/{slug}/account")
@@ -47,8 +52,8 @@ class Shopper:
 
 async def current_shopper(request: Request, session: SessionDep, store: Store) -> Shopper | None:
     """The logged-in shopper of this store, if any."""
-    data = read_session(request)
-    if data is None or data.kind != "customer" or data.store_id != store.id:
+    data = await read_session(request, session, "customer")
+    if data is None or data.store_id != store.id:
         return None
     customer = await session.get(Customer, data.user_id)
     if customer is None or customer.store_id != store.id or not customer.password_hash:
@@ -63,13 +68,19 @@ async def saved_cards(session: SessionDep, shopper: Shopper) -> list[PaymentMeth
 
 
 def _form_page(
-    request: Request, store: Store, mode: str, *, error: str | None = None, **values: str
+    request: Request,
+    store: Store,
+    mode: str,
+    *,
+    error: str | None = None,
+    status_code: int | None = None,
+    **values: str,
 ) -> HTMLResponse:
     return render_login_form(
         request,
         "storefront/account_form.html",
         {"store": store, "mode": mode, "error": error, **values},
-        status_code=400 if error else 200,
+        status_code=status_code or (400 if error else 200),
     )
 
 
@@ -93,16 +104,25 @@ async def login(request: Request, slug: str, session: SessionDep) -> Response:
     form = await form_data(request)
     check_login_form(request, form)
     email, destination = form.get("email", ""), form.get("next", "")
-    customer, error = await attempt(
-        session,
-        customers.authenticate(
-            session, store_id=store.id, email=email, password=form.get("password", "")
-        ),
-    )
-    if customer is None:
-        return _form_page(request, store, "login", error=error, email=email, next=destination)
+    await release(session)
+    try:
+        customer = await customers.authenticate(
+            session,
+            get_database(request),
+            store_id=store.id,
+            email=email,
+            password=form.get("password", ""),
+            address=client_address(request),
+        )
+    except StoreplexError as exc:
+        return _form_page(
+            request, store, "login", error=exc.message, email=email, next=destination,
+            status_code=exc.status_code,
+        )  # fmt: skip
     response = redirect(safe_next(destination, f"/s/{store.slug}/account", f"/s/{store.slug}/"))
-    session_codec(request).start(response, "customer", customer.id, store.id)
+    await session_manager(request).start(
+        session, request, response, "customer", customer.id, store.id
+    )
     return response
 
 
@@ -112,7 +132,8 @@ async def register(request: Request, slug: str, session: SessionDep) -> Response
     form = await form_data(request)
     check_login_form(request, form)
     email, name, destination = form.get("email", ""), form.get("name", ""), form.get("next", "")
-    customer, error = await attempt(
+    await release(session)
+    result, error = await attempt(
         session,
         customers.register(
             session,
@@ -122,12 +143,18 @@ async def register(request: Request, slug: str, session: SessionDep) -> Response
             name=name or None,
         ),
     )
-    if customer is None:
+    if result is None:
         return _form_page(
             request, store, "register", error=error, email=email, name=name, next=destination
         )
+    if result.customer is None:
+        return render(
+            request, "storefront/account_check_email.html", {"store": store, "email": email}
+        )
     response = redirect(safe_next(destination, f"/s/{store.slug}/account", f"/s/{store.slug}/"))
-    session_codec(request).start(response, "customer", customer.id, store.id)
+    await session_manager(request).start(
+        session, request, response, "customer", result.customer.id, store.id
+    )
     return response
 
 
@@ -135,16 +162,22 @@ async def register(request: Request, slug: str, session: SessionDep) -> Response
 async def logout(request: Request, slug: str, session: SessionDep) -> Response:
     store = await store_by_slug(session, slug)
     shopper = await current_shopper(request, session, store)
+    response = redirect(f"/s/{store.slug}/")
+    # With no live session nothing is ended and no cookie touched: a post from another
+    # site (or another store's page) cannot sign anyone out.
     if shopper is not None:
         check_form_csrf(shopper.session, await form_data(request))
-    response = redirect(f"/s/{store.slug}/")
-    session_codec(request).end(response)
+        await session_manager(request).end(request, session, response, "customer")
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 async def account_page(
-    request: Request, slug: str, session: SessionDep, error: str | None = None
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    error: str | None = None,
+    done: str | None = None,
 ) -> Response:
     store = await store_by_slug(session, slug)
     shopper = await current_shopper(request, session, store)
@@ -162,6 +195,7 @@ async def account_page(
                 session, store_id=store.id, customer_id=shopper.customer.id
             ),
             "error": error,
+            "notice": "Your password has been changed." if done == "password" else None,
         },
     )
 
@@ -187,3 +221,109 @@ async def card_action(
     if error:
         return await account_page(request, slug, session, error=error)
     return redirect(f"/s/{store.slug}/account")
+
+
+@router.get("/claim", response_class=HTMLResponse)
+async def claim_page(request: Request, slug: str, session: SessionDep, token: str = "") -> Response:
+    """The mailed registration link lands here; a button posts it (a mail scanner that
+    opens links must not use it up)."""
+    store = await store_by_slug(session, slug)
+    return render_login_form(
+        request, "storefront/account_claim.html", {"store": store, "token": token[:128]}
+    )
+
+
+@router.post("/claim", response_class=HTMLResponse)
+async def claim(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    form = await form_data(request)
+    check_login_form(request, form)
+    customer, error = await attempt(
+        session, customers.claim(session, store_id=store.id, secret=form.get("token", ""))
+    )
+    if customer is None:
+        return render_login_form(
+            request,
+            "storefront/account_claim.html",
+            {"store": store, "token": "", "error": error},
+            status_code=400,
+        )
+    response = redirect(f"/s/{store.slug}/account")
+    await session_manager(request).start(
+        session, request, response, "customer", customer.id, store.id
+    )
+    return response
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, slug: str, session: SessionDep, token: str = ""
+) -> Response:
+    """Where a mailed password-reset link lands."""
+    store = await store_by_slug(session, slug)
+    action = f"/s/{store.slug}/account/reset-password"
+    return render_reset_form(
+        request, "storefront/account_reset.html", {"store": store, "action": action}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return await submit_reset(
+        request,
+        session,
+        template="storefront/account_reset.html",
+        context={"store": store, "action": f"/s/{store.slug}/account/reset-password"},
+        store_id=store.id,
+        done=f"/s/{store.slug}/account/login",
+    )
+
+
+def _forgot_context(store: Store) -> dict[str, object]:
+    return {
+        "layout": "storefront/_layout.html",
+        "store": store,
+        "action": f"/s/{store.slug}/account/forgot-password",
+    }
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return render_login_form(request, "forgot_password.html", _forgot_context(store))
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, slug: str, session: SessionDep) -> Response:
+    store = await store_by_slug(session, slug)
+    return await submit_forgot(
+        request, session, kind="customer", context=_forgot_context(store), store=store
+    )
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def change_password(request: Request, slug: str, session: SessionDep) -> Response:
+    """Change the password: every session of the shopper ends; this browser gets a new one."""
+    store = await store_by_slug(session, slug)
+    shopper = await current_shopper(request, session, store)
+    if shopper is None:
+        return redirect(f"/s/{store.slug}/account/login?next=/s/{store.slug}/account")
+    form = await form_data(request)
+    check_form_csrf(shopper.session, form)
+    _, error = await attempt(
+        session,
+        customers.change_password(
+            session,
+            customer=shopper.customer,
+            current_password=form.get("current_password", ""),
+            new_password=form.get("new_password", ""),
+        ),
+    )
+    if error:
+        return await account_page(request, slug, session, error=error)
+    response = redirect(f"/s/{store.slug}/account?done=password")
+    await session_manager(request).start(
+        session, request, response, "customer", shopper.customer.id, store.id
+    )
+    return response

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
+from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
 from storeplex.catalog import service as catalog
-from storeplex.deps import SessionDep
+from storeplex.deps import SessionDep, get_database
 from storeplex.disputes import service as disputes
 from storeplex.errors import BadRequest, StoreplexError
 from storeplex.models import (
@@ -57,10 +58,14 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
+    render_reset_form,
+    require_owner_page,
     safe_next,
     staff_page,
+    submit_forgot,
     submit_login,
     submit_logout,
+    submit_reset,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
 from storeplex.web.templating import major_units
@@ -122,17 +127,58 @@ async def login_page(
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
     async def staff(email: str, password: str) -> tuple[SessionKind, int, int | None]:
-        user, store = await auth.authenticate_staff(session, email=email, password=password)
+        user, store = await auth.authenticate_staff(
+            session,
+            get_database(request),
+            email=email,
+            password=password,
+            address=client_address(request),
+        )
         return "staff", user.id, store.id
 
     return await submit_login(
-        request, template="admin/login.html", home="/admin", authenticate=staff
+        request, session, template="admin/login.html", home="/admin", authenticate=staff
+    )
+
+
+FORGOT = {"layout": "base.html", "action": "/admin/forgot-password"}
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_page(request: Request) -> HTMLResponse:
+    return render_login_form(request, "forgot_password.html", FORGOT)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_forgot(request, session, kind="staff", context=FORGOT)
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_password_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    """Where a mailed password-reset link lands."""
+    return render_reset_form(
+        request, "reset_password.html", {"action": "/admin/reset-password"}, token=token
+    )
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_password_submit(request: Request, session: SessionDep) -> Response:
+    return await submit_reset(
+        request,
+        session,
+        template="reset_password.html",
+        context={"action": "/admin/reset-password"},
+        store_id=None,
+        done="/admin/login",
     )
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    return await submit_logout(request, login_path="/admin/login")
+async def logout(request: Request, session: SessionDep) -> Response:
+    return await submit_logout(request, session, kind="staff", login_path="/admin/login")
 
 
 # Dashboard -------------------------------------------------------------------------------
@@ -220,6 +266,7 @@ def _as_typed(text: str, store: Store, field: str) -> str:
 @router.post("/payments/payout-settings", response_class=HTMLResponse)
 async def payout_settings_submit(request: Request, staff: Staff, session: SessionDep) -> Response:
     """The payout schedule and minimum, saved and applied to the Stripe account."""
+    require_owner_page(staff)
     form = await form_data(request)
     schedule = form.get("payout_schedule", "")
     minimum = form.get("minimum_payout", "").strip() or "0"
@@ -247,6 +294,7 @@ async def payout_settings_submit(request: Request, staff: Staff, session: Sessio
 
 @router.post("/payments/setup", response_class=HTMLResponse)
 async def payment_setup(request: Request, staff: Staff, session: SessionDep) -> Response:
+    require_owner_page(staff)
     form = await form_data(request)
     business_type = form.get("business_type", "company")
     service = payment_service(request, session)
@@ -276,6 +324,7 @@ async def payment_refresh_status(request: Request, staff: Staff, session: Sessio
 @router.get("/payments/onboarding/refresh")
 async def onboarding_refresh(request: Request, staff: Staff, session: SessionDep) -> Response:
     """Stripe sends the owner here when a link expired or was used: make a fresh one."""
+    require_owner_page(staff)
     try:
         url = await payment_service(request, session).create_onboarding_link(staff.store.id)
     except PaymentNotConfigured:

@@ -414,6 +414,7 @@ async def pay_page(
     items = await orders.get_order_items(session, order_id=order.id)
     shopper = await current_shopper(request, session, store)
     owns_order = shopper is not None and shopper.customer.id == order.customer_id
+    request.state.csp = "stripe"  # this page mounts Stripe.js (middleware.ContentSecurity)
     response = render(
         request,
         "storefront/pay.html",
