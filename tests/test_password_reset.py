@@ -1,6 +1,6 @@
 """Password reset and taking over a guest's orders, both by a single-use mailed link.
-Mail sending is not connected yet, so the tests take the link the way the mail would
-carry it: from the service that makes it."""
+Most tests take the link from the service that makes it; the last one reads it from the
+mail in the outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from storeplex.auth import reset
 from storeplex.config import Settings
 from storeplex.customers import service as customers
 from storeplex.db import Database
-from storeplex.models import AccountLink, Customer, Store, utcnow
+from storeplex.models import AccountLink, Customer, OutboxMail, Store, utcnow
 from tests.support.factories import PASSWORD, login_staff, make_product, make_store_kit
 from tests.support.shop import make_order
 
@@ -179,3 +179,49 @@ async def test_forgot_password_pages_answer_alike(
     async with database.session_scope() as s:
         links = list((await s.execute(select(AccountLink))).scalars())
     assert [(link.kind, link.purpose) for link in links] == [("staff", "password_reset")]
+
+
+async def _mails_to(database: Database, address: str) -> list[OutboxMail]:
+    async with database.session_scope() as s:
+        query = select(OutboxMail).where(OutboxMail.to_address == address).order_by(OutboxMail.id)
+        return list((await s.execute(query)).scalars())
+
+
+async def test_the_reset_and_claim_links_arrive_by_mail_and_work(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Taken from the outbox, as the person reads them in their mailbox."""
+    kit = await make_store_kit(database)
+    r = await client.post(
+        "/api/v1/auth/password-reset", json={"kind": "staff", "email": kit.owner_email}
+    )
+    assert r.status_code == 202
+    [mail] = await _mails_to(database, kit.owner_email)
+    assert mail.kind == "password_reset"
+    r = await client.post(
+        "/api/v1/auth/password-reset/complete",
+        json={"token": _token(mail.context["link"]), "new_password": NEW},
+    )
+    assert r.status_code == 200, r.text
+    await login_staff(client, kit.owner_email, NEW)
+    # Nobody is mailed for an email without an account.
+    await client.post(
+        "/api/v1/auth/password-reset", json={"kind": "staff", "email": "nobody@x.example"}
+    )
+    assert await _mails_to(database, "nobody@x.example") == []
+
+    product = await make_product(database, kit.store)
+    made = await make_order(database, kit.store, [(product, 1)], email="guest2@example.com")
+    base = f"/api/v1/storefront/{kit.store.slug}/account"
+    r = await client.post(
+        f"{base}/register",
+        json={"email": "guest2@example.com", "password": "the guest's own phrase", "name": "G"},
+    )
+    assert r.status_code == 202
+    [claim_mail] = await _mails_to(database, "guest2@example.com")
+    assert claim_mail.kind == "email_verification"
+    link = claim_mail.context["link"]
+    assert link.startswith(f"/s/{kit.store.slug}/account/claim?token=")
+    r = await client.post(f"{base}/claim", json={"token": _token(link)})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == made.order.customer_id

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from storeplex.auth.prune import prune_sign_in_state
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.mail.delivery import deliver_due
@@ -193,6 +194,9 @@ async def run_worker(
                     log.info("worker: reconcile: %s", report.summary())
                     payouts = await run_payouts(database, gateway)
                     log.info("worker: %s", payouts.summary())
+                    async with database.session_scope() as session:
+                        pruned = await prune_sign_in_state(session)
+                    log.info("worker: pruned sign-in state %s", pruned)
             except Exception:
                 log.exception("worker iteration failed; continuing")
             if once:

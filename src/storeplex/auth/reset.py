@@ -15,6 +15,7 @@ from storeplex.auth.passwords import check_new_password, hash_off_loop
 from storeplex.auth.sessions import SessionKind, end_sessions
 from storeplex.config import Settings
 from storeplex.errors import BadRequest
+from storeplex.mail.outbox import enqueue_account_mail
 from storeplex.models import AccountLinkPurpose, Customer, PlatformAdmin, StaffUser, Store
 
 RESET_ASKED = (
@@ -82,8 +83,13 @@ async def ask_for_reset(
         kind=kind,
         store_slug=store.slug if store is not None else None,
     )
-    # TODO(mail outbox): mail `link` to person.email ("choose a new password"). Until the
-    # outbox lands nothing is sent.
+    await enqueue_account_mail(
+        session,
+        person.email,
+        "password_reset",
+        link,
+        store_name=store.name if store is not None else None,
+    )
     return link
 
 

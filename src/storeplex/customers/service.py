@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,8 @@ from storeplex.auth.service import normalize_email
 from storeplex.auth.sessions import end_sessions
 from storeplex.db import Database
 from storeplex.errors import BadRequest, NotFound, Unauthorized
-from storeplex.models import AccountLinkPurpose, Customer, Order, PaymentMethod, utcnow
+from storeplex.mail.outbox import enqueue_account_mail
+from storeplex.models import AccountLinkPurpose, Customer, Order, PaymentMethod, Store, utcnow
 from storeplex.stripe.gateway import StripeDict, StripeGateway
 from storeplex.stripe.ids import PLATFORM_TAG, idempotency_key
 from storeplex.tenancy import scoped
@@ -72,9 +74,17 @@ async def register(
         password_hash=password_hash,
         name=name,
     )
-    # TODO(mail outbox): mail reset_link(settings, purpose=CLAIM_GUEST, secret=secret,
-    # kind="customer", store_slug=...) to `existing.email` ("finish creating your
-    # account"). Until the outbox lands nothing is sent; the link is only returned here.
+    # The email's owner proves it by following the mailed link (a path: the mail joins it
+    # to the platform's base URL); until then the account takes nothing over.
+    store = await session.get(Store, store_id)
+    assert store is not None
+    await enqueue_account_mail(
+        session,
+        existing.email,
+        "email_verification",
+        f"/s/{store.slug}/account/claim?token={quote(secret, safe='')}",
+        store_name=store.name,
+    )
     return Registration(None, secret)
 
 
