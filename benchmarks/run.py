@@ -35,13 +35,13 @@ from psycopg import sql
 from benchmarks import datagen
 from benchmarks.load import LoadResult, Timings, drive, make_clients, percentile, timed
 from benchmarks.processes import Server, peak_rss_mb, uvicorn_args
+from storeplex import ledger as totals
 from storeplex.carts.service import CART_COOKIE, new_cart_token
 from storeplex.config import load_settings
 from storeplex.db import Database
 from storeplex.migrate import upgrade_async
 from storeplex.models import Payment
 from storeplex.payments.queries import encode_cursor
-from storeplex.reports import totals
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/storeplex_bench"
 CONCURRENCY = 32

@@ -127,3 +127,19 @@ def test_no_import_cycle_anywhere_under_src() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_layer_contracts_hold() -> None:
+    """import-linter's contracts in pyproject.toml: each layer imports only the layers below
+    it, and only the gateway imports the stripe SDK."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint), "--config", str(SRC.parent / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=SRC.parent,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "2 kept, 0 broken" in result.stdout

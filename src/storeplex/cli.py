@@ -387,8 +387,8 @@ app.add_typer(reports_app, name="reports")
 @reports_app.command("check-totals")
 def reports_check_totals() -> None:
     """Compare the daily totals with the payments, refunds and disputes; exit 1 on a difference."""
+    from storeplex.ledger import totals_drift
     from storeplex.models.totals import FIGURES
-    from storeplex.reports.totals import totals_drift
 
     drift = _run(_settings(), totals_drift)
     for row in drift:
@@ -407,7 +407,7 @@ def reports_check_totals() -> None:
 @reports_app.command("rebuild-totals")
 def reports_rebuild_totals() -> None:
     """Recompute every daily totals row from the payments, refunds and disputes."""
-    from storeplex.reports.totals import rebuild_totals
+    from storeplex.ledger import rebuild_totals
 
     typer.echo(f"{_run(_settings(), rebuild_totals)} daily totals rows written")
 

@@ -16,8 +16,8 @@ from storeplex.refunds import endpoints as refund_endpoints
 from storeplex.reports import endpoints as report_endpoints
 from storeplex.storefront import endpoints as storefront_endpoints
 from storeplex.stores import endpoints as store_endpoints
-from storeplex.stripe import endpoints as webhook_endpoints
 from storeplex.web import pages
+from storeplex.webhooks import endpoints as webhook_endpoints
 
 
 def include_routers(app: FastAPI) -> None:

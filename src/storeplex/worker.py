@@ -32,7 +32,7 @@ from storeplex.payments.service import PaymentService
 from storeplex.payouts.service import run_payouts
 from storeplex.reports.reconcile import reconcile_money
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
-from storeplex.stripe.inbox import apply_event, due_failed_events
+from storeplex.webhooks.inbox import apply_event, due_failed_events
 
 log = logging.getLogger("storeplex.worker")
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, text
 
 from storeplex.db import Database
+from storeplex.ledger import store_days_query, stored, stores_over_query, totals_drift
 from storeplex.migrate import alembic_config
 from storeplex.models import Payment, Refund
-from storeplex.reports.totals import store_days_query, stored, stores_over_query, totals_drift
 from tests.conftest import make_settings
 from tests.support.factories import make_product, make_store_kit
 from tests.support.money import DAY0, seed_money

@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import func, select
 
 from storeplex.db import Database
+from storeplex.ledger import Totals, store_days
 from storeplex.models import Order, Payment, Refund, utcnow
-from storeplex.reports.totals import Totals, store_days
 from storeplex.web.queries import dashboard_figures
 from tests.money.flows import order_row, paid_order, payment_of, refund, stock_of
 from tests.payments.flows import create_intent, onboarded_store, order_for

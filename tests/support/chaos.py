@@ -36,8 +36,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from storeplex.db import Database
+from storeplex.ledger import totals_drift
 from storeplex.models import Dispute, Payment, Payout, Refund, StorePaymentConfig
-from storeplex.reports.totals import totals_drift
 from tests.conftest import TEST_SECRET
 from tests.support.processes import ROOT, free_port, wait_for_http
 from tests.support.stack import ThreadServer

@@ -153,7 +153,7 @@ class Payment(TimestampMixin, Base):
     amount_refunded: Mapped[int] = mapped_column(Money, nullable=False, default=0)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
 
-    # active_history: the daily totals need the value before a change (reports.totals).
+    # active_history: the daily totals need the value before a change (storeplex.ledger).
     status: Mapped[str] = mapped_column(
         String(50), nullable=False, default=PaymentState.PENDING, active_history=True
     )

@@ -2,7 +2,7 @@
 
 One row per (store, UTC day, currency). The session keeps them in step with
 payments, refunds and disputes in the same transaction as the change (see
-storeplex.reports.totals), so reading a month costs at most 31 rows per store
+storeplex.ledger), so reading a month costs at most 31 rows per store
 however many payments it has. The row is written as the transaction commits,
 so concurrent payments of one store hold its lock only for the commit.
 

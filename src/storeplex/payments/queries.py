@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import BadRequest
+from storeplex.ledger import Totals, store_days
 from storeplex.models import Order, OrderStatus, Payment, PaymentState, Store
-from storeplex.reports.totals import Totals, store_days
 from storeplex.tenancy import get_scoped, scoped
 
 

@@ -5,7 +5,7 @@ A statement row per period (UTC day or month): gross sales (paid payments'
 refunds (succeeded refunds' `amount`, by `created_at`), fee refunds (the part
 of the platform fee those refunds gave back), disputes (lost disputes'
 `amount`, by `closed_at`), and net = gross − fees − refunds + fee refunds −
-disputes. The figures come from `store_daily_totals` (reports.totals), kept in
+disputes. The figures come from `store_daily_totals` (storeplex.ledger), kept in
 the same transaction as each payment, refund and dispute: a month costs at most
 31 × 4 rows however many payments the store has.
 """
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import BadRequest
+from storeplex.ledger import Totals, store_days, stores_over
 from storeplex.models import PaymentState, Store
-from storeplex.reports.totals import Totals, store_days, stores_over
 
 PAID = (PaymentState.SUCCEEDED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
 MAX_DAYS = {"day": 366, "month": 3700}

@@ -409,3 +409,13 @@ class StripeGateway:
         return await self._call(
             "transfer.retrieve", self.client.v1.transfers.retrieve_async, transfer_id, ids=ids
         )
+
+
+def signature_is_valid(payload: str, header: str, secret: str, tolerance_seconds: int) -> bool:
+    """A Stripe-Signature header checked by the SDK: a v1 HMAC of this payload with this
+    secret, dated no older than the tolerance (the caller refuses future dates)."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance_seconds)
+    except stripe.SignatureVerificationError:
+        return False
+    return True

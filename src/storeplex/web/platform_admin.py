@@ -3,7 +3,7 @@ fee revenue per store with a chart, and failed webhook events with a replay butt
 rejected ones, with the reason each was refused).
 
 Rule: these pages call the same services as the platform API
-(`PaymentService.set_platform_fee`, `stripe.inbox.apply_event`); a refused
+(`PaymentService.set_platform_fee`, `webhooks.inbox.apply_event`); a refused
 change re-renders the page with the service's message and writes nothing.
 """
 
@@ -24,7 +24,6 @@ from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
-from storeplex.stripe.inbox import EVENT_STATUSES, MALFORMED_TYPE, apply_event
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     AdminPage,
@@ -45,6 +44,7 @@ from storeplex.web.common import (
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
+from storeplex.webhooks.inbox import EVENT_STATUSES, MALFORMED_TYPE, apply_event
 
 router = page_router("/platform")
 

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.ledger import Totals, days_over, store_days, stores_over
 from storeplex.models import Order, OrderStatus, Payment, Store, StorePaymentConfig
 from storeplex.models.base import utcnow
 from storeplex.orders.service import awaiting_fulfilment
-from storeplex.reports.totals import Totals, days_over, store_days, stores_over
 from storeplex.tenancy import scoped
 
 

@@ -1,7 +1,7 @@
 """store daily totals: dashboards, statements and the fee report read a row per day
 
 Creates `store_daily_totals` and fills it from the payments, refunds and disputes
-already recorded (the same sums `storeplex.reports.totals.recompute` makes; from
+already recorded (the same sums `storeplex.ledger.recompute` makes; from
 then on the session keeps the rows in step).
 
 Revision ID: 0005

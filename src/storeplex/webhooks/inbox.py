@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storeplex.db import dialect_insert
 from storeplex.models import EventStatus, StripeEvent, utcnow
 from storeplex.payments.service import PaymentService
-from storeplex.stripe import handlers
 from storeplex.stripe.binding import EventRejected
 from storeplex.stripe.events import MalformedEvent, parse_event
+from storeplex.webhooks import dispatch as handlers
 
 log = logging.getLogger("storeplex.webhooks")
 

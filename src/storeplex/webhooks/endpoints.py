@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import stripe
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -28,7 +27,8 @@ from storeplex.errors import BadRequest, Conflict, NotFound, ServiceUnavailable,
 from storeplex.models import EventStatus, StripeEvent
 from storeplex.payments.deps import PaymentServiceDep
 from storeplex.stripe.events import MalformedEvent, parse_event
-from storeplex.stripe.inbox import (
+from storeplex.stripe.gateway import signature_is_valid
+from storeplex.webhooks.inbox import (
     MALFORMED_TYPE,
     apply_event,
     store_event,
@@ -61,10 +61,9 @@ def _verify(payload: bytes, signature: str | None, secret: str | None) -> str:
         raise BadRequest("Invalid signature")
     try:
         text = payload.decode("utf-8")
-        stripe.WebhookSignature.verify_header(text, signature, secret, SIGNATURE_TOLERANCE_SECONDS)
+        if not signature_is_valid(text, signature, secret, SIGNATURE_TOLERANCE_SECONDS):
+            raise BadRequest("Invalid signature")
         signed_at = _signed_at(signature)
-    except stripe.SignatureVerificationError:
-        raise BadRequest("Invalid signature") from None
     except UnicodeDecodeError:
         raise BadRequest("Invalid payload: not UTF-8") from None
     except ValueError:
@@ -111,7 +110,7 @@ async def stripe_webhook(request: Request, service: PaymentServiceDep) -> JSONRe
 async def stripe_connect_webhook(request: Request, service: PaymentServiceDep) -> JSONResponse:
     """Connected-account events (account.updated, payouts), signed with the Connect secret.
 
-    Which event types each endpoint takes is decided in `storeplex.stripe.handlers`."""
+    Which event types each endpoint takes is decided in `storeplex.webhooks.dispatch`."""
     return await _receive(request, service, "connect")
 
 
