@@ -4,7 +4,8 @@ STOREPLEX_TEST_DATABASE_URL is set (CI sets it).
 Each backend's database is migrated once per session from empty to head with
 the real migrations; every test starts from empty tables. Tests talk to the app
 over HTTP: in-process through httpx's ASGI transport, or to a real uvicorn
-server where a test needs real sockets (see `tests/support/servers.py`).
+server where a test needs real sockets (see `tests/support/processes.py` and
+`tests/support/stack.py`).
 """
 
 from __future__ import annotations

@@ -393,7 +393,7 @@ async def test_platform_routes_refuse_store_credentials(
     paths = app.openapi()["paths"]
     async with _fresh(client) as token_client:
         for path, operations in paths.items():
-            # Shopper-facing payment routes live under /platform too (the seed's
+            # Shopper-facing payment routes live under /platform too (the API's
             # create-intent); they are guarded by the order's access token instead.
             if not path.startswith("/api/v1/platform/") or "/payments/" in path:
                 continue

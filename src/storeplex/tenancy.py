@@ -81,7 +81,7 @@ def storefront_slug(request: Request) -> str | None:
 
 
 def require_store_context() -> Any:
-    """Dependency factory (the seed's name): the active store of this storefront request."""
+    """Dependency factory: the active store of this storefront request."""
     from storeplex.deps import get_session
 
     async def _store(

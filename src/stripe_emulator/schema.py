@@ -1,9 +1,9 @@
 """Top-level field lists of every object type the emulator serves.
 
-Generated from Stripe's own example objects (``fixtures3.json`` shipped with
-stripe-mock); :func:`conform` makes sure every served object carries exactly
-these fields (missing ones as ``null``), because the SDK's objects raise
-``AttributeError`` on a missing field.
+Taken from Stripe's published example objects; every field listed is one the official
+SDK declares for its type (tests/emulator/test_object_shapes.py). :func:`conform` makes
+sure every served object carries exactly these fields (missing ones as ``null``),
+because the SDK's objects raise ``AttributeError`` on a missing field.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Steps of the seed's workflows, reused by the payment tests."""
+"""Steps of the payment workflows, reused by the payment tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's Payment Configuration Workflow, against the emulator over HTTP."""
+"""The payment configuration workflow, against the emulator over HTTP."""
 
 from __future__ import annotations
 

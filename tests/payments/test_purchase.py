@@ -1,4 +1,4 @@
-"""The seed's Customer Purchase Workflow over real HTTP: order → create-intent → confirm
+"""The customer purchase workflow over real HTTP: order → create-intent → confirm
 (as the browser would) → webhook → paid, with the money split checked at the emulator."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ async def test_customer_purchase_workflow(
     r = await create_intent(http, kit, order)
     assert r.status_code == 200, r.text
     intent = r.json()
-    # The seed's keys in major units for display, plus exact minor units.
+    # Major units for display, plus exact minor units.
     assert (intent["amount_total"], intent["platform_fee"], intent["amount_store"]) == (
         "20.20",
         "0.51",

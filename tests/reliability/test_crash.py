@@ -13,7 +13,7 @@ emulator's: the books per store to the minor unit, a Payment row for every Payme
 ours at the emulator, one intent per order, no order paid twice, no event lost or left
 failed in the inbox. PostgreSQL only (a real process on a shared database).
 
-Scale: STOREPLEX_CRASH_ORDERS (default 120) and the seed STOREPLEX_CHAOS_SEED.
+Scale: STOREPLEX_CRASH_ORDERS (default 120) and the random seed STOREPLEX_CHAOS_SEED.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ emulator retries them. Handler failures come from the emulator: a seeded half of
 transfer-reversal calls that the dispute handler makes answer 500, so some events fail
 inside the app, stay in the inbox as failed, and are applied by the worker later.
 
-Scale: STOREPLEX_CHAOS_ORDERS (default 700, about 7 events each) and the seed
+Scale: STOREPLEX_CHAOS_ORDERS (default 700, about 7 events each) and the random seed
 STOREPLEX_CHAOS_SEED; the default run must send at least 5,000 events. PostgreSQL only.
 """
 

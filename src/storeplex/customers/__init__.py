@@ -1,1 +1,1 @@
-"""Shopper accounts per store and their saved cards (DESIGN 6.5)."""
+"""Shopper accounts per store and their saved cards."""

@@ -1,4 +1,4 @@
-"""Shopper accounts per store and their saved cards (the seed's payment_methods, DESIGN 6.5).
+"""Shopper accounts per store and their saved cards (payment_methods).
 
 A shopper account is a `customers` row of one store with a password. The
 platform keeps one Stripe Customer per store customer, on the platform account

@@ -1,1 +1,1 @@
-"""Disputes (chargebacks) of the stores' payments (DESIGN 6.4)."""
+"""Disputes (chargebacks) of the stores' payments."""

@@ -51,7 +51,7 @@ class Order(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     subtotal_amount: Mapped[int] = mapped_column(Money, nullable=False)
     shipping_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
-    # The seed's payment fields.
+    # Payment fields.
     payment_status: Mapped[str] = mapped_column(
         String(50), nullable=False, default=PaymentStatus.PENDING
     )

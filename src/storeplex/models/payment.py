@@ -1,4 +1,4 @@
-"""Payment tables of the seed (store_payment_configs, payments, payment_methods) and the
+"""Payment tables (store_payment_configs, payments, payment_methods) and the
 webhook inbox (stripe_events).
 
 All amounts are integer minor units of `currency`. `payments.status` only moves
@@ -44,7 +44,7 @@ class PayoutSchedule:
 
 
 class StorePaymentConfig(TimestampMixin, Base):
-    """A store's Stripe Connect account and payment settings (the seed's table)."""
+    """A store's Stripe Connect account and payment settings."""
 
     __tablename__ = "store_payment_configs"
     __table_args__ = (
@@ -82,7 +82,7 @@ class StorePaymentConfig(TimestampMixin, Base):
     payout_schedule: Mapped[str] = mapped_column(
         String(20), nullable=False, default=PayoutSchedule.WEEKLY
     )
-    # The seed's minimum_payout, kept in minor units. Stripe has no such setting: above 0,
+    # The store's minimum payout, kept in minor units. Stripe has no such setting: above 0,
     # the account is switched to manual payouts and the platform's payout job applies it.
     minimum_payout_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
 
@@ -104,7 +104,7 @@ class PaymentState:
 
 
 class Payment(TimestampMixin, Base):
-    """The platform's record of an order's PaymentIntent (the seed's `payments`)."""
+    """The platform's record of an order's PaymentIntent."""
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -173,7 +173,7 @@ class Payment(TimestampMixin, Base):
 
 
 class PaymentMethod(TimestampMixin, Base):
-    """A shopper's saved card (the seed's `payment_methods`)."""
+    """A shopper's saved card."""
 
     __tablename__ = "payment_methods"
     __table_args__ = (UniqueConstraint("store_id", "stripe_payment_method_id"),)

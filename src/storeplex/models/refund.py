@@ -1,4 +1,4 @@
-"""Money after the sale: refunds, disputes and payouts (DESIGN 6.4, 6.6).
+"""Money after the sale: refunds, disputes and payouts.
 
 All amounts are integer minor units of `currency`. A refund row is written
 (status pending) before Stripe is called, and its amount is counted in

@@ -1,4 +1,4 @@
-"""Payment endpoints of the seed: store setup and config, create-intent, confirmation,
+"""Payment endpoints: store setup and config, create-intent, confirmation,
 and the platform admin's fee setting.
 
 Who may call what: store staff (session or store token) set up their own store;

@@ -1,4 +1,5 @@
-"""Request and response bodies of the payment endpoints (the seed's keys, plus minor units)."""
+"""Request and response bodies of the payment endpoints: major units for display, plus
+exact minor units."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class SetupResponse(BaseModel):
 
 
 class PaymentConfigResponse(BaseModel):
-    """The seed's GET /config keys, plus what is still due and the fee in minor units."""
+    """GET /config: plus what is still due and the fee in minor units."""
 
     stripe_account_id: str | None
     account_status: str
@@ -49,7 +50,7 @@ class PaymentConfigResponse(BaseModel):
 
 
 class CreateIntentRequest(BaseModel):
-    """The order to pay. Anything else the seed's client sent (amount, customer_email) is
+    """The order to pay. Anything else a client sends (amount, customer_email) is
     accepted and ignored: the amount always comes from the order."""
 
     model_config = ConfigDict(extra="ignore")

@@ -1,4 +1,4 @@
-"""The seed's PaymentService: Connect onboarding, PaymentIntents, and applying Stripe's state.
+"""PaymentService: Connect onboarding, PaymentIntents, and applying Stripe's state.
 
 Rules a newcomer must know:
 - The amount of a payment comes from the order, never from the request.
@@ -307,7 +307,7 @@ class PaymentService:
         payment_method_id: int | None = None,
         access_token: str | None = None,
     ) -> dict[str, Any]:
-        """The order's PaymentIntent (created once), with the seed's response keys.
+        """The order's PaymentIntent (created once), with the API's response keys.
 
         The caller must hold the order's access token (checked here, on the locked row;
         another store's order, a wrong or missing token all answer 404). The amount,
@@ -459,7 +459,7 @@ class PaymentService:
         return params
 
     def intent_response(self, payment: Payment, intent: StripeDict) -> dict[str, Any]:
-        """The seed's keys (major units, for display) plus exact minor-unit integers."""
+        """Amounts in major units for display plus exact minor-unit integers."""
         currency = payment.currency
         return {
             "payment_intent_id": payment.stripe_payment_intent_id,

@@ -49,7 +49,7 @@ def state_of_intent(intent: dict[str, Any]) -> str:
 
 
 def account_status(account: dict[str, Any]) -> str:
-    """The seed's stripe_account_status from a Connect Account.
+    """The store's stripe_account_status from a Connect Account.
 
     active: charges and payouts enabled and nothing currently due; restricted:
     details submitted but something due or disabled; pending: onboarding not

@@ -1,1 +1,1 @@
-"""Payouts to the stores' banks: schedule, minimum, and the payout job (DESIGN 6.6)."""
+"""Payouts to the stores' banks: schedule, minimum, and the payout job."""

@@ -1,4 +1,4 @@
-"""Payouts: the seed's payout_schedule and minimum_payout, applied (DESIGN 6.6).
+"""Payouts: the store's payout schedule and minimum payout, applied.
 
 Stripe has no minimum-payout setting. With `minimum_payout_amount` 0 the
 store's schedule is Stripe's own (`settings.payouts.schedule`: daily, weekly on

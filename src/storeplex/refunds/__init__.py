@@ -1,1 +1,1 @@
-"""Refunds of paid orders (DESIGN 6.4)."""
+"""Refunds of paid orders."""
