@@ -205,7 +205,11 @@ def create_app(
                 )
                 return _error(err, request_id, headers)
         try:
-            status, body, extra = await _handle(request, method, path, request_id, idem_key)
+            try:
+                status, body, extra = await _handle(request, method, path, request_id, idem_key)
+            finally:
+                if fault is not None:
+                    fault.handled += 1  # a delayed request has now done its work, or failed
             headers.update(extra)
         except StripeError as err:
             return _error(err, request_id, headers)

@@ -33,6 +33,7 @@ class Fault:
     seed: int
     rng: random.Random = field(repr=False, default_factory=random.Random)
     fired: int = 0
+    handled: int = 0  # requests it fired on that then went on to be handled
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -44,6 +45,7 @@ class Fault:
             "timeout_ms": self.timeout_ms,
             "seed": self.seed,
             "fired": self.fired,
+            "handled": self.handled,
         }
 
 

@@ -131,6 +131,11 @@ class Control:
     def fault(self, **spec: Any) -> Any:
         return self.post("faults", spec)
 
+    def faults(self) -> list[dict[str, Any]]:
+        r = self.http.get("/_emulator/faults")
+        r.raise_for_status()
+        return list(r.json()["faults"])
+
     def clear_faults(self) -> None:
         self.http.delete("/_emulator/faults").raise_for_status()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -111,7 +112,13 @@ async def test_timeout_then_retry_with_same_key(
     started = time.monotonic()
     customer = await client.v1.customers.create_async(params={"email": "slow@example.com"})
     assert time.monotonic() - started >= 0.5
-    time.sleep(1.2)  # let the slow original finish; it must replay, not duplicate
+    # Wait until the slow original has been handled too: it must replay, not duplicate.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if [f["handled"] for f in control.faults()] == [1]:
+            break
+        await asyncio.sleep(0.05)
+    assert [f["handled"] for f in control.faults()] == [1]
     listed = await make_client(emulator_url, secret_key).v1.customers.list_async()
     assert [c.id for c in listed.data] == [customer.id]
 
