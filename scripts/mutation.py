@@ -72,13 +72,17 @@ TARGETS: dict[str, Target] = {
     ),
     "webhook-signature": Target(
         "src/storeplex/stripe/endpoints.py",
-        ("tests/payments/test_webhooks.py",),
+        (
+            "tests/payments/test_webhooks.py::test_bad_deliveries_are_400_and_store_nothing",
+            "tests/payments/test_webhook_signature.py",
+        ),
         budget=600,
         functions=("_verify",),
+        equivalent=("storeplex.stripe.endpoints.x__verify__mutmut_26",),
     ),
     "tenancy": Target(
         "src/storeplex/tenancy.py",
-        ("tests/test_tenancy.py", "tests/test_isolation.py"),
+        ("tests/test_tenancy.py",),
         budget=600,
     ),
     "order-transitions": Target(
