@@ -84,6 +84,13 @@ TARGETS: dict[str, Target] = {
         "src/storeplex/tenancy.py",
         ("tests/test_tenancy.py",),
         budget=600,
+        equivalent=(
+            "storeplex.tenancy.x_slug_from_host__mutmut_11",
+            "storeplex.tenancy.x_slug_from_host__mutmut_14",
+            "storeplex.tenancy.x_slug_from_host__mutmut_16",
+            "storeplex.tenancy.x_slug_from_host__mutmut_23",
+            "storeplex.tenancy.x_storefront_slug__mutmut_13",
+        ),
     ),
     "order-transitions": Target(
         "src/storeplex/orders/service.py",
