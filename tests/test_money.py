@@ -11,6 +11,7 @@ from storeplex.money import (
     exponent,
     format_amount,
     minimum_charge,
+    normalize_currency,
     parse_amount,
     proportional_share,
     split_platform_fee,
@@ -73,3 +74,93 @@ def test_proportional_share_rounds_half_up() -> None:
     assert proportional_share(500, 1000, 25) == 13  # 12.5 → 13
     assert proportional_share(1000, 1000, 25) == 25
     assert proportional_share(1, 0, 25) == 0
+
+
+# What a store owner or an API caller reads when an amount or a currency is refused: the exact
+# message, and the form field it belongs to (the error body's "field", which the pages use to
+# put the message beside the right input).
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "message"),
+    [
+        (0.5, "EUR", 'Send amounts as a decimal string, for example "12.50"'),
+        (True, "EUR", 'Send amounts as a decimal string, for example "12.50"'),
+        (
+            "ten",
+            "EUR",
+            "{field}: 'ten' is not a number; use digits 0-9 and at most one '.', "
+            'for example "12.50"',
+        ),
+        ("-Infinity", "EUR", "{field}: '-Infinity' is not a finite number"),
+        ("-0.01", "EUR", "{field} cannot be negative"),
+        ("1.001", "eur", "EUR amounts have at most 2 decimal places"),
+        ("1.5", "jpy", "JPY amounts have at most 0 decimal places"),
+        ("1.235", "kwd", "KWD amounts must end in 0"),
+        ("1000000.00", "EUR", "The amount is too large"),
+    ],
+)
+def test_a_refused_amount_says_why_and_names_its_field(
+    value: object, currency: str, message: str
+) -> None:
+    with pytest.raises(BadRequest) as default_field:
+        parse_amount(value, currency)  # type: ignore[arg-type]
+    expected = message.format(field="amount")
+    assert (default_field.value.message, default_field.value.field) == (expected, "amount")
+    with pytest.raises(BadRequest) as named_field:
+        parse_amount(value, currency, field="price")  # type: ignore[arg-type]
+    expected = message.format(field="price")
+    assert (named_field.value.message, named_field.value.field) == (expected, "price")
+
+
+def test_the_largest_amount_stripe_takes_is_accepted_and_one_more_unit_is_not() -> None:
+    assert parse_amount("999999.99", "EUR") == 99_999_999
+    assert parse_amount("99999999", "JPY") == 99_999_999
+    with pytest.raises(BadRequest, match="too large"):
+        parse_amount("100000000", "JPY")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("eur", "EUR"), (" jpy ", "JPY"), ("Kwd", "KWD"), ("USD", "USD")]
+)
+def test_a_store_currency_is_stored_as_its_upper_case_code(given: str, stored: str) -> None:
+    assert normalize_currency(given) == stored
+
+
+@pytest.mark.parametrize("given", ["", None, "EURO", "EU", "E1R", "XYZ", "€€€", "us d"])
+def test_an_unknown_currency_is_refused_on_the_currency_field(given: str | None) -> None:
+    with pytest.raises(BadRequest) as err:
+        normalize_currency(given)  # type: ignore[arg-type]
+    assert err.value.field == "currency"
+    assert err.value.message == f"Unsupported currency {given!r}"
+
+
+def test_a_currency_stripe_lists_no_minimum_for_needs_one_major_unit() -> None:
+    # Three-decimal currencies: 1.000 KWD is 1000 fils; zero-decimal ones: one whole unit.
+    assert [minimum_charge(c) for c in ("KWD", "bhd", "JOD", "OMR", "TND")] == [1000] * 5
+    assert [minimum_charge(c) for c in ("KRW", "VND", "clp")] == [1, 1, 1]
+    assert minimum_charge("jpy") == 50  # listed: Stripe's own figure wins
+
+
+def test_a_commission_of_exactly_100_percent_takes_everything_and_more_is_refused() -> None:
+    split = split_platform_fee(1234, Decimal("100"))
+    assert (split.total, split.platform_fee, split.store_amount) == (1234, 1234, 0)
+    for percentage in ("100.01", "-0.01"):
+        with pytest.raises(ValueError) as err:
+            split_platform_fee(1234, Decimal(percentage))
+        assert str(err.value) == "percentage must be between 0 and 100"
+    with pytest.raises(ValueError) as negative:
+        split_platform_fee(-1, Decimal("2.5"))
+    assert str(negative.value) == "total must not be negative"
+
+
+def test_a_split_reports_the_total_it_split() -> None:
+    split = split_platform_fee(999, Decimal("7.25"), fixed_fee=30)
+    # 7.25 % of 999 = 72.4275 → 72, plus 30 fixed
+    assert (split.total, split.platform_fee, split.store_amount) == (999, 102, 897)
+
+
+def test_a_share_of_a_whole_of_one_unit() -> None:
+    assert proportional_share(1, 1, 25) == 25
+    assert proportional_share(1, 3, 100) == 33  # 33.33 → 33
+    assert proportional_share(2, 3, 100) == 67  # 66.67 → 67

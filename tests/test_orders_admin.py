@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from storeplex.db import Database
+from storeplex.errors import Conflict, NotFound
 from storeplex.models import Order, Product, utcnow
 from storeplex.orders.service import (
     mark_order_paid,
     mark_order_payment_failed,
     release_stock,
+    set_fulfilment_status,
 )
 from tests.support.factories import (
     bearer,
@@ -284,3 +288,159 @@ async def test_staff_cookie_session_needs_csrf_to_change_orders(
     r = await client.post(f"{BASE}/{made.order.id}/cancel", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and r.json()["status"] == "canceled"
     assert await stock_of(database, mug) == 3
+
+
+# What the other orders, the stock and the store owner see when one order moves.
+
+
+async def order_row(db: Database, order_id: int) -> Order:
+    async with db.session_scope() as s:
+        row = await s.get(Order, order_id)
+        assert row is not None
+        return row
+
+
+async def test_canceling_one_order_changes_no_other_order(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    other_kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    cup = await make_product(database, other_kit.store, stock=10)
+    target = await make_order(database, kit.store, [(mug, 2)])
+    sibling = await make_order(database, kit.store, [(mug, 3)])
+    elsewhere = await make_order(database, other_kit.store, [(cup, 4)])
+
+    r = await client.post(f"{BASE}/{target.order.id}/cancel", headers=bearer(kit.token))
+    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    first_canceled_at = r.json()["canceled_at"]
+    assert await stock_of(database, mug) == 7  # only the canceled order's 2 came back
+    assert await stock_of(database, cup) == 6
+    for made in (sibling, elsewhere):
+        row = await order_row(database, made.order.id)
+        assert (row.status, row.canceled_at, row.stock_released) == ("pending", None, False)
+
+    # Canceling again keeps the first cancellation's time.
+    again = await client.post(f"{BASE}/{target.order.id}/cancel", headers=bearer(kit.token))
+    assert again.json()["canceled_at"] == first_canceled_at
+
+    missing = await client.post(f"{BASE}/{elsewhere.order.id}/cancel", headers=bearer(kit.token))
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == f"No order with id {elsewhere.order.id}"
+    moved = await client.post(
+        f"{BASE}/{elsewhere.order.id}/status", json={"status": "shipped"}, headers=bearer(kit.token)
+    )
+    assert moved.status_code == 404
+    assert moved.json()["error"]["message"] == f"No order with id {elsewhere.order.id}"
+
+
+async def test_a_refunded_order_cannot_be_canceled_and_says_so(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    for payment_status, shown in (("partially_refunded", "partially refunded"), ("paid", "paid")):
+        made = await make_order(
+            database, kit.store, [(mug, 1)], status="processing", payment_status=payment_status
+        )
+        r = await client.post(f"{BASE}/{made.order.id}/cancel", headers=bearer(kit.token))
+        assert r.status_code == 409
+        assert r.json()["error"] == {
+            "code": "order_paid",
+            "message": f"Order #{made.order.number} is {shown}; refund it instead of canceling it",
+            "field": None,
+        }
+
+
+async def test_a_refused_move_names_the_status_field_and_the_reason_code(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    unpaid = await make_order(database, kit.store, [(mug, 1)])
+    paid = await make_order(database, kit.store, [(mug, 1)])
+    await pay(database, paid.order.id)
+    auth = bearer(kit.token)
+    for made, status in ((unpaid, "processing"), (unpaid, "shipped"), (paid, "completed")):
+        r = await client.post(
+            f"{BASE}/{made.order.id}/status", json={"status": status}, headers=auth
+        )
+        assert r.status_code == 409, status
+        error = r.json()["error"]
+        assert (error["code"], error["field"]) == ("invalid_transition", "status"), status
+
+    # Statuses the API refuses before the service sees them are refused by the service too.
+    async with database.session_scope() as s:
+        for status in ("canceled", "pending"):
+            with pytest.raises(Conflict) as err:
+                await set_fulfilment_status(
+                    s, store_id=kit.store.id, order_id=paid.order.id, status=status
+                )
+            assert err.value.message == f"Orders cannot be moved to {status!r} here"
+            assert err.value.field == "status"
+    assert (await order_row(database, paid.order.id)).status == "processing"
+
+
+async def test_a_failed_payment_marks_only_its_own_order(database: Database) -> None:
+    kit = await make_store_kit(database)
+    other_kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    target = await make_order(database, kit.store, [(mug, 1)])
+    sibling = await make_order(database, kit.store, [(mug, 1)])
+    async with database.session_scope() as s:
+        failed = await mark_order_payment_failed(s, order_id=target.order.id, store_id=kit.store.id)
+    assert failed.payment_status == "failed"
+    assert (await order_row(database, sibling.order.id)).payment_status == "pending"
+    # Scoped to a store, another store's order is not found and not touched.
+    async with database.session_scope() as s:
+        with pytest.raises(NotFound):
+            await mark_order_payment_failed(
+                s, order_id=sibling.order.id, store_id=other_kit.store.id
+            )
+    assert (await order_row(database, sibling.order.id)).payment_status == "pending"
+
+
+async def test_releasing_stock_gives_back_every_line_once_and_only_its_orders(
+    database: Database,
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    lamp = await make_product(database, kit.store, stock=10)
+    target = await make_order(database, kit.store, [(mug, 2), (mug, 3), (lamp, 1)])
+    sibling = await make_order(database, kit.store, [(mug, 1)])
+    assert await stock_of(database, mug) == 4
+    async with database.session_scope() as s:
+        assert await release_stock(s, order_id=target.order.id) is True
+    assert (await stock_of(database, mug), await stock_of(database, lamp)) == (9, 10)
+    assert (await order_row(database, sibling.order.id)).stock_released is False
+    async with database.session_scope() as s:
+        assert await release_stock(s, order_id=target.order.id) is False
+        assert await release_stock(s, order_id=sibling.order.id) is True
+    assert await stock_of(database, mug) == 10
+
+
+async def test_marking_paid_reports_whether_it_changed_the_order_and_flags_a_canceled_one(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = await make_store_kit(database)
+    mug = await make_product(database, kit.store, stock=10)
+    live = await make_order(database, kit.store, [(mug, 1)])
+    canceled = await make_order(database, kit.store, [(mug, 1)], status="canceled")
+    async with database.session_scope() as s:
+        order = await s.get(Order, live.order.id)
+        assert order is not None
+        with caplog.at_level(logging.WARNING, logger="storeplex"):
+            assert mark_order_paid(order, paid_at=utcnow()) is True
+            assert mark_order_paid(order, paid_at=utcnow()) is False
+        assert order.status == "processing"
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+        late = await s.get(Order, canceled.order.id)
+        assert late is not None
+        with caplog.at_level(logging.WARNING, logger="storeplex"):
+            assert mark_order_paid(late, paid_at=utcnow()) is True
+        assert (late.status, late.payment_status) == ("canceled", "paid")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"order {canceled.order.id} was paid after it was canceled; it needs a refund"
+    ]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storeplex.models import PaymentState as S
-from storeplex.payments.states import may_move, state_of_intent
+from storeplex.payments.states import account_status, may_move, state_of_intent
 
 AFTER_SUCCESS = (S.PARTIALLY_REFUNDED, S.REFUNDED)
 BEFORE_SUCCESS = (S.PENDING, S.FAILED, S.PROCESSING, S.CANCELED)
@@ -74,3 +74,45 @@ def test_each_intent_status_maps_to_what_the_store_sees(
     intent: dict[str, object], state: str
 ) -> None:
     assert state_of_intent(intent) == state
+
+
+# What a store owner reads as their payments status, from the Connect account Stripe reports.
+DETAILS_IN = {"details_submitted": True}
+ENABLED = {"charges_enabled": True, "payouts_enabled": True, **DETAILS_IN}
+
+
+@pytest.mark.parametrize(
+    ("account", "status"),
+    [
+        ({**ENABLED, "requirements": {"currently_due": [], "past_due": []}}, "active"),
+        ({**ENABLED, "requirements": {"currently_due": None, "past_due": None}}, "active"),
+        ({**ENABLED}, "active"),  # no requirements block at all
+        ({**ENABLED, "requirements": None}, "active"),
+        # Stripe wants a document now: charges may still work, but something is owed.
+        ({**ENABLED, "requirements": {"currently_due": ["individual.id_number"]}}, "restricted"),
+        ({**ENABLED, "requirements": {"past_due": ["external_account"]}}, "restricted"),
+        (
+            {**ENABLED, "requirements": {"currently_due": None, "past_due": ["tos_acceptance"]}},
+            "restricted",
+        ),
+        ({**DETAILS_IN, "charges_enabled": True, "payouts_enabled": False}, "restricted"),
+        ({**DETAILS_IN, "charges_enabled": False, "payouts_enabled": True}, "restricted"),
+        (
+            {**DETAILS_IN, "requirements": {"disabled_reason": "requirements.past_due"}},
+            "restricted",
+        ),
+        ({"details_submitted": False}, "pending"),
+        ({}, "pending"),
+        ({"charges_enabled": True, "payouts_enabled": False}, "pending"),
+        ({"requirements": {"currently_due": ["business_type"]}}, "pending"),
+        # Rejected wins over everything else, whatever the flags still say.
+        ({**ENABLED, "requirements": {"disabled_reason": "rejected.fraud"}}, "rejected"),
+        ({"requirements": {"disabled_reason": "rejected.terms_of_service"}}, "rejected"),
+        ({**DETAILS_IN, "requirements": {"disabled_reason": "rejected.other"}}, "rejected"),
+        ({**ENABLED, "requirements": {"disabled_reason": None}}, "active"),
+    ],
+)
+def test_each_connect_account_maps_to_the_status_the_store_sees(
+    account: dict[str, object], status: str
+) -> None:
+    assert account_status(account) == status
