@@ -13,6 +13,7 @@ from storeplex.money import (
     minimum_charge,
     normalize_currency,
     parse_amount,
+    parse_percentage,
     proportional_share,
     split_platform_fee,
 )
@@ -164,3 +165,92 @@ def test_a_share_of_a_whole_of_one_unit() -> None:
     assert proportional_share(1, 1, 25) == 25
     assert proportional_share(1, 3, 100) == 33  # 33.33 → 33
     assert proportional_share(2, 3, 100) == 67  # 66.67 → 67
+
+
+# Amounts that arrive as Decimal or int (from code, not from a person) go through the same
+# text check, so a huge or non-finite number is refused before any arithmetic.
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("12.5"), 1250),
+        (Decimal("0"), 0),
+        (Decimal("12.50"), 1250),
+        (Decimal("1E+1"), 1000),  # an exponent in a Decimal object, not in typed text
+        (7, 700),
+        (0, 0),
+    ],
+)
+def test_decimal_and_int_amounts_are_read_exactly(value: object, expected: int) -> None:
+    assert parse_amount(value, "EUR") == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (Decimal("NaN"), "price must be a finite number"),
+        (Decimal("Infinity"), "price must be a finite number"),
+        (Decimal("1E+25"), "price is too large"),
+        (Decimal("1E-26"), "price is too large"),
+        (10**24, "price is too large"),
+        (-(10**24), "price is too large"),
+        (Decimal("-1"), "price cannot be negative"),
+        (-1, "price cannot be negative"),
+        ("", "price is required"),
+        ("   ", "price is required"),
+        ("1" * 25, "price is too long: at most 24 characters"),
+        ("12..5", "price: '12..5' is not a number; use digits 0-9 and at most one '.', "
+                  'for example "12.50"'),
+        ("١٢", "price: '١٢' is not a number; use digits 0-9 and at most one '.', "
+               'for example "12.50"'),
+        (" 1 2", "price: '1 2' is not a number; use digits 0-9 and at most one '.', "
+                 'for example "12.50"'),
+        ("+5", "price: '+5' is not a number; use digits 0-9 and at most one '.', "
+               'for example "12.50"'),
+        ("inf", "price: 'inf' is not a finite number"),
+        ("-inf", "price: '-inf' is not a finite number"),
+    ],
+)  # fmt: skip
+def test_every_refused_amount_names_the_field(value: object, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_amount(value, "EUR", field="price")  # type: ignore[arg-type]
+    assert (refused.value.message, refused.value.field) == (message, "price")
+
+
+def test_a_text_of_exactly_24_characters_is_read() -> None:
+    assert parse_amount("0" * 20 + "1.50", "EUR") == 150
+    assert parse_amount(".5", "EUR") == 50
+    assert parse_amount("5.", "EUR") == 500
+    assert parse_amount("1.500", "EUR") == 150  # trailing zeros are not more precision
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2.5", Decimal("2.50")), ("0", Decimal("0.00")), ("100", Decimal("100.00")),
+     ("7.25", Decimal("7.25")), (Decimal("12.5"), Decimal("12.50"))],
+)  # fmt: skip
+def test_a_percentage_is_read_to_two_decimals(value: object, expected: Decimal) -> None:
+    pct = parse_percentage(value, field="platform_fee_percentage")
+    assert pct == expected and str(pct) == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("100.01", None),
+        ("1000", None),
+        ("2.505", "platform_fee_percentage has at most 2 decimal places"),
+        ("-1", "platform_fee_percentage cannot be negative"),
+        ("1e2", "platform_fee_percentage: '1e2' is not a number; use digits 0-9 and at most "
+                "one '.', for example \"12.50\""),
+        (2.5, 'Send amounts as a decimal string, for example "12.50"'),
+    ],
+)  # fmt: skip
+def test_a_refused_percentage_says_the_range_and_why(value: object, reason: str | None) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_percentage(value, field="platform_fee_percentage")
+    expected = "platform_fee_percentage must be between 0 and 100 with at most two decimals"
+    if reason is not None:
+        expected += f" ({reason})"
+    assert (refused.value.message, refused.value.field) == (expected, "platform_fee_percentage")
