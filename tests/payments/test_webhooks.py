@@ -324,3 +324,37 @@ async def test_an_intent_made_but_never_stored_is_recorded_from_its_created_even
     order = {"id": made.order.id, "access_token": made.access_token}
     again = await create_intent(http, kit, order)
     assert again.json()["payment_intent_id"] == pi.id
+
+
+async def test_a_live_mode_event_on_a_test_mode_platform_changes_nothing(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """A genuine, correctly signed event whose livemode differs from our keys' mode (a live
+    endpoint's secret reused on a test platform, say) is kept as ignored, never applied."""
+    platform_secret, _ = secrets_of(stack)
+    with stack.webhooks_paused():
+        kit, order, intent = await paid_intent(database, stack, http)
+        stack.confirm_as_browser(
+            intent["payment_intent_id"], intent["client_secret"], "pm_card_visa"
+        )
+        event = next(
+            e for e in stack.events_of(intent["payment_intent_id"])
+            if e["type"] == "payment_intent.succeeded"
+        )  # fmt: skip
+        live = {**event, "id": event["id"] + "_live", "livemode": True}
+        r = await http.post(PLATFORM, **signed(live, platform_secret))
+        assert r.status_code == 200, r.text
+        [row] = [x for x in await event_rows(database) if x.stripe_event_id == live["id"]]
+        assert row.status == "ignored" and "livemode" in (row.last_error or "")
+        assert (await shopper_order(http, kit, order))["payment_status"] == "pending"
+        async with database.session_scope() as s:
+            payment = (
+                await s.execute(
+                    select(Payment).where(
+                        Payment.stripe_payment_intent_id == intent["payment_intent_id"]
+                    )
+                )
+            ).scalar_one()
+        assert payment.status == "pending" and payment.paid_at is None
+    # The test-mode event itself, delivered when the webhooks resume, pays the order.
+    assert (await shopper_order(http, kit, order))["payment_status"] == "paid"
