@@ -159,3 +159,38 @@ async def test_payout_events_upsert_forward_only(
     assert (await http.get("/api/v1/store/payouts", headers=bearer(other.token))).json()[
         "data"
     ] == []
+
+
+async def test_a_payout_first_heard_of_as_failed_keeps_its_reason(database: Database) -> None:
+    """The store reads why its bank refused the money, even when the first event about the
+    payout already says it failed (a missed payout.created, a late replay)."""
+    from storeplex.models import StorePaymentConfig
+    from storeplex.payouts.service import apply_stripe_payout
+
+    kit = await make_store_kit(database)
+    async with database.session_scope() as s:
+        config = (
+            await s.execute(
+                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
+            )
+        ).scalar_one()
+        config.stripe_account_id = f"acct_failed_{kit.store.id}"
+    payout = {
+        "id": f"po_failed_{kit.store.id}", "amount": 4200, "currency": "eur",
+        "status": "failed", "automatic": True, "arrival_date": 1796169600,
+        "created": 1796083200, "failure_code": "account_closed",
+        "failure_message": "The bank account has been closed.", "metadata": {},
+    }  # fmt: skip
+    async with database.session_scope() as s:
+        row = await apply_stripe_payout(s, payout, account=f"acct_failed_{kit.store.id}")
+        assert row is not None
+    async with database.session_scope() as s:
+        stored = (
+            await s.execute(select(Payout).where(Payout.stripe_payout_id == payout["id"]))
+        ).scalar_one()
+    assert (stored.status, stored.amount, stored.failure_code, stored.failure_message) == (
+        "failed",
+        4200,
+        "account_closed",
+        "The bank account has been closed.",
+    )

@@ -160,6 +160,9 @@ async def apply_stripe_payout(
             period=period or (payout.get("metadata") or {}).get("period"),
             arrival_date=_when(payout.get("arrival_date")),
             stripe_created=_when(payout.get("created")),
+            # A payout first heard of as failed keeps its reason too.
+            failure_code=payout.get("failure_code"),
+            failure_message=payout.get("failure_message"),
             created_at=now,
             updated_at=now,
         )
