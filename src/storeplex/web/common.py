@@ -13,10 +13,10 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -369,3 +369,45 @@ async def submit_forgot(
         session, settings_of(request), kind=kind, email=form.get("email", "")[:320], store=store
     )
     return render(request, "forgot_password.html", {**context, "notice": RESET_ASKED})
+
+
+def add_password_reset_pages(router: APIRouter, *, area: str, kind: SessionKind) -> None:
+    """The four pages of a password reset under `/<area>` (store staff's `/admin`, the
+    platform's `/platform`): ask for a link, and the page the mailed link opens."""
+    forgot = {"layout": "base.html", "action": f"/{area}/forgot-password"}
+    reset = {"action": f"/{area}/reset-password"}
+
+    async def forgot_password_page(request: Request) -> HTMLResponse:
+        return render_login_form(request, "forgot_password.html", forgot)
+
+    async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
+        return await submit_forgot(request, session, kind=kind, context=forgot)
+
+    async def reset_password_page(
+        request: Request, token: Annotated[str, Query(max_length=200)] = ""
+    ) -> HTMLResponse:
+        """Where a mailed password-reset link lands."""
+        return render_reset_form(request, "reset_password.html", reset, token=token)
+
+    async def reset_password_submit(request: Request, session: SessionDep) -> Response:
+        return await submit_reset(
+            request,
+            session,
+            template="reset_password.html",
+            context=reset,
+            store_id=None,
+            done=f"/{area}/login",
+        )
+
+    router.add_api_route(
+        "/forgot-password", forgot_password_page, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route(
+        "/forgot-password", forgot_password_submit, methods=["POST"], response_class=HTMLResponse
+    )
+    router.add_api_route(
+        "/reset-password", reset_password_page, methods=["GET"], response_class=HTMLResponse
+    )
+    router.add_api_route(
+        "/reset-password", reset_password_submit, methods=["POST"], response_class=HTMLResponse
+    )

@@ -27,6 +27,7 @@ from storeplex.stores import service as stores
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     AdminPage,
+    add_password_reset_pages,
     admin_page,
     attempt,
     form_data,
@@ -35,12 +36,9 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
-    render_reset_form,
     safe_next,
-    submit_forgot,
     submit_login,
     submit_logout,
-    submit_reset,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
 from storeplex.web.store_admin import STATUS_TEXT
@@ -92,39 +90,7 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     )
 
 
-FORGOT = {"layout": "base.html", "action": "/platform/forgot-password"}
-
-
-@router.get("/forgot-password", response_class=HTMLResponse)
-async def forgot_password_page(request: Request) -> HTMLResponse:
-    return render_login_form(request, "forgot_password.html", FORGOT)
-
-
-@router.post("/forgot-password", response_class=HTMLResponse)
-async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
-    return await submit_forgot(request, session, kind="admin", context=FORGOT)
-
-
-@router.get("/reset-password", response_class=HTMLResponse)
-async def reset_password_page(
-    request: Request, token: Annotated[str, Query(max_length=200)] = ""
-) -> HTMLResponse:
-    """Where a mailed password-reset link lands."""
-    return render_reset_form(
-        request, "reset_password.html", {"action": "/platform/reset-password"}, token=token
-    )
-
-
-@router.post("/reset-password", response_class=HTMLResponse)
-async def reset_password_submit(request: Request, session: SessionDep) -> Response:
-    return await submit_reset(
-        request,
-        session,
-        template="reset_password.html",
-        context={"action": "/platform/reset-password"},
-        store_id=None,
-        done="/platform/login",
-    )
+add_password_reset_pages(router, area="platform", kind="admin")
 
 
 @router.post("/logout")

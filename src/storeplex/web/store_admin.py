@@ -51,6 +51,7 @@ from storeplex.tenancy import get_scoped
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     StaffPage,
+    add_password_reset_pages,
     attempt,
     form_data,
     page_router,
@@ -58,14 +59,11 @@ from storeplex.web.common import (
     redirect,
     render,
     render_login_form,
-    render_reset_form,
     require_owner_page,
     safe_next,
     staff_page,
-    submit_forgot,
     submit_login,
     submit_logout,
-    submit_reset,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
 from storeplex.web.templating import major_units
@@ -141,39 +139,7 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
     )
 
 
-FORGOT = {"layout": "base.html", "action": "/admin/forgot-password"}
-
-
-@router.get("/forgot-password", response_class=HTMLResponse)
-async def forgot_password_page(request: Request) -> HTMLResponse:
-    return render_login_form(request, "forgot_password.html", FORGOT)
-
-
-@router.post("/forgot-password", response_class=HTMLResponse)
-async def forgot_password_submit(request: Request, session: SessionDep) -> Response:
-    return await submit_forgot(request, session, kind="staff", context=FORGOT)
-
-
-@router.get("/reset-password", response_class=HTMLResponse)
-async def reset_password_page(
-    request: Request, token: Annotated[str, Query(max_length=200)] = ""
-) -> HTMLResponse:
-    """Where a mailed password-reset link lands."""
-    return render_reset_form(
-        request, "reset_password.html", {"action": "/admin/reset-password"}, token=token
-    )
-
-
-@router.post("/reset-password", response_class=HTMLResponse)
-async def reset_password_submit(request: Request, session: SessionDep) -> Response:
-    return await submit_reset(
-        request,
-        session,
-        template="reset_password.html",
-        context={"action": "/admin/reset-password"},
-        store_id=None,
-        done="/admin/login",
-    )
+add_password_reset_pages(router, area="admin", kind="staff")
 
 
 @router.post("/logout")
