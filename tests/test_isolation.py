@@ -449,6 +449,30 @@ async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
     return match.group(1)
 
 
+async def walk_pages_as_a(
+    client: httpx.AsyncClient, database: Database, tenants: Tenants, routes: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str, httpx.Response]], list[str]]:
+    """A's owner, signed in on the pages, sends every route with B's real ids (forms with a
+    valid CSRF token); the answers, and which of B's tables changed meanwhile."""
+    before = await snapshot_b(database, tenants.b.store.id)
+    answers = []
+    async with _fresh(client) as pages:
+        csrf_login = await page_csrf(pages, "/admin/login")
+        signed_in = await pages.post(
+            "/admin/login",
+            data={"email": tenants.a.owner_email, "password": PASSWORD, "csrf_token": csrf_login},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        csrf = await page_csrf(pages, "/admin/products/new")
+        for method, path in routes:
+            data = {**PAGE_FORM, "csrf_token": csrf} if method == "POST" else None
+            r = await pages.request(method, page_url(path, tenants.b_ids), data=data)
+            answers.append((method, path, r))
+    after = await snapshot_b(database, tenants.b.store.id)
+    changed = [f"B's rows in {t} changed" for t, rows in before.items() if after.get(t) != rows]
+    return answers, changed
+
+
 async def test_store_a_pages_cannot_reach_store_b(
     app: Any, client: httpx.AsyncClient, database: Database, tenants: Tenants
 ) -> None:
@@ -458,27 +482,13 @@ async def test_store_a_pages_cannot_reach_store_b(
     assert {path for _, path in routes} >= {
         "/admin/orders/{order_id}", "/admin/payments/{payment_id}", "/admin/products/{product_id}",
     }  # fmt: skip
-    before = await snapshot_b(database, tenants.b.store.id)
-    problems: list[str] = []
-    async with _fresh(client) as pages:
-        csrf_login = await page_csrf(pages, "/admin/login")
-        signed_in = await pages.post(
-            "/admin/login",
-            data={"email": tenants.a.owner_email, "password": PASSWORD, "csrf_token": csrf_login},
-        )
-        assert signed_in.status_code == 303, signed_in.text
-        csrf = await page_csrf(pages, "/admin/products/new")
-        for method, path in routes:
-            url = page_url(path, tenants.b_ids)
-            data = {**PAGE_FORM, "csrf_token": csrf} if method == "POST" else None
-            r = await pages.request(method, url, data=data)
-            if r.status_code != 404:
-                problems.append(f"{method} {path} with B's ids -> {r.status_code}")
-            leaked = [m for m in tenants.b_markers if m in r.text]
-            if leaked:
-                problems.append(f"{method} {path} shows B's data {leaked}")
-    after = await snapshot_b(database, tenants.b.store.id)
-    problems += [f"B's rows in {t} changed" for t, rows in before.items() if after.get(t) != rows]
+    answers, problems = await walk_pages_as_a(client, database, tenants, routes)
+    for method, path, r in answers:
+        if r.status_code != 404:
+            problems.append(f"{method} {path} with B's ids -> {r.status_code}")
+        leaked = [m for m in tenants.b_markers if m in r.text]
+        if leaked:
+            problems.append(f"{method} {path} shows B's data {leaked}")
     assert problems == [], "\n".join(problems)
 
 
@@ -488,25 +498,11 @@ async def test_store_staff_cannot_use_the_platform_pages(
     """The platform pages act on any store: a store owner's page session opens none of them."""
     routes = page_routes(app, "/platform")
     assert routes, "the platform pages seem to be missing"
-    before = await snapshot_b(database, tenants.b.store.id)
-    problems: list[str] = []
-    async with _fresh(client) as pages:
-        csrf_login = await page_csrf(pages, "/admin/login")
-        signed_in = await pages.post(
-            "/admin/login",
-            data={"email": tenants.a.owner_email, "password": PASSWORD, "csrf_token": csrf_login},
+    answers, problems = await walk_pages_as_a(client, database, tenants, routes)
+    for method, path, r in answers:
+        refused = r.status_code in (401, 403, 404) or (
+            r.status_code in (302, 303) and "/platform/login" in r.headers.get("location", "")
         )
-        assert signed_in.status_code == 303, signed_in.text
-        csrf = await page_csrf(pages, "/admin/products/new")
-        for method, path in routes:
-            url = page_url(path, tenants.b_ids)
-            data = {**PAGE_FORM, "csrf_token": csrf} if method == "POST" else None
-            r = await pages.request(method, url, data=data)
-            refused = r.status_code in (401, 403, 404) or (
-                r.status_code in (302, 303) and "/platform/login" in r.headers.get("location", "")
-            )
-            if not refused:
-                problems.append(f"{method} {path} as a store owner -> {r.status_code}")
-    after = await snapshot_b(database, tenants.b.store.id)
-    problems += [f"B's rows in {t} changed" for t, rows in before.items() if after.get(t) != rows]
+        if not refused:
+            problems.append(f"{method} {path} as a store owner -> {r.status_code}")
     assert problems == [], "\n".join(problems)

@@ -66,3 +66,17 @@ async def stock_of(db: Database, product_id: int) -> int:
         row = await s.get(Product, product_id)
         assert row is not None
         return row.stock
+
+
+async def put_settings(http: httpx.AsyncClient, token: str, **body: object) -> httpx.Response:
+    """The store's payout schedule and minimum, as its owner sets them."""
+    return await http.put(
+        "/api/v1/store/payments/payout-settings", json=body, headers=bearer(token)
+    )
+
+
+async def payment_config(http: httpx.AsyncClient, token: str) -> dict[str, object]:
+    r = await http.get("/api/v1/store/payments/config", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    return body

@@ -19,9 +19,15 @@ from storeplex.models import Payout
 from storeplex.payouts.service import run_payouts
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile
-from tests.money.flows import paid_order, payment_of, refund, refunds_of
+from tests.money.flows import (
+    paid_order,
+    payment_config,
+    payment_of,
+    put_settings,
+    refund,
+    refunds_of,
+)
 from tests.payments.flows import create_intent, onboarded_store, order_for
-from tests.support.factories import bearer
 from tests.support.stack import Stack
 
 SDK_ATTEMPTS = 3  # the first call and the SDK's two retries (stripe_max_network_retries=2)
@@ -91,14 +97,9 @@ async def test_a_payout_whose_answer_was_lost_is_paid_once(
     database: Database, stack: Stack, http: httpx.AsyncClient
 ) -> None:
     kit = await onboarded_store(database, stack, http)
-    r = await http.put(
-        "/api/v1/store/payments/payout-settings",
-        json={"payout_schedule": "daily", "minimum_payout": "5.00"},
-        headers=bearer(kit.token),
-    )
+    r = await put_settings(http, kit.token, payout_schedule="daily", minimum_payout="5.00")
     assert r.status_code == 200, r.text
-    config = (await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))).json()
-    account = str(config["stripe_account_id"])
+    account = str((await payment_config(http, kit.token))["stripe_account_id"])
     stack.stripe.v1.accounts.update(
         account, params={"settings": {"payouts": {"schedule": {"delay_days": 0}}}}
     )

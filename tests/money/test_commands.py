@@ -37,9 +37,8 @@ from storeplex.models import (
     utcnow,
 )
 from tests.conftest import PG_URL, reset_postgres
-from tests.money.flows import order_row, paid_order
+from tests.money.flows import order_row, paid_order, payment_config, put_settings
 from tests.payments.flows import create_intent, onboarded_store, order_for
-from tests.support.factories import bearer
 from tests.support.processes import free_port, running
 from tests.support.stack import Stack
 
@@ -273,18 +272,6 @@ async def test_reconcile_command_fixes_a_pending_payment(
     assert ran.returncode == 0, ran.stderr
     assert "payments: 1 fixed of 1 checked" in ran.stdout
     assert (await order_row(database, order["id"])).payment_status == "paid"
-
-
-async def put_settings(http: httpx.AsyncClient, token: str, **body: object) -> httpx.Response:
-    return await http.put(
-        "/api/v1/store/payments/payout-settings", json=body, headers=bearer(token)
-    )
-
-
-async def payment_config(http: httpx.AsyncClient, token: str) -> dict[str, object]:
-    r = await http.get("/api/v1/store/payments/config", headers=bearer(token))
-    assert r.status_code == 200, r.text
-    return dict(r.json())
 
 
 async def due_store_with_available_money(

@@ -11,7 +11,7 @@ from storeplex.db import Database
 from storeplex.models import Payout
 from storeplex.payouts.service import is_due, period_of, run_payouts
 from storeplex.stripe.gateway import StripeGateway
-from tests.money.flows import paid_order
+from tests.money.flows import paid_order, payment_config, put_settings
 from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer, make_store_kit
 from tests.support.stack import Stack, signed
@@ -19,12 +19,6 @@ from tests.support.stack import Stack, signed
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 TUESDAY = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 FIRST = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
-
-
-async def put_settings(http: httpx.AsyncClient, token: str, **body: object) -> httpx.Response:
-    return await http.put(
-        "/api/v1/store/payments/payout-settings", json=body, headers=bearer(token)
-    )
 
 
 def schedule_of(stack: Stack, account: str) -> dict[str, object]:
@@ -75,13 +69,6 @@ async def test_schedule_is_applied_to_the_account_and_bad_settings_refused(
     fresh = await make_store_kit(database)
     r = await put_settings(http, fresh.token, payout_schedule="daily", minimum_payout="0")
     assert r.status_code == 409
-
-
-async def payment_config(http: httpx.AsyncClient, token: str) -> dict[str, object]:
-    r = await http.get("/api/v1/store/payments/config", headers=bearer(token))
-    assert r.status_code == 200
-    body: dict[str, object] = r.json()
-    return body
 
 
 async def test_payout_job_pays_out_when_due_and_above_the_minimum_once(
