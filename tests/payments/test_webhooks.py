@@ -16,20 +16,11 @@ from storeplex.db import Database
 from storeplex.models import Order, Payment, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import retry_failed_events
-from tests.payments.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.factories import bearer, make_product, make_token
+from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.shop import make_order
 from tests.support.stack import Stack, signature_header, signed
-
-PLATFORM = "/api/v1/webhooks/stripe"
-CONNECT = "/api/v1/webhooks/stripe/connect"
-
-
-def secrets_of(stack: Stack) -> tuple[str, str]:
-    platform = stack.settings.stripe_webhook_secret
-    connect = stack.settings.stripe_connect_webhook_secret
-    assert platform and connect
-    return platform.get_secret_value(), connect.get_secret_value()
+from tests.support.webhooks import CONNECT, PLATFORM, event_rows, secrets_of
 
 
 def fake_event(event_id: str, event_type: str, object_id: str) -> dict[str, Any]:
@@ -41,11 +32,6 @@ def fake_event(event_id: str, event_type: str, object_id: str) -> dict[str, Any]
         "livemode": False,
         "data": {"object": {"id": object_id}},
     }
-
-
-async def event_rows(database: Database) -> list[StripeEvent]:
-    async with database.session_scope() as s:
-        return list((await s.execute(select(StripeEvent).order_by(StripeEvent.id))).scalars())
 
 
 async def paid_intent(
