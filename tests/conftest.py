@@ -85,13 +85,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-SLOW_PARTS = ("tests/browser/", "tests/emulator/test_browser.py", "tests/test_benchmark_smoke.py")
+SLOW_PARTS = (
+    "tests/browser/",
+    "tests/emulator/test_browser.py",
+    "tests/test_benchmark_smoke.py",
+    # Tests that start many processes: every README command in a fresh process, every
+    # module imported in a fresh interpreter, the lock across two app processes, and the
+    # timing comparison (hundreds of argon2 hashes).
+    "tests/money/test_commands.py",
+    "tests/test_imports.py::test_every_module_imports_on_its_own",
+    "tests/test_login_throttle.py::test_brute_force_lock_holds_across_two_app_processes",
+    "tests/test_login_throttle.py::test_known_and_unknown_accounts_take_the_same_time",
+    "tests/test_settings.py::test_production_commands_stop_before_doing_anything",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser and benchmark tests are slow too: the default loop (`./scripts/test`) skips
-    every slow test; `./scripts/test --all` (CI) runs them."""
+    """Browser, benchmark and many-process tests are slow too: the default loop
+    (`./scripts/test`) skips every slow test; `./scripts/test --all` (CI) runs them."""
     for item in items:
         path = str(item.path.relative_to(Path(__file__).resolve().parents[1]))
-        if path.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
+        name = f"{path}::{item.originalname}"
+        if name.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)

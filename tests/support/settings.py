@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from storeplex.config import Settings, load_settings
 from storeplex.models import Base
@@ -46,16 +46,25 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+_ENGINES: dict[str, Engine] = {}
+
+
 def truncate_all(url: str) -> None:
-    engine = create_engine(_sync_url(url))
+    """Empty every table, children first, in one round trip on one engine per database.
+
+    DELETE, not TRUNCATE: a test leaves a handful of rows, and PostgreSQL's TRUNCATE of
+    every table swaps each table's files (about 500 ms here) where the DELETEs take about
+    3 ms. Ids are not restarted; no test may rely on an id's value."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(_sync_url(url))
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
-    engine.dispose()
 
 
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
