@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import token_digest
 from storeplex.auth.sessions import SessionData, SessionKind, SessionManager
+from storeplex.auth.two_factor import is_enabled
+from storeplex.config import Settings
 from storeplex.deps import SessionDep
 from storeplex.errors import Forbidden, Unauthorized
 from storeplex.models import (
@@ -163,10 +165,27 @@ async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal
     return StaffPrincipal(user.store_id, user.id, None, user.role, data.session_id)
 
 
+TWO_FACTOR_FIRST = (
+    "Platform admins must sign in with two-factor authentication here: turn it on at "
+    "/platform/account first"
+)
+
+
+async def require_admin_two_factor(request: Request, session: AsyncSession, admin_id: int) -> None:
+    """In production every platform admin signs in with a second factor: one who has not
+    turned it on yet may do nothing but turn it on (403 `two_factor_required`)."""
+    settings: Settings = request.app.state.settings
+    if settings.is_production and not await is_enabled(session, "admin", admin_id):
+        raise Forbidden(TWO_FACTOR_FIRST, code="two_factor_required")
+
+
 async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal:
     token = bearer_token(request)
     if token is not None:
-        return await admin_of_token(session, await _token_row(session, token))
+        principal = await admin_of_token(session, await _token_row(session, token))
+        if principal.admin_id is not None:
+            await require_admin_two_factor(request, session, principal.admin_id)
+        return principal
     data = await read_session(request, session, "admin")
     if data is None:
         raise Unauthorized("Log in as a platform admin, or send a platform API token")
@@ -180,6 +199,7 @@ async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal
     if admin is None:
         raise Unauthorized("Your session has ended; log in again")
     await check_csrf(request, data)
+    await require_admin_two_factor(request, session, admin.id)
     return AdminPrincipal(admin.id, None, data.session_id)
 
 

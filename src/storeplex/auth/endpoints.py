@@ -76,6 +76,9 @@ async def staff_login(
         password=body.password,
         address=client_address(request),
     )
+    await service.second_factor(
+        session, get_database(request), person=user, code=body.code, address=client_address(request)
+    )
     data = await session_manager(request).start(
         session, request, response, "staff", user.id, store.id
     )
@@ -94,6 +97,13 @@ async def admin_login(
         get_database(request),
         email=body.email,
         password=body.password,
+        address=client_address(request),
+    )
+    await service.second_factor(
+        session,
+        get_database(request),
+        person=admin,
+        code=body.code,
         address=client_address(request),
     )
     data = await session_manager(request).start(session, request, response, "admin", admin.id, None)

@@ -23,6 +23,8 @@ class LoginRequest(BaseModel):
     # Not EmailStr: an account whose address a newer validator dislikes must still log in.
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    # With two-factor sign-in on: the authenticator app's current code, or a recovery code.
+    code: str | None = Field(default=None, max_length=64)
 
 
 class PasswordChange(BaseModel):

@@ -5,7 +5,9 @@ from storeplex.models.account import (
     AccountLinkPurpose,
     AuthSession,
     LoginThrottle,
+    RecoveryCode,
     SessionKind,
+    TwoFactor,
 )
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
@@ -68,6 +70,7 @@ __all__ = [
     "PayoutState",
     "PlatformAdmin",
     "Product",
+    "RecoveryCode",
     "Refund",
     "RefundReason",
     "RefundState",
@@ -79,5 +82,6 @@ __all__ = [
     "StorePaymentConfig",
     "StoreStatus",
     "StripeEvent",
+    "TwoFactor",
     "utcnow",
 ]

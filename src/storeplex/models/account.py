@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storeplex.models.base import Base, IdType, UTCDateTime, utcnow
@@ -81,4 +81,40 @@ class AccountLink(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TwoFactor(Base):
+    """A person's authenticator-app secret (TOTP), encrypted with a key derived from the
+    installation's secret key. `confirmed_at` is NULL while the person has not yet typed a
+    first valid code (two-factor sign-in is off until then). `last_step` is the time step
+    of the last code accepted, so a code is never accepted twice."""
+
+    __tablename__ = "two_factor"
+    __table_args__ = (UniqueConstraint("kind", "user_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    user_id: Mapped[int] = mapped_column(IdType, nullable=False)
+    secret_encrypted: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code (only its SHA-256; the codes are 80-bit random values shown
+    once at enrolment). Used once, then `used_at` is set."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        UniqueConstraint("code_hash"),
+        Index("ix_recovery_codes_kind_user_id", "kind", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    user_id: Mapped[int] = mapped_column(IdType, nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
