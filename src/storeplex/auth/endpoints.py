@@ -122,6 +122,39 @@ async def logout(request: Request, response: Response, session: SessionDep) -> N
         await manager.end(request, session, response, kind)
 
 
+async def _change_own_password(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    body: PasswordChange,
+    person: StaffUser | PlatformAdmin | None,
+) -> PasswordChanged:
+    """Change the signed-in person's password (staff or platform admin alike): every
+    session of theirs ends and this browser gets a new one."""
+    assert person is not None
+    await service.change_password(
+        session, person=person, current_password=body.current_password,
+        new_password=body.new_password,
+    )  # fmt: skip
+    kind: SessionKind = "staff" if isinstance(person, StaffUser) else "admin"
+    store_id = person.store_id if isinstance(person, StaffUser) else None
+    data = await session_manager(request).start(
+        session, request, response, kind, person.id, store_id
+    )
+    return PasswordChanged(csrf_token=data.csrf)
+
+
+async def _sign_out_everywhere(
+    request: Request, response: Response, session: SessionDep, kind: SessionKind,
+    user_id: int | None,
+) -> None:  # fmt: skip
+    """End every session of the signed-in person, on every device, this one included."""
+    if user_id is None:
+        raise Conflict("This API token belongs to no one; revoke it instead")
+    await end_sessions(session, kind=kind, user_id=user_id)
+    await session_manager(request).end(request, session, response, kind)
+
+
 @router.post("/staff/password", response_model=PasswordChanged)
 async def change_staff_password(
     body: PasswordChange, principal: CurrentStaff, request: Request, response: Response,
@@ -131,14 +164,7 @@ async def change_staff_password(
     if principal.staff_user_id is None or principal.session_id is None:
         raise Conflict(TOKEN_CANNOT)
     user = await session.get(StaffUser, principal.staff_user_id)
-    assert user is not None
-    await service.change_password(
-        session, person=user, current_password=body.current_password, new_password=body.new_password
-    )
-    data = await session_manager(request).start(
-        session, request, response, "staff", user.id, user.store_id
-    )
-    return PasswordChanged(csrf_token=data.csrf)
+    return await _change_own_password(request, response, session, body, user)
 
 
 @platform_accounts_router.post("/account/password", response_model=PasswordChanged)
@@ -150,15 +176,7 @@ async def change_admin_password(
     if principal.admin_id is None or principal.session_id is None:
         raise Conflict(TOKEN_CANNOT)
     admin = await session.get(PlatformAdmin, principal.admin_id)
-    assert admin is not None
-    await service.change_password(
-        session,
-        person=admin,
-        current_password=body.current_password,
-        new_password=body.new_password,
-    )
-    data = await session_manager(request).start(session, request, response, "admin", admin.id, None)
-    return PasswordChanged(csrf_token=data.csrf)
+    return await _change_own_password(request, response, session, body, admin)
 
 
 @router.post("/staff/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
@@ -166,10 +184,7 @@ async def staff_sign_out_everywhere(
     principal: CurrentStaff, request: Request, response: Response, session: SessionDep
 ) -> None:
     """End every session of yours, on every device, this one included."""
-    if principal.staff_user_id is None:
-        raise Conflict("This API token belongs to no one; revoke it instead")
-    await end_sessions(session, kind="staff", user_id=principal.staff_user_id)
-    await session_manager(request).end(request, session, response, "staff")
+    await _sign_out_everywhere(request, response, session, "staff", principal.staff_user_id)
 
 
 @platform_accounts_router.post(
@@ -179,10 +194,7 @@ async def admin_sign_out_everywhere(
     principal: CurrentAdmin, request: Request, response: Response, session: SessionDep
 ) -> None:
     """End every session of yours, on every device, this one included."""
-    if principal.admin_id is None:
-        raise Conflict("This API token belongs to no one; revoke it instead")
-    await end_sessions(session, kind="admin", user_id=principal.admin_id)
-    await session_manager(request).end(request, session, response, "admin")
+    await _sign_out_everywhere(request, response, session, "admin", principal.admin_id)
 
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Notice)
