@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from storeplex.auth import reset, service
+from storeplex.auth import invitations, reset, service
 from storeplex.auth.deps import (
     CurrentAdmin,
     CurrentStaff,
@@ -26,6 +26,8 @@ from storeplex.auth.deps import (
 from storeplex.auth.schemas import (
     AdminLoginResponse,
     AdminOut,
+    InvitationList,
+    InvitationOut,
     LoginRequest,
     MeResponse,
     Notice,
@@ -34,6 +36,8 @@ from storeplex.auth.schemas import (
     ResetAsk,
     ResetComplete,
     StaffCreate,
+    StaffInvited,
+    StaffJoin,
     StaffList,
     StaffLoginResponse,
     StaffOut,
@@ -306,16 +310,47 @@ async def list_staff(
     return StaffList(data=[StaffOut.of(u) for u in rows], has_more=has_more)
 
 
-@store_staff_router.post("", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
-async def create_staff(body: StaffCreate, principal: CurrentStaff, session: SessionDep) -> StaffOut:
+@store_staff_router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=StaffInvited)
+async def invite_staff(
+    body: StaffCreate, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> StaffInvited:
+    """Invite someone to the staff by mail; the answer is the same whether or not the email
+    already has an account (see auth/invitations.py)."""
     require_owner(principal)
-    user = await service.create_staff_user(
-        session,
-        store_id=principal.store_id,
-        email=body.email,
-        password=body.password,
-        role=body.role,
-        name=body.name,
+    store = await session.get(Store, principal.store_id)
+    assert store is not None
+    row = await invitations.invite_staff(
+        session, settings, store=store, email=body.email, role=body.role, name=body.name
+    )
+    return StaffInvited(
+        message=invitations.invitation_sent(row.email), invitation=InvitationOut.of(row)
+    )
+
+
+@store_staff_router.get("/invitations", response_model=InvitationList)
+async def list_invitations(principal: CurrentStaff, session: SessionDep) -> InvitationList:
+    """Invitations not yet accepted (at most 100, newest first)."""
+    require_owner(principal)
+    rows = await invitations.pending_invitations(session, store_id=principal.store_id)
+    return InvitationList(data=[InvitationOut.of(r) for r in rows])
+
+
+@store_staff_router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def withdraw_invitation(
+    invitation_id: int, principal: CurrentStaff, session: SessionDep
+) -> None:
+    """Take an invitation back: its link stops working."""
+    require_owner(principal)
+    await invitations.withdraw_invitation(
+        session, store_id=principal.store_id, invitation_id=invitation_id
+    )
+
+
+@router.post("/staff/join", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
+async def join_staff(body: StaffJoin, session: SessionDep) -> StaffOut:
+    """Follow an invitation: the staff account is made with the password chosen here."""
+    user = await invitations.accept_invitation(
+        session, secret=body.token, password=body.password, name=body.name
     )
     return StaffOut.of(user)
 

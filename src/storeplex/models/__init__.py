@@ -7,6 +7,7 @@ from storeplex.models.account import (
     LoginThrottle,
     RecoveryCode,
     SessionKind,
+    StaffInvitation,
     TwoFactor,
 )
 from storeplex.models.base import Base, utcnow
@@ -75,6 +76,7 @@ __all__ = [
     "RefundReason",
     "RefundState",
     "SessionKind",
+    "StaffInvitation",
     "StaffRole",
     "StaffUser",
     "Store",

@@ -67,6 +67,7 @@ from storeplex.web.common import (
     submit_logout,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
+from storeplex.web.staff import add_staff_pages
 from storeplex.web.templating import major_units
 
 router = page_router("/admin")
@@ -142,6 +143,7 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
 
 add_password_reset_pages(router, area="admin", kind="staff")
 add_account_pages(router, area="admin", kind="staff")
+add_staff_pages(router)
 
 
 @router.post("/logout")
