@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth import throttle
@@ -103,12 +104,11 @@ def _new_recovery_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-async def _row(session: AsyncSession, kind: PersonKind, user_id: int) -> TwoFactor | None:
-    return (
-        await session.execute(
-            select(TwoFactor).where(TwoFactor.kind == kind, TwoFactor.user_id == user_id)
-        )
-    ).scalar_one_or_none()
+async def _row(
+    session: AsyncSession, kind: PersonKind, user_id: int, *, lock: bool = False
+) -> TwoFactor | None:
+    query = select(TwoFactor).where(TwoFactor.kind == kind, TwoFactor.user_id == user_id)
+    return (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
 
 async def is_enabled(session: AsyncSession, kind: PersonKind, user_id: int) -> bool:
@@ -138,7 +138,7 @@ async def begin_enrolment(session: AsyncSession, settings: Settings, person: Per
     """A new secret for this person, not yet in force (any earlier unconfirmed one is
     replaced). 409 when two-factor sign-in is already on."""
     kind = kind_of(person)
-    row = await _row(session, kind, person.id)
+    row = await _row(session, kind, person.id, lock=True)
     if row is not None and row.confirmed_at is not None:
         raise Conflict("Two-factor sign-in is already on; turn it off first to set it up again")
     secret = pyotp.random_base32()
@@ -148,7 +148,11 @@ async def begin_enrolment(session: AsyncSession, settings: Settings, person: Per
     row.secret_encrypted = _encrypt(settings, secret)
     row.created_at = utcnow()
     row.last_step = None
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a second set-up of the same person at the same instant
+        raise Conflict("Another set-up is under way; reload the page") from None
     uri = pyotp.TOTP(secret).provisioning_uri(name=person.email, issuer_name=ISSUER)
     qr = segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
     return Enrolment(secret=secret, uri=uri, qr_svg_data_uri=qr)
@@ -240,7 +244,7 @@ async def confirm_enrolment(
     """Turn two-factor sign-in on with a first valid code; the new recovery codes (shown
     once). A wrong code is a 400 and changes nothing."""
     kind = kind_of(person)
-    row = await _row(session, kind, person.id)
+    row = await _row(session, kind, person.id, lock=True)
     if row is None:
         raise Conflict("Start the set-up first: no authenticator secret is waiting for a code")
     if row.confirmed_at is not None:
