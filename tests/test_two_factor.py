@@ -291,3 +291,66 @@ async def test_outside_production_two_factor_is_optional_for_admins(
     r = await client.post(ADMIN_LOGIN, json={"email": admin.email, "password": PASSWORD})
     assert r.status_code == 200
     assert (await client.get("/api/v1/platform/stores")).status_code == 200
+
+
+async def test_json_set_up_and_turn_off(client: httpx.AsyncClient, database: Database) -> None:
+    kit = await make_store_kit(database)
+    csrf = await login_staff(client, kit.owner_email)
+    headers = {"X-CSRF-Token": csrf}
+    # An API token cannot change how its owner signs in.
+    r = await client.post(
+        "/api/v1/auth/staff/two-factor/setup", headers={"Authorization": f"Bearer {kit.token}"}
+    )
+    assert r.status_code == 409
+    r = await client.post("/api/v1/auth/staff/two-factor/setup", headers=headers)
+    assert r.status_code == 200, r.text
+    secret = r.json()["secret"]
+    assert r.json()["otpauth_uri"].startswith("otpauth://totp/")
+    r = await client.post(
+        "/api/v1/auth/staff/two-factor/confirm", json={"code": "000000"}, headers=headers
+    )
+    assert r.status_code == 400 and r.json()["error"]["field"] == "code"
+    r = await client.post(
+        "/api/v1/auth/staff/two-factor/confirm",
+        json={"code": pyotp.TOTP(secret).now()},
+        headers=headers,
+    )
+    assert r.status_code == 200 and len(r.json()["recovery_codes"]) == 10
+    r = await client.post("/api/v1/auth/staff/two-factor/setup", headers=headers)
+    assert r.status_code == 409  # already on
+    r = await client.post(
+        "/api/v1/auth/staff/two-factor/disable",
+        json={"password": PASSWORD, "code": "123456"},
+        headers=headers,
+    )
+    assert r.status_code == 400
+    r = await client.post(
+        "/api/v1/auth/staff/two-factor/disable",
+        json={"password": PASSWORD, "code": _next_code(secret)},
+        headers=headers,
+    )
+    assert r.status_code == 204, r.text
+    async with database.session_scope() as s:
+        assert not await two_factor.is_enabled(s, "staff", kit.owner.id)
+
+
+async def test_in_production_an_admin_can_set_up_two_factor_through_the_api(
+    production_settings: Settings, database: Database
+) -> None:
+    admin = await make_admin(database)
+    app = create_app(production_settings, database=database, check_schema=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://shops.example") as c:
+        r = await c.post(ADMIN_LOGIN, json={"email": admin.email, "password": PASSWORD})
+        assert r.status_code == 200
+        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        assert (await c.get("/api/v1/platform/stores")).status_code == 403
+        r = await c.post("/api/v1/platform/account/two-factor/setup", headers=headers)
+        assert r.status_code == 200, r.text
+        r = await c.post(
+            "/api/v1/platform/account/two-factor/confirm",
+            json={"code": pyotp.TOTP(r.json()["secret"]).now()},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        assert (await c.get("/api/v1/platform/stores")).status_code == 200

@@ -180,12 +180,18 @@ async def require_admin_two_factor(request: Request, session: AsyncSession, admi
 
 
 async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal:
+    principal = await current_admin_enrolling(request, session)
+    if principal.admin_id is not None:
+        await require_admin_two_factor(request, session, principal.admin_id)
+    return principal
+
+
+async def current_admin_enrolling(request: Request, session: SessionDep) -> AdminPrincipal:
+    """A platform admin caller who may not have set up two-factor sign-in yet (only the
+    set-up itself uses this; everything else needs `current_admin`)."""
     token = bearer_token(request)
     if token is not None:
-        principal = await admin_of_token(session, await _token_row(session, token))
-        if principal.admin_id is not None:
-            await require_admin_two_factor(request, session, principal.admin_id)
-        return principal
+        return await admin_of_token(session, await _token_row(session, token))
     data = await read_session(request, session, "admin")
     if data is None:
         raise Unauthorized("Log in as a platform admin, or send a platform API token")
@@ -199,7 +205,6 @@ async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal
     if admin is None:
         raise Unauthorized("Your session has ended; log in again")
     await check_csrf(request, data)
-    await require_admin_two_factor(request, session, admin.id)
     return AdminPrincipal(admin.id, None, data.session_id)
 
 
@@ -211,3 +216,4 @@ def require_owner(principal: StaffPrincipal) -> None:
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 CurrentAdmin = Annotated[AdminPrincipal, Depends(current_admin)]
+CurrentAdminEnrolling = Annotated[AdminPrincipal, Depends(current_admin_enrolling)]

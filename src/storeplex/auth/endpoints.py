@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from storeplex.auth import invitations, reset, service
+from storeplex.auth import invitations, reset, service, two_factor
 from storeplex.auth.deps import (
     CurrentAdmin,
+    CurrentAdminEnrolling,
     CurrentStaff,
     admin_of_token,
     bearer_token,
@@ -47,6 +48,10 @@ from storeplex.auth.schemas import (
     TokenList,
     TokenOut,
     TokenRef,
+    TwoFactorCode,
+    TwoFactorOff,
+    TwoFactorOn,
+    TwoFactorSetup,
 )
 from storeplex.auth.sessions import SessionKind, end_sessions
 from storeplex.deps import SessionDep, SettingsDep, get_database
@@ -199,6 +204,92 @@ async def admin_sign_out_everywhere(
 ) -> None:
     """End every session of yours, on every device, this one included."""
     await _sign_out_everywhere(request, response, session, "admin", principal.admin_id)
+
+
+# --- two-factor set-up (pages: /admin/account, /platform/account) -------------------------
+
+
+async def _me(
+    session: SessionDep, staff_id: int | None, admin_id: int | None, session_id: int | None
+) -> StaffUser | PlatformAdmin:
+    """The signed-in person (a session, not an API token: a token cannot change sign-in)."""
+    if session_id is None:
+        raise Conflict(
+            "Sign in with your password to change two-factor sign-in; an API token cannot"
+        )
+    person = (
+        await session.get(StaffUser, staff_id)
+        if staff_id is not None
+        else await session.get(PlatformAdmin, admin_id)
+    )
+    assert person is not None
+    return person
+
+
+async def _setup(
+    session: SessionDep, settings: SettingsDep, person: StaffUser | PlatformAdmin
+) -> TwoFactorSetup:
+    enrolment = await two_factor.begin_enrolment(session, settings, person)
+    return TwoFactorSetup(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@router.post("/staff/two-factor/setup", response_model=TwoFactorSetup)
+async def staff_two_factor_setup(
+    principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> TwoFactorSetup:
+    """A new authenticator secret (not in force until confirmed with a code)."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    return await _setup(session, settings, person)
+
+
+@router.post("/staff/two-factor/confirm", response_model=TwoFactorOn)
+async def staff_two_factor_confirm(
+    body: TwoFactorCode, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> TwoFactorOn:
+    """Turn two-factor sign-in on with a first code; the recovery codes, shown once."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    codes = await two_factor.confirm_enrolment(session, settings, person, body.code)
+    return TwoFactorOn(recovery_codes=codes)
+
+
+@router.post("/staff/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT)
+async def staff_two_factor_disable(
+    body: TwoFactorOff, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Turn two-factor sign-in off: the password and a code."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    await two_factor.disable(session, settings, person, password=body.password, code=body.code)
+
+
+@platform_accounts_router.post("/account/two-factor/setup", response_model=TwoFactorSetup)
+async def admin_two_factor_setup(
+    principal: CurrentAdminEnrolling, session: SessionDep, settings: SettingsDep
+) -> TwoFactorSetup:
+    """A new authenticator secret (not in force until confirmed with a code)."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    return await _setup(session, settings, person)
+
+
+@platform_accounts_router.post("/account/two-factor/confirm", response_model=TwoFactorOn)
+async def admin_two_factor_confirm(
+    body: TwoFactorCode, principal: CurrentAdminEnrolling, session: SessionDep,
+    settings: SettingsDep,
+) -> TwoFactorOn:  # fmt: skip
+    """Turn two-factor sign-in on with a first code; the recovery codes, shown once."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    codes = await two_factor.confirm_enrolment(session, settings, person, body.code)
+    return TwoFactorOn(recovery_codes=codes)
+
+
+@platform_accounts_router.post(
+    "/account/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT
+)
+async def admin_two_factor_disable(
+    body: TwoFactorOff, principal: CurrentAdmin, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Turn two-factor sign-in off: the password and a code."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    await two_factor.disable(session, settings, person, password=body.password, code=body.code)
 
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Notice)

@@ -155,6 +155,28 @@ class TokenList(BaseModel):
     has_more: bool
 
 
+class TwoFactorSetup(BaseModel):
+    secret: str = Field(description="Type this into the authenticator app; shown only now")
+    otpauth_uri: str
+
+
+class TwoFactorCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64)
+
+
+class TwoFactorOn(BaseModel):
+    recovery_codes: list[str] = Field(description="Each signs in once; shown only now")
+
+
+class TwoFactorOff(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    code: str = Field(min_length=1, max_length=64)
+
+
 class StaffCreate(BaseModel):
     """An invitation to join the staff; the invitee chooses their password."""
 
