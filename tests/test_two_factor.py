@@ -20,7 +20,14 @@ from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.models import PlatformAdmin, RecoveryCode, StaffUser, TwoFactor
 from tests.conftest import make_settings
-from tests.support.factories import PASSWORD, login_staff, make_admin, make_store_kit
+from tests.support.factories import (
+    PASSWORD,
+    bearer,
+    login_staff,
+    make_admin,
+    make_staff,
+    make_store_kit,
+)
 
 STAFF_LOGIN = "/api/v1/auth/staff/login"
 ADMIN_LOGIN = "/api/v1/auth/admin/login"
@@ -354,3 +361,23 @@ async def test_in_production_an_admin_can_set_up_two_factor_through_the_api(
         )
         assert r.status_code == 200, r.text
         assert (await c.get("/api/v1/platform/stores")).status_code == 200
+
+
+async def test_a_half_sign_in_ends_when_the_person_is_signed_out_everywhere(
+    client: httpx.AsyncClient, app: object, database: Database
+) -> None:
+    kit = await make_store_kit(database)
+    clerk = await make_staff(database, kit.store, role="staff")
+    secret, _ = await _enrol(database, clerk)
+    r = await _page_login(client, "admin", clerk.email)
+    code_csrf = _login_csrf((await client.get(r.headers["location"])).text)
+    # The owner signs the clerk out everywhere (say the password leaked): the waiting half
+    # sign-in ends too, so a code typed afterwards gets nowhere.
+    r = await client.post(f"/api/v1/store/staff/{clerk.id}/sign-out", headers=bearer(kit.token))
+    assert r.status_code == 204
+    r = await client.post(
+        "/admin/login/code",
+        data={"csrf_token": code_csrf, "code": _next_code(secret), "next": "/admin"},
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/login?")
+    assert "storeplex_staff" not in client.cookies

@@ -37,6 +37,8 @@ COOKIE_NAMES: dict[SessionKind, str] = {
     "staff_2fa": "storeplex_staff_2fa",
     "admin_2fa": "storeplex_admin_2fa",
 }
+# The half sign-in of each kind that has one (see SessionKind).
+HALF_SIGN_IN: dict[SessionKind, SessionKind] = {"staff": "staff_2fa", "admin": "admin_2fa"}
 # last_seen_at is written at most this often, so reading pages does not write each time.
 TOUCH_EVERY = timedelta(seconds=60)
 MAX_COOKIE_LENGTH = 128
@@ -169,10 +171,12 @@ def _cache(request: Request) -> dict[SessionKind, SessionData | None]:
 async def end_sessions(
     db: AsyncSession, *, kind: SessionKind, user_id: int, keep_session_id: int | None = None
 ) -> int:
-    """End every live session of one person (password change, sign out everywhere, disable);
-    `keep_session_id` spares the session that asked for it. Returns how many ended."""
+    """End every live session of one person (password change, sign out everywhere, disable),
+    half sign-ins still waiting for their two-factor code included; `keep_session_id`
+    spares the session that asked for it. Returns how many ended."""
+    kinds = [kind, *([HALF_SIGN_IN[kind]] if kind in HALF_SIGN_IN else [])]
     query = update(AuthSession).where(
-        AuthSession.kind == kind, AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
+        AuthSession.kind.in_(kinds), AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
     )
     if keep_session_id is not None:
         query = query.where(AuthSession.id != keep_session_id)

@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
 from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
-from storeplex.auth.sessions import SessionData, SessionKind
+from storeplex.auth.sessions import HALF_SIGN_IN, SessionData, SessionKind
 from storeplex.auth.two_factor import PersonKind, is_enabled
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
@@ -329,7 +329,7 @@ async def submit_login(
 
 # The half sign-in waiting for its authenticator code lasts this long.
 CODE_STEP_SECONDS = 300
-PENDING_KIND: dict[PersonKind, SessionKind] = {"staff": "staff_2fa", "admin": "admin_2fa"}
+PENDING_KIND = HALF_SIGN_IN
 
 
 async def submit_logout(
