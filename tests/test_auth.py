@@ -8,7 +8,8 @@ import httpx
 from sqlalchemy import select
 
 from storeplex.db import Database
-from storeplex.models import ApiToken, StaffUser, StoreStatus, utcnow
+from storeplex.mail.render import render_mail
+from storeplex.models import ApiToken, OutboxMail, StaffInvitation, StaffUser, StoreStatus, utcnow
 from tests.support.factories import (
     PASSWORD,
     bearer,
@@ -292,34 +293,47 @@ async def test_only_owners_manage_tokens_and_staff(
     assert (await client.get("/api/v1/store/products")).status_code == 200
 
 
-async def test_owner_adds_staff_who_can_log_in(
+async def test_owner_invites_staff_who_join_and_log_in(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     kit = await make_store_kit(database)
     r = await client.post(
         "/api/v1/store/staff",
-        json={"email": "Clerk@Shop.example", "password": "long enough pw", "name": "Clerk"},
+        json={"email": "Clerk@Shop.example", "name": "Clerk"},
         headers=bearer(kit.token),
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["invitation"]["email"] == "clerk@shop.example"
+    assert r.json()["invitation"]["role"] == "staff"
+    # The owner no longer sets anyone's password.
+    with_password = await client.post(
+        "/api/v1/store/staff",
+        json={"email": "other@shop.example", "password": "long enough pw"},
+        headers=bearer(kit.token),
+    )
+    assert with_password.status_code == 422
+    async with database.session_scope() as s:
+        token = await s.execute(select(StaffInvitation.id))
+        assert len(token.all()) == 1
+    link = (
+        render_mail((await _outbox_to(database, "clerk@shop.example")), database.settings)
+        .text.split("token=")[1]
+        .split()[0]
+    )
+    r = await client.post(
+        "/api/v1/auth/staff/join", json={"token": link, "password": "long enough pw"}
     )
     assert r.status_code == 201, r.text
-    assert r.json()["email"] == "clerk@shop.example"
-    assert r.json()["role"] == "staff"
-    dup = await client.post(
-        "/api/v1/store/staff",
-        json={"email": "clerk@shop.example", "password": "long enough pw"},
-        headers=bearer(kit.token),
-    )
-    assert dup.status_code == 409
-    short = await client.post(
-        "/api/v1/store/staff",
-        json={"email": "other@shop.example", "password": "short"},
-        headers=bearer(kit.token),
-    )
-    assert short.status_code == 422
-    assert short.json()["error"]["field"] == "password"
     listed = await client.get("/api/v1/store/staff", headers=bearer(kit.token))
     assert [u["email"] for u in listed.json()["data"]] == [kit.owner_email, "clerk@shop.example"]
     await login_staff(client, "clerk@shop.example", "long enough pw")
+
+
+async def _outbox_to(database: Database, address: str) -> OutboxMail:
+    async with database.session_scope() as s:
+        return (
+            await s.execute(select(OutboxMail).where(OutboxMail.to_address == address))
+        ).scalar_one()
 
 
 async def test_token_of_disabled_staff_stops_working(

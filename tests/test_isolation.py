@@ -26,6 +26,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from storeplex.auth.invitations import invite_staff
 from storeplex.db import Database
 from storeplex.models import ApiToken, Base, Payment, utcnow
 from tests.support.factories import (
@@ -64,7 +65,12 @@ PLAUSIBLE: dict[str, Any] = {
 }
 
 # Which table a path parameter points into, when its name does not say it plainly.
-PARAM_TABLES = {"token_id": "api_tokens", "staff_id": "staff_users", "staff_user_id": "staff_users"}
+PARAM_TABLES = {
+    "token_id": "api_tokens",
+    "staff_id": "staff_users",
+    "staff_user_id": "staff_users",
+    "invitation_id": "staff_invitations",
+}
 
 
 @dataclass
@@ -226,6 +232,10 @@ async def tenants(client: httpx.AsyncClient, database: Database) -> Tenants:
     b_product = await make_product(database, b.store, sku="BRAVO-ONLY-SKU", name="Bravo Only Mug")
     await make_product(database, b.store, sku="BRAVO-ONLY-SKU-2", is_active=False)
     await make_staff(database, b.store, role="staff", email="clerk@bravo-only.example")
+    async with database.session_scope() as s:
+        await invite_staff(
+            s, database.settings, store=b.store, email="invitee@bravo-only.example", role="staff"
+        )
     made = await make_order(database, b.store, [(b_product, 2)], email="buyer@bravo-only.example")
     async with database.session_scope() as s:
         total = made.order.total_amount_cents

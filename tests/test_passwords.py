@@ -7,10 +7,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from storeplex.auth.invitations import invite_staff
 from storeplex.auth.passwords import password_problem
 from storeplex.db import Database
-from storeplex.models import Customer
-from tests.support.factories import bearer, make_store_kit
+from storeplex.mail.render import render_mail
+from storeplex.models import Customer, OutboxMail
+from tests.support.factories import make_store_kit
 
 
 @pytest.mark.parametrize(
@@ -41,11 +43,12 @@ async def test_api_refuses_weak_passwords_with_the_reason(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     kit = await make_store_kit(database)
-    r = await client.post(
-        "/api/v1/store/staff",
-        json={"email": "clerk@shop.example", "password": "password1"},
-        headers=bearer(kit.token),
-    )
+    async with database.session_scope() as s:
+        await invite_staff(s, database.settings, store=kit.store, email="clerk@shop.example",
+                           role="staff")  # fmt: skip
+        mail = (await s.execute(select(OutboxMail))).scalar_one()
+    token = render_mail(mail, database.settings).text.split("token=")[1].split()[0]
+    r = await client.post("/api/v1/auth/staff/join", json={"token": token, "password": "password1"})
     assert r.status_code == 400
     assert r.json()["error"]["field"] == "password"
     assert "common" in r.json()["detail"]

@@ -9,10 +9,11 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
+from storeplex.auth.invitations import invite_staff
 from storeplex.auth.prune import prune_sign_in_state
 from storeplex.auth.service import create_api_token
 from storeplex.db import Database
-from storeplex.models import AuthSession, PlatformAdmin, utcnow
+from storeplex.models import AuthSession, PlatformAdmin, StaffInvitation, utcnow
 from tests.support.factories import (
     PASSWORD,
     bearer,
@@ -326,6 +327,15 @@ async def test_dead_sign_in_state_is_pruned_and_live_state_kept(
             .where(AuthSession.ended_at.is_not(None))
             .values(ended_at=utcnow() - timedelta(days=2))
         )
+        for email in ("dead@shop.example", "live@shop.example"):
+            await invite_staff(s, database.settings, store=kit.store, email=email, role="staff")
+        await s.execute(
+            update(StaffInvitation)
+            .where(StaffInvitation.email == "dead@shop.example")
+            .values(expires_at=utcnow() - timedelta(days=2))
+        )
         counts = await prune_sign_in_state(s)
-    assert counts["auth_sessions"] == 1
+    assert counts["auth_sessions"] == 1 and counts["staff_invitations"] == 1
     assert (await client.get("/api/v1/auth/me")).status_code == 200
+    listed = await client.get("/api/v1/store/staff/invitations", headers=bearer(kit.token))
+    assert [i["email"] for i in listed.json()["data"]] == ["live@shop.example"]

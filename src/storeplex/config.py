@@ -139,6 +139,19 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = Field(default=60.0, gt=0, le=3600)
     mail_max_attempts: int = Field(default=8, ge=1, le=50)
 
+    # Login throttling: in the database unless a Redis URL is set (redis://, rediss:// or
+    # unix://; a /N path picks the database number). Every app process must use the same.
+    redis_url: SecretStr | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:

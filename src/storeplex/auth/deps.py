@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import token_digest
 from storeplex.auth.sessions import SessionData, SessionKind, SessionManager
+from storeplex.auth.two_factor import is_enabled
+from storeplex.config import Settings
 from storeplex.deps import SessionDep
 from storeplex.errors import Forbidden, Unauthorized
 from storeplex.models import (
@@ -163,7 +165,30 @@ async def current_staff(request: Request, session: SessionDep) -> StaffPrincipal
     return StaffPrincipal(user.store_id, user.id, None, user.role, data.session_id)
 
 
+TWO_FACTOR_FIRST = (
+    "Platform admins must sign in with two-factor authentication here: turn it on at "
+    "/platform/account first"
+)
+
+
+async def require_admin_two_factor(request: Request, session: AsyncSession, admin_id: int) -> None:
+    """In production every platform admin signs in with a second factor: one who has not
+    turned it on yet may do nothing but turn it on (403 `two_factor_required`)."""
+    settings: Settings = request.app.state.settings
+    if settings.is_production and not await is_enabled(session, "admin", admin_id):
+        raise Forbidden(TWO_FACTOR_FIRST, code="two_factor_required")
+
+
 async def current_admin(request: Request, session: SessionDep) -> AdminPrincipal:
+    principal = await current_admin_enrolling(request, session)
+    if principal.admin_id is not None:
+        await require_admin_two_factor(request, session, principal.admin_id)
+    return principal
+
+
+async def current_admin_enrolling(request: Request, session: SessionDep) -> AdminPrincipal:
+    """A platform admin caller who may not have set up two-factor sign-in yet (only the
+    set-up itself uses this; everything else needs `current_admin`)."""
     token = bearer_token(request)
     if token is not None:
         return await admin_of_token(session, await _token_row(session, token))
@@ -191,3 +216,4 @@ def require_owner(principal: StaffPrincipal) -> None:
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 CurrentAdmin = Annotated[AdminPrincipal, Depends(current_admin)]
+CurrentAdminEnrolling = Annotated[AdminPrincipal, Depends(current_admin_enrolling)]

@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from storeplex.auth import reset, service
+from storeplex.auth import invitations, reset, service, two_factor
 from storeplex.auth.deps import (
     CurrentAdmin,
+    CurrentAdminEnrolling,
     CurrentStaff,
     admin_of_token,
     bearer_token,
@@ -26,6 +27,8 @@ from storeplex.auth.deps import (
 from storeplex.auth.schemas import (
     AdminLoginResponse,
     AdminOut,
+    InvitationList,
+    InvitationOut,
     LoginRequest,
     MeResponse,
     Notice,
@@ -34,6 +37,8 @@ from storeplex.auth.schemas import (
     ResetAsk,
     ResetComplete,
     StaffCreate,
+    StaffInvited,
+    StaffJoin,
     StaffList,
     StaffLoginResponse,
     StaffOut,
@@ -43,6 +48,10 @@ from storeplex.auth.schemas import (
     TokenList,
     TokenOut,
     TokenRef,
+    TwoFactorCode,
+    TwoFactorOff,
+    TwoFactorOn,
+    TwoFactorSetup,
 )
 from storeplex.auth.sessions import SessionKind, end_sessions
 from storeplex.deps import SessionDep, SettingsDep, get_database
@@ -76,6 +85,9 @@ async def staff_login(
         password=body.password,
         address=client_address(request),
     )
+    await service.second_factor(
+        session, get_database(request), person=user, code=body.code, address=client_address(request)
+    )
     data = await session_manager(request).start(
         session, request, response, "staff", user.id, store.id
     )
@@ -96,6 +108,13 @@ async def admin_login(
         password=body.password,
         address=client_address(request),
     )
+    await service.second_factor(
+        session,
+        get_database(request),
+        person=admin,
+        code=body.code,
+        address=client_address(request),
+    )
     data = await session_manager(request).start(session, request, response, "admin", admin.id, None)
     return AdminLoginResponse(csrf_token=data.csrf, admin=AdminOut.of(admin))
 
@@ -112,6 +131,39 @@ async def logout(request: Request, response: Response, session: SessionDep) -> N
         await manager.end(request, session, response, kind)
 
 
+async def _change_own_password(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    body: PasswordChange,
+    person: StaffUser | PlatformAdmin | None,
+) -> PasswordChanged:
+    """Change the signed-in person's password (staff or platform admin alike): every
+    session of theirs ends and this browser gets a new one."""
+    assert person is not None
+    await service.change_password(
+        session, person=person, current_password=body.current_password,
+        new_password=body.new_password,
+    )  # fmt: skip
+    kind: SessionKind = "staff" if isinstance(person, StaffUser) else "admin"
+    store_id = person.store_id if isinstance(person, StaffUser) else None
+    data = await session_manager(request).start(
+        session, request, response, kind, person.id, store_id
+    )
+    return PasswordChanged(csrf_token=data.csrf)
+
+
+async def _sign_out_everywhere(
+    request: Request, response: Response, session: SessionDep, kind: SessionKind,
+    user_id: int | None,
+) -> None:  # fmt: skip
+    """End every session of the signed-in person, on every device, this one included."""
+    if user_id is None:
+        raise Conflict("This API token belongs to no one; revoke it instead")
+    await end_sessions(session, kind=kind, user_id=user_id)
+    await session_manager(request).end(request, session, response, kind)
+
+
 @router.post("/staff/password", response_model=PasswordChanged)
 async def change_staff_password(
     body: PasswordChange, principal: CurrentStaff, request: Request, response: Response,
@@ -121,14 +173,7 @@ async def change_staff_password(
     if principal.staff_user_id is None or principal.session_id is None:
         raise Conflict(TOKEN_CANNOT)
     user = await session.get(StaffUser, principal.staff_user_id)
-    assert user is not None
-    await service.change_password(
-        session, person=user, current_password=body.current_password, new_password=body.new_password
-    )
-    data = await session_manager(request).start(
-        session, request, response, "staff", user.id, user.store_id
-    )
-    return PasswordChanged(csrf_token=data.csrf)
+    return await _change_own_password(request, response, session, body, user)
 
 
 @platform_accounts_router.post("/account/password", response_model=PasswordChanged)
@@ -140,15 +185,7 @@ async def change_admin_password(
     if principal.admin_id is None or principal.session_id is None:
         raise Conflict(TOKEN_CANNOT)
     admin = await session.get(PlatformAdmin, principal.admin_id)
-    assert admin is not None
-    await service.change_password(
-        session,
-        person=admin,
-        current_password=body.current_password,
-        new_password=body.new_password,
-    )
-    data = await session_manager(request).start(session, request, response, "admin", admin.id, None)
-    return PasswordChanged(csrf_token=data.csrf)
+    return await _change_own_password(request, response, session, body, admin)
 
 
 @router.post("/staff/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
@@ -156,10 +193,7 @@ async def staff_sign_out_everywhere(
     principal: CurrentStaff, request: Request, response: Response, session: SessionDep
 ) -> None:
     """End every session of yours, on every device, this one included."""
-    if principal.staff_user_id is None:
-        raise Conflict("This API token belongs to no one; revoke it instead")
-    await end_sessions(session, kind="staff", user_id=principal.staff_user_id)
-    await session_manager(request).end(request, session, response, "staff")
+    await _sign_out_everywhere(request, response, session, "staff", principal.staff_user_id)
 
 
 @platform_accounts_router.post(
@@ -169,10 +203,93 @@ async def admin_sign_out_everywhere(
     principal: CurrentAdmin, request: Request, response: Response, session: SessionDep
 ) -> None:
     """End every session of yours, on every device, this one included."""
-    if principal.admin_id is None:
-        raise Conflict("This API token belongs to no one; revoke it instead")
-    await end_sessions(session, kind="admin", user_id=principal.admin_id)
-    await session_manager(request).end(request, session, response, "admin")
+    await _sign_out_everywhere(request, response, session, "admin", principal.admin_id)
+
+
+# --- two-factor set-up (pages: /admin/account, /platform/account) -------------------------
+
+
+async def _me(
+    session: SessionDep, staff_id: int | None, admin_id: int | None, session_id: int | None
+) -> StaffUser | PlatformAdmin:
+    """The signed-in person (a session, not an API token: a token cannot change sign-in)."""
+    if session_id is None:
+        raise Conflict(
+            "Sign in with your password to change two-factor sign-in; an API token cannot"
+        )
+    person = (
+        await session.get(StaffUser, staff_id)
+        if staff_id is not None
+        else await session.get(PlatformAdmin, admin_id)
+    )
+    assert person is not None
+    return person
+
+
+async def _setup(
+    session: SessionDep, settings: SettingsDep, person: StaffUser | PlatformAdmin
+) -> TwoFactorSetup:
+    enrolment = await two_factor.begin_enrolment(session, settings, person)
+    return TwoFactorSetup(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@router.post("/staff/two-factor/setup", response_model=TwoFactorSetup)
+async def staff_two_factor_setup(
+    principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> TwoFactorSetup:
+    """A new authenticator secret (not in force until confirmed with a code)."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    return await _setup(session, settings, person)
+
+
+@router.post("/staff/two-factor/confirm", response_model=TwoFactorOn)
+async def staff_two_factor_confirm(
+    body: TwoFactorCode, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> TwoFactorOn:
+    """Turn two-factor sign-in on with a first code; the recovery codes, shown once."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    codes = await two_factor.confirm_enrolment(session, settings, person, body.code)
+    return TwoFactorOn(recovery_codes=codes)
+
+
+@router.post("/staff/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT)
+async def staff_two_factor_disable(
+    body: TwoFactorOff, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Turn two-factor sign-in off: the password and a code."""
+    person = await _me(session, principal.staff_user_id, None, principal.session_id)
+    await two_factor.disable(session, settings, person, password=body.password, code=body.code)
+
+
+@platform_accounts_router.post("/account/two-factor/setup", response_model=TwoFactorSetup)
+async def admin_two_factor_setup(
+    principal: CurrentAdminEnrolling, session: SessionDep, settings: SettingsDep
+) -> TwoFactorSetup:
+    """A new authenticator secret (not in force until confirmed with a code)."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    return await _setup(session, settings, person)
+
+
+@platform_accounts_router.post("/account/two-factor/confirm", response_model=TwoFactorOn)
+async def admin_two_factor_confirm(
+    body: TwoFactorCode, principal: CurrentAdminEnrolling, session: SessionDep,
+    settings: SettingsDep,
+) -> TwoFactorOn:  # fmt: skip
+    """Turn two-factor sign-in on with a first code; the recovery codes, shown once."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    codes = await two_factor.confirm_enrolment(session, settings, person, body.code)
+    return TwoFactorOn(recovery_codes=codes)
+
+
+@platform_accounts_router.post(
+    "/account/two-factor/disable", status_code=status.HTTP_204_NO_CONTENT
+)
+async def admin_two_factor_disable(
+    body: TwoFactorOff, principal: CurrentAdmin, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Turn two-factor sign-in off: the password and a code."""
+    person = await _me(session, None, principal.admin_id, principal.session_id)
+    await two_factor.disable(session, settings, person, password=body.password, code=body.code)
 
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Notice)
@@ -284,16 +401,47 @@ async def list_staff(
     return StaffList(data=[StaffOut.of(u) for u in rows], has_more=has_more)
 
 
-@store_staff_router.post("", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
-async def create_staff(body: StaffCreate, principal: CurrentStaff, session: SessionDep) -> StaffOut:
+@store_staff_router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=StaffInvited)
+async def invite_staff(
+    body: StaffCreate, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> StaffInvited:
+    """Invite someone to the staff by mail; the answer is the same whether or not the email
+    already has an account (see auth/invitations.py)."""
     require_owner(principal)
-    user = await service.create_staff_user(
-        session,
-        store_id=principal.store_id,
-        email=body.email,
-        password=body.password,
-        role=body.role,
-        name=body.name,
+    store = await session.get(Store, principal.store_id)
+    assert store is not None
+    row = await invitations.invite_staff(
+        session, settings, store=store, email=body.email, role=body.role, name=body.name
+    )
+    return StaffInvited(
+        message=invitations.invitation_sent(row.email), invitation=InvitationOut.of(row)
+    )
+
+
+@store_staff_router.get("/invitations", response_model=InvitationList)
+async def list_invitations(principal: CurrentStaff, session: SessionDep) -> InvitationList:
+    """Invitations not yet accepted (at most 100, newest first)."""
+    require_owner(principal)
+    rows = await invitations.pending_invitations(session, store_id=principal.store_id)
+    return InvitationList(data=[InvitationOut.of(r) for r in rows])
+
+
+@store_staff_router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def withdraw_invitation(
+    invitation_id: int, principal: CurrentStaff, session: SessionDep
+) -> None:
+    """Take an invitation back: its link stops working."""
+    require_owner(principal)
+    await invitations.withdraw_invitation(
+        session, store_id=principal.store_id, invitation_id=invitation_id
+    )
+
+
+@router.post("/staff/join", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
+async def join_staff(body: StaffJoin, session: SessionDep) -> StaffOut:
+    """Follow an invitation: the staff account is made with the password chosen here."""
+    user = await invitations.accept_invitation(
+        session, secret=body.token, password=body.password, name=body.name
     )
     return StaffOut.of(user)
 

@@ -26,6 +26,8 @@ WRONG_CREDENTIALS = "Wrong email or password"
 class Credential:
     user_id: int
     password_hash: str | None
+    # Two-factor sign-in is on: the account's failures are forgotten only after the code.
+    two_factor: bool = False
 
 
 FindCredential = Callable[[AsyncSession, str], Awaitable[Credential | None]]
@@ -48,7 +50,10 @@ async def check_password(
     find: FindCredential,
 ) -> Credential:
     """The account whose password this is; 429 while throttled; else one 401 for a wrong
-    password and an unknown email alike, after the same amount of work."""
+    password and an unknown email alike, after the same amount of work. An account with
+    two-factor sign-in keeps its failure count until its code is right too
+    (`auth.two_factor.check_second_factor`), so guessing codes locks it like guessing
+    passwords."""
     email = email.strip().lower()
     keys = [throttle.account_key(scope, email), throttle.address_key(address)]
     await throttle.ensure_allowed(database, keys)
@@ -58,5 +63,6 @@ async def check_password(
     if credential is None or not matches:
         await throttle.record_failure(database, keys)
         raise Unauthorized(WRONG_CREDENTIALS)
-    await throttle.record_success(database, keys[0])
+    if not credential.two_factor:
+        await throttle.record_success(database, keys[0])
     return credential

@@ -1,5 +1,6 @@
 """Clearing out sign-in state nobody can use any more: ended or expired sessions, login
-throttles whose failures are forgotten, used or expired account links. Run it from a
+throttles whose failures are forgotten, used or expired account links and staff
+invitations. Run it from a
 periodic job; it deletes in one short transaction and returns how many rows went."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.throttle import FORGET_AFTER
-from storeplex.models import AccountLink, AuthSession, LoginThrottle, utcnow
+from storeplex.models import AccountLink, AuthSession, LoginThrottle, StaffInvitation, utcnow
 
 # Kept a day after they stop working, so "why was I signed out?" can still be answered.
 KEEP_DEAD_FOR = timedelta(days=1)
@@ -35,6 +36,11 @@ async def prune_sign_in_state(session: AsyncSession) -> dict[str, int]:
         "account_links": await session.execute(
             delete(AccountLink).where(
                 or_(AccountLink.used_at < cutoff, AccountLink.expires_at < cutoff)
+            )
+        ),
+        "staff_invitations": await session.execute(
+            delete(StaffInvitation).where(
+                or_(StaffInvitation.accepted_at < cutoff, StaffInvitation.expires_at < cutoff)
             )
         ),
     }

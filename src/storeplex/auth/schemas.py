@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from storeplex.auth.passwords import MAX_PASSWORD_LENGTH
 from storeplex.auth.secrets import MIN_PASSWORD_LENGTH
 from storeplex.auth.service import MAX_TOKEN_DAYS
-from storeplex.models import ApiToken, PlatformAdmin, StaffUser, Store
+from storeplex.models import ApiToken, PlatformAdmin, StaffInvitation, StaffUser, Store
 
 
 class LoginRequest(BaseModel):
@@ -23,6 +23,8 @@ class LoginRequest(BaseModel):
     # Not EmailStr: an account whose address a newer validator dislikes must still log in.
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    # With two-factor sign-in on: the authenticator app's current code, or a recovery code.
+    code: str | None = Field(default=None, max_length=64)
 
 
 class PasswordChange(BaseModel):
@@ -153,13 +155,69 @@ class TokenList(BaseModel):
     has_more: bool
 
 
+class TwoFactorSetup(BaseModel):
+    secret: str = Field(description="Type this into the authenticator app; shown only now")
+    otpauth_uri: str
+
+
+class TwoFactorCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64)
+
+
+class TwoFactorOn(BaseModel):
+    recovery_codes: list[str] = Field(description="Each signs in once; shown only now")
+
+
+class TwoFactorOff(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    code: str = Field(min_length=1, max_length=64)
+
+
 class StaffCreate(BaseModel):
+    """An invitation to join the staff; the invitee chooses their password."""
+
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
     name: str | None = Field(default=None, max_length=200)
     role: Literal["owner", "staff"] = "staff"
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, row: StaffInvitation) -> InvitationOut:
+        return cls(
+            id=row.id, email=row.email, name=row.name, role=row.role,
+            created_at=row.created_at, expires_at=row.expires_at,
+        )  # fmt: skip
+
+
+class StaffInvited(BaseModel):
+    message: str
+    invitation: InvitationOut
+
+
+class InvitationList(BaseModel):
+    data: list[InvitationOut]
+
+
+class StaffJoin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    name: str | None = Field(default=None, max_length=200)
 
 
 class StaffList(BaseModel):

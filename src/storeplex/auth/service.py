@@ -15,8 +15,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.auth import two_factor
 from storeplex.auth.deps import TOKEN_PREFIX
-from storeplex.auth.login import Credential, check_password
+from storeplex.auth.login import Credential, check_password, release
 from storeplex.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     check_new_password,
@@ -25,8 +26,9 @@ from storeplex.auth.passwords import (
 )
 from storeplex.auth.secrets import new_token, token_digest
 from storeplex.auth.sessions import end_sessions
+from storeplex.auth.two_factor import is_enabled
 from storeplex.db import Database
-from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound
+from storeplex.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from storeplex.models import (
     ApiToken,
     PlatformAdmin,
@@ -136,7 +138,9 @@ async def _staff_credential(session: AsyncSession, email: str) -> Credential | N
             select(StaffUser.id, StaffUser.password_hash).where(StaffUser.email == email)
         )
     ).first()
-    return Credential(row.id, row.password_hash) if row else None
+    if row is None:
+        return None
+    return Credential(row.id, row.password_hash, await is_enabled(session, "staff", row.id))
 
 
 async def _admin_credential(session: AsyncSession, email: str) -> Credential | None:
@@ -147,7 +151,9 @@ async def _admin_credential(session: AsyncSession, email: str) -> Credential | N
             )
         )
     ).first()
-    return Credential(row.id, row.password_hash) if row else None
+    if row is None:
+        return None
+    return Credential(row.id, row.password_hash, await is_enabled(session, "admin", row.id))
 
 
 async def authenticate_staff(
@@ -187,6 +193,34 @@ async def authenticate_admin(
     if admin is None or not admin.is_active:
         raise Forbidden("This platform admin account is disabled")
     return admin
+
+
+async def second_factor(
+    session: AsyncSession,
+    database: Database,
+    *,
+    person: StaffUser | PlatformAdmin,
+    code: str | None,
+    address: str | None,
+) -> None:
+    """The one-step API sign-in's second factor: nothing to do without two-factor sign-in;
+    else 401 `two_factor_required` when no code was sent (not counted as a failure: the
+    password was right) and the throttled check of `auth.two_factor` for one that was."""
+    kind = two_factor.kind_of(person)
+    if not await is_enabled(session, kind, person.id):
+        return
+    if not code or not code.strip():
+        raise Unauthorized(two_factor.NO_CODE, field="code", code="two_factor_required")
+    await release(session)
+    await two_factor.check_second_factor(
+        database,
+        database.settings,
+        kind=kind,
+        user_id=person.id,
+        email=person.email,
+        code=code,
+        address=address,
+    )
 
 
 async def change_password(

@@ -25,13 +25,20 @@ from storeplex.auth.secrets import token_digest
 from storeplex.config import Settings
 from storeplex.models import AuthSession, utcnow
 
-SessionKind = Literal["staff", "admin", "customer"]
+# "staff_2fa" and "admin_2fa" are a half sign-in: the password was right and the
+# authenticator code is still to come. Nothing but the code page reads those kinds, so
+# such a session can do nothing else; it lives a few minutes in this browser only.
+SessionKind = Literal["staff", "admin", "customer", "staff_2fa", "admin_2fa"]
 
 COOKIE_NAMES: dict[SessionKind, str] = {
     "staff": "storeplex_staff",
     "admin": "storeplex_admin",
     "customer": "storeplex_shopper",
+    "staff_2fa": "storeplex_staff_2fa",
+    "admin_2fa": "storeplex_admin_2fa",
 }
+# The half sign-in of each kind that has one (see SessionKind).
+HALF_SIGN_IN: dict[SessionKind, SessionKind] = {"staff": "staff_2fa", "admin": "admin_2fa"}
 # last_seen_at is written at most this often, so reading pages does not write each time.
 TOUCH_EVERY = timedelta(seconds=60)
 MAX_COOKIE_LENGTH = 128
@@ -62,11 +69,15 @@ class SessionManager:
         kind: SessionKind,
         user_id: int,
         store_id: int | None,
+        *,
+        max_age: int | None = None,
     ) -> SessionData:
-        """A new session with a new id (any session of this kind the client had is ended)."""
+        """A new session with a new id (any session of this kind the client had is ended);
+        `max_age` shortens its life (a half sign-in waiting for its code)."""
         await self._end_presented(db, request, kind)
         secret = secrets.token_urlsafe(32)
         now = utcnow()
+        max_age = min(max_age or self._max_age, self._max_age)
         row = AuthSession(
             id_hash=token_digest(secret),
             kind=kind,
@@ -75,14 +86,14 @@ class SessionManager:
             csrf_token=secrets.token_urlsafe(24),
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(seconds=self._max_age),
+            expires_at=now + timedelta(seconds=max_age),
         )
         db.add(row)
         await db.flush()
         response.set_cookie(
             COOKIE_NAMES[kind],
             secret,
-            max_age=self._max_age,
+            max_age=max_age,
             httponly=True,
             samesite="lax",
             secure=self._secure,
@@ -160,10 +171,12 @@ def _cache(request: Request) -> dict[SessionKind, SessionData | None]:
 async def end_sessions(
     db: AsyncSession, *, kind: SessionKind, user_id: int, keep_session_id: int | None = None
 ) -> int:
-    """End every live session of one person (password change, sign out everywhere, disable);
-    `keep_session_id` spares the session that asked for it. Returns how many ended."""
+    """End every live session of one person (password change, sign out everywhere, disable),
+    half sign-ins still waiting for their two-factor code included; `keep_session_id`
+    spares the session that asked for it. Returns how many ended."""
+    kinds = [kind, *([HALF_SIGN_IN[kind]] if kind in HALF_SIGN_IN else [])]
     query = update(AuthSession).where(
-        AuthSession.kind == kind, AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
+        AuthSession.kind.in_(kinds), AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
     )
     if keep_session_id is not None:
         query = query.where(AuthSession.id != keep_session_id)

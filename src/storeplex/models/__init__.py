@@ -5,7 +5,10 @@ from storeplex.models.account import (
     AccountLinkPurpose,
     AuthSession,
     LoginThrottle,
+    RecoveryCode,
     SessionKind,
+    StaffInvitation,
+    TwoFactor,
 )
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
@@ -68,10 +71,12 @@ __all__ = [
     "PayoutState",
     "PlatformAdmin",
     "Product",
+    "RecoveryCode",
     "Refund",
     "RefundReason",
     "RefundState",
     "SessionKind",
+    "StaffInvitation",
     "StaffRole",
     "StaffUser",
     "Store",
@@ -79,5 +84,6 @@ __all__ = [
     "StorePaymentConfig",
     "StoreStatus",
     "StripeEvent",
+    "TwoFactor",
     "utcnow",
 ]

@@ -26,7 +26,8 @@ from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
 from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
-from storeplex.auth.sessions import SessionData, SessionKind
+from storeplex.auth.sessions import HALF_SIGN_IN, SessionData, SessionKind
+from storeplex.auth.two_factor import PersonKind, is_enabled
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
 from storeplex.errors import BadRequest, Forbidden, StoreplexError
@@ -211,7 +212,20 @@ async def staff_page(request: Request, session: SessionDep) -> StaffPage:
 
 
 async def admin_page(request: Request, session: SessionDep) -> AdminPage:
-    """The platform admin session of this page, or a redirect to /platform/login."""
+    """The platform admin session of this page, or a redirect to /platform/login; in
+    production an admin without two-factor sign-in is sent to /platform/account to set
+    it up (the only page open to them until then)."""
+    page = await admin_page_enrolling(request, session)
+    if settings_of(request).is_production and not await is_enabled(session, "admin", page.admin.id):
+        raise LoginRequired(ENROL_PATH)
+    return page
+
+
+ENROL_PATH = "/platform/account"
+
+
+async def admin_page_enrolling(request: Request, session: SessionDep) -> AdminPage:
+    """A platform admin page open before two-factor sign-in is set up (the account page)."""
     data = await read_session(request, session, "admin")
     if data is None:
         raise LoginRequired(_login_url("/platform/login", request))
@@ -265,7 +279,7 @@ def check_login_form(request: Request, form: dict[str, str]) -> None:
 
 
 # (session kind, user id, store id) of whoever the email and password belong to.
-Authenticate = Callable[[str, str], Awaitable[tuple[SessionKind, int, int | None]]]
+Authenticate = Callable[[str, str], Awaitable[tuple[PersonKind, int, int | None]]]
 
 
 async def submit_login(
@@ -294,9 +308,28 @@ async def submit_login(
             {"next": target, "email": form.get("email", ""), "error": exc.message},
             status_code=exc.status_code,
         )
+    if await is_enabled(session, kind, user_id):
+        # Half signed in: a short-lived session of its own kind, which only the code page
+        # reads, bound to this browser by its cookie.
+        response = redirect(f"{home}/login/code?next={quote(target, safe='')}")
+        await session_manager(request).start(
+            session,
+            request,
+            response,
+            PENDING_KIND[kind],
+            user_id,
+            store_id,
+            max_age=CODE_STEP_SECONDS,
+        )
+        return response
     response = redirect(target)
     await session_manager(request).start(session, request, response, kind, user_id, store_id)
     return response
+
+
+# The half sign-in waiting for its authenticator code lasts this long.
+CODE_STEP_SECONDS = 300
+PENDING_KIND = HALF_SIGN_IN
 
 
 async def submit_logout(

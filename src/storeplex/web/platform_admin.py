@@ -18,12 +18,13 @@ from starlette.responses import Response
 
 from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
-from storeplex.auth.sessions import SessionKind
+from storeplex.auth.two_factor import PersonKind
 from storeplex.deps import SessionDep, get_database
 from storeplex.errors import NotFound
 from storeplex.models import StorePaymentConfig, StripeEvent
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
+from storeplex.web.accounts import add_account_pages
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     AdminPage,
@@ -75,7 +76,7 @@ async def login_page(
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
-    async def admin(email: str, password: str) -> tuple[SessionKind, int, int | None]:
+    async def admin(email: str, password: str) -> tuple[PersonKind, int, int | None]:
         row = await auth.authenticate_admin(
             session,
             get_database(request),
@@ -91,6 +92,7 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
 
 
 add_password_reset_pages(router, area="platform", kind="admin")
+add_account_pages(router, area="platform", kind="admin")
 
 
 @router.post("/logout")

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
-from storeplex.auth.sessions import SessionKind
+from storeplex.auth.two_factor import PersonKind
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep, get_database
 from storeplex.disputes import service as disputes
@@ -48,6 +48,7 @@ from storeplex.refunds import service as refunds
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
+from storeplex.web.accounts import add_account_pages
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     StaffPage,
@@ -66,6 +67,7 @@ from storeplex.web.common import (
     submit_logout,
 )
 from storeplex.web.queries import bars_of, daily_sales, dashboard_figures, list_payments
+from storeplex.web.staff import add_staff_pages
 from storeplex.web.templating import major_units
 
 router = page_router("/admin")
@@ -124,7 +126,7 @@ async def login_page(
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, session: SessionDep) -> Response:
-    async def staff(email: str, password: str) -> tuple[SessionKind, int, int | None]:
+    async def staff(email: str, password: str) -> tuple[PersonKind, int, int | None]:
         user, store = await auth.authenticate_staff(
             session,
             get_database(request),
@@ -140,6 +142,8 @@ async def login_submit(request: Request, session: SessionDep) -> Response:
 
 
 add_password_reset_pages(router, area="admin", kind="staff")
+add_account_pages(router, area="admin", kind="staff")
+add_staff_pages(router)
 
 
 @router.post("/logout")
