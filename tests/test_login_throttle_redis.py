@@ -19,9 +19,9 @@ from storeplex.auth.throttle import REDIS_PREFIX
 from storeplex.config import SettingsError, load_settings
 from storeplex.db import Database
 from storeplex.models import LoginThrottle
-from tests.conftest import TEST_SECRET
 from tests.support.factories import PASSWORD, make_staff, make_store_kit
 from tests.support.processes import free_port, running
+from tests.support.settings import TEST_SECRET
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
 LOGIN = "/api/v1/auth/staff/login"

@@ -19,7 +19,6 @@ from storeplex.auth import two_factor
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.models import PlatformAdmin, RecoveryCode, StaffUser, TwoFactor
-from tests.conftest import make_settings
 from tests.support.factories import (
     PASSWORD,
     bearer,
@@ -28,6 +27,7 @@ from tests.support.factories import (
     make_staff,
     make_store_kit,
 )
+from tests.support.settings import make_settings
 
 STAFF_LOGIN = "/api/v1/auth/staff/login"
 ADMIN_LOGIN = "/api/v1/auth/admin/login"

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from storeplex.db import Database
-from tests.browser.conftest import CHROMIUM, Shots
+from tests.browser.journeys import CHROMIUM, Shots
 from tests.support.factories import PASSWORD, make_store_kit
 from tests.support.stack import Stack
 
