@@ -35,8 +35,10 @@ from storeplex.models import (
     PaymentStatus,
     Product,
     RefundState,
+    StaffRole,
     Store,
     StorePaymentConfig,
+    utcnow,
 )
 from storeplex.money import format_amount, to_major
 from storeplex.money_format import parse_money
@@ -456,6 +458,70 @@ async def payment_refund(
             request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
         )
     return redirect(f"/admin/payments/{payment_id}?done=refunded")
+
+
+# Payouts --------------------------------------------------------------------------------
+
+
+@router.get("/payouts", response_class=HTMLResponse)
+async def payouts_page(
+    request: Request, staff: Staff, session: SessionDep, offset: Offset = 0
+) -> HTMLResponse:
+    """The balance at Stripe, when the next payout comes, and every payout with its outcome."""
+    store = staff.store
+    config = await _config(session, store.id)
+    balance: payouts.StoreBalance | None = None
+    balance_error = None
+    next_day: date | None = None
+    if config is not None and config.stripe_account_id:
+        try:
+            balance = await payouts.store_balance(
+                request.app.state.stripe,
+                store_id=store.id,
+                account=config.stripe_account_id,
+                currency=config.currency,
+            )
+        except StripeCallError as exc:
+            balance_error = f"Stripe could not be asked for your balance just now ({exc.message})."
+        now = utcnow()
+        manual = config.minimum_payout_amount > 0
+        paid = manual and await payouts.paid_in_period(
+            session, store_id=store.id, period=payouts.period_of(config.payout_schedule, now)
+        )
+        next_day = payouts.next_payout_day(
+            config.payout_schedule, now.date(), paid_this_period=paid or not manual
+        )
+    rows, has_more = await payouts.list_payouts(
+        session, store_id=store.id, limit=PAGE, offset=offset
+    )
+    return render(
+        request,
+        "admin/payouts.html",
+        _base(
+            staff,
+            "payouts",
+            request,
+            config=config,
+            balance=balance,
+            balance_error=balance_error,
+            next_day=next_day,
+            rows=rows,
+            has_more=has_more,
+            offset=offset,
+            page=PAGE,
+            status_text=payouts.STATUS_TEXT,
+            failure_text=payouts.failure_text,
+            is_owner=staff.user.role == StaffRole.OWNER,
+        ),
+    )
+
+
+@router.post("/payouts/stripe-dashboard")
+async def stripe_dashboard(request: Request, staff: Staff, session: SessionDep) -> Response:
+    """Owners only: a fresh single-use link into the store's Stripe Express dashboard."""
+    require_owner_page(staff)
+    url = await payment_service(request, session).create_dashboard_link(staff.store.id)
+    return redirect(url)
 
 
 # Statements -----------------------------------------------------------------------------
