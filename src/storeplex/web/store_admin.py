@@ -10,12 +10,13 @@ AccountLinks.
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy import ColumnElement, select
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
@@ -47,6 +48,7 @@ from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
 from storeplex.payouts import service as payouts
 from storeplex.refunds import service as refunds
+from storeplex.reports import exports
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
@@ -326,6 +328,44 @@ def _date(value: str | None) -> date | None:
         raise BadRequest(f"{value!r} is not a date; use the date picker (YYYY-MM-DD)") from None
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+def _csv_response(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        (chunk.encode() async for chunk in chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/payments/export.csv")
+async def payments_export(
+    request: Request,
+    staff: Staff,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """Every payment matching the page's filters, streamed (see reports/exports.py)."""
+    conditions: list[ColumnElement[bool]] = []
+    if status in PaymentState.ALL:
+        conditions.append(Payment.status == status)
+    start, end = _date(date_from), _date(date_to)
+    if start:
+        conditions.append(Payment.created_at >= _day_start(start))
+    if end:
+        conditions.append(Payment.created_at < _day_start(end + timedelta(days=1)))
+    chunks = exports.payments_csv(
+        get_database(request), store_id=staff.store.id, conditions=conditions
+    )
+    return _csv_response(chunks, f"payments-{staff.store.slug}-{utcnow().date()}.csv")
+
+
 @router.get("/payments", response_class=HTMLResponse)
 async def payments_list(
     request: Request,
@@ -562,6 +602,29 @@ async def statements_page(
 # Orders ---------------------------------------------------------------------------------
 
 
+@router.get("/orders/export.csv")
+async def orders_export(
+    request: Request,
+    staff: Staff,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    payment_status: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[str | None, Query(max_length=orders.SEARCH_MAX_LENGTH)] = None,
+) -> Response:
+    """Every order matching the page's filters and search, streamed."""
+    conditions: list[ColumnElement[bool]] = []
+    if status in OrderStatus.ALL:
+        conditions.append(Order.status == status)
+    if payment_status in PaymentStatus.ALL:
+        conditions.append(Order.payment_status == payment_status)
+    search = orders.check_search(q)
+    if search:
+        conditions.append(orders.search_condition(staff.store.id, search))
+    chunks = exports.orders_csv(
+        get_database(request), store_id=staff.store.id, conditions=conditions
+    )
+    return _csv_response(chunks, f"orders-{staff.store.slug}-{utcnow().date()}.csv")
+
+
 @router.get("/orders", response_class=HTMLResponse)
 async def orders_list(
     request: Request,
@@ -569,18 +632,28 @@ async def orders_list(
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=30)] = None,
     payment_status: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[str | None, Query(max_length=2000)] = None,
     offset: Offset = 0,
 ) -> HTMLResponse:
     status = status if status in OrderStatus.ALL else None
     payment_status = payment_status if payment_status in PaymentStatus.ALL else None
-    rows, has_more = await orders.list_orders(
-        session,
-        store_id=staff.store.id,
-        status=status,
-        payment_status=payment_status,
-        limit=PAGE,
-        offset=offset,
-    )
+    search_error = None
+    try:
+        search = orders.check_search(q)
+    except BadRequest as exc:
+        search, search_error = None, exc.message
+    rows: list[Order] = []
+    has_more = False
+    if search_error is None:
+        rows, has_more = await orders.list_orders(
+            session,
+            store_id=staff.store.id,
+            status=status,
+            payment_status=payment_status,
+            q=search,
+            limit=PAGE,
+            offset=offset,
+        )
     closed = await orders.closed_reasons(session, rows)
     return render(
         request,
@@ -596,8 +669,14 @@ async def orders_list(
             page=PAGE,
             statuses=OrderStatus.ALL,
             payment_statuses=PaymentStatus.ALL,
-            filters={"status": status or "", "payment_status": payment_status or ""},
+            filters={
+                "status": status or "",
+                "payment_status": payment_status or "",
+                "q": (q or "")[: orders.SEARCH_MAX_LENGTH * 2],
+            },
+            search_error=search_error,
         ),
+        status_code=400 if search_error else 200,
     )
 
 
