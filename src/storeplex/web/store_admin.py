@@ -577,7 +577,22 @@ async def statements_page(
     date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> HTMLResponse:
     period = period if period in ("day", "month") else "day"
-    start, end = reports.check_range(_date(date_from), _date(date_to), period)
+    try:
+        start, end = reports.check_range(_date(date_from), _date(date_to), period)
+    except BadRequest as exc:  # a reversed or too long range: said in the form
+        return render(
+            request,
+            "admin/statements.html",
+            _base(
+                staff,
+                "statements",
+                request,
+                range_error=exc.message,
+                period=period,
+                typed={"from": date_from or "", "to": date_to or ""},
+            ),
+            status_code=400,
+        )
     statement = await reports.store_statement(
         session, store_id=staff.store.id, period=period, start=start, end=end
     )
@@ -594,6 +609,7 @@ async def statements_page(
             period=period,
             start=start,
             end=end,
+            typed={"from": start.isoformat(), "to": end.isoformat()},
             chart=sales_chart(bars, statement.currency, f"{start} to {end}"),
         ),
     )
