@@ -42,11 +42,12 @@ from storeplex.models import (
     utcnow,
 )
 from storeplex.money import format_amount, to_major
-from storeplex.money_format import parse_money
+from storeplex.money_format import format_money, parse_money
 from storeplex.orders import service as orders
 from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
 from storeplex.payouts import service as payouts
+from storeplex.refunds import flow as refund_flow
 from storeplex.refunds import service as refunds
 from storeplex.reports import exports
 from storeplex.reports import service as reports
@@ -420,6 +421,7 @@ async def _payment_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     # Re-read: a refused refund changed the row with statements the identity map missed.
@@ -435,6 +437,8 @@ async def _payment_page(
             session, store_id=staff.store.id, order_id=order.id, limit=100
         )
     left = payment.amount_total - payment.amount_refunded
+    done = [r for r in rows if r.status == RefundState.SUCCEEDED]
+    share_now = refund_flow.store_share_now(payment, rows)
     return render(
         request,
         "admin/payment.html",
@@ -447,10 +451,12 @@ async def _payment_page(
             refunds=rows,
             disputes=chargebacks,
             refundable=left,
-            refundable_major=to_major(left, payment.currency),
-            refunded_amount=sum(r.amount for r in rows if r.status == RefundState.SUCCEEDED),
+            refunded_amount=sum(r.amount for r in done),
             refund_in_progress=sum(r.amount for r in rows if r.status == RefundState.PENDING),
+            share_taken_back=payment.amount_store - share_now,
+            share_now=share_now,
             refund_blocked=REFUND_BLOCKED.get(blocking or ""),
+            typed=typed or {},
             error=error,
         ),
         status_code=status_code,
@@ -464,39 +470,87 @@ async def payment_detail(
     return await _payment_page(request, staff, session, payment_id)
 
 
+REFUND_FIELDS = ("amount", "reason", "note", "restock")
+
+
 @router.post("/payments/{payment_id}/refund", response_class=HTMLResponse)
 async def payment_refund(
     request: Request, payment_id: RowId, staff: Staff, session: SessionDep
 ) -> Response:
-    """Refund all or part of the payment through the refunds service (reserve, commit, call)."""
+    """Refund part or all of the payment in two steps: the amount typed is confirmed on a
+    page that says what the shopper gets back and what the store's share loses; then the
+    same sequence as the API (`refunds.flow.refund_order`)."""
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     form = await form_data(request)
+    typed = {k: form.get(k, "") for k in REFUND_FIELDS}
+    store = staff.store
+    blocking = await refunds.dispute_blocking_refund(session, payment=payment)
+    if blocking is not None:  # said before any amount is asked for or confirmed
+        return await _payment_page(
+            request, staff, session, payment_id, error=REFUND_BLOCKED[blocking], status_code=409
+        )
     try:
-        async with session.begin_nested():
-            reserved = await refunds.reserve_refund(
-                session,
-                store_id=staff.store.id,
-                order_id=payment.order_id,
-                amount=_as_typed(form.get("amount", ""), staff.store, "amount") or None,
-                reason=form.get("reason") or None,
-                note=form.get("note") or None,
-                restock=form.get("restock") == "1",
-                staff_user_id=staff.user.id,
-                token_id=None,
+        minor = form.get("amount_minor", "")
+        if form.get("confirmed") == "1" and minor.isdigit() and len(minor) <= 15:
+            amount = int(minor)  # the amount confirmed, as the confirmation step wrote it
+        elif not typed["amount"]:
+            raise BadRequest("Type the amount to refund", field="amount")
+        else:
+            amount = parse_money(typed["amount"], payment.currency, store.locale, field="amount")
+        left = payment.amount_total - payment.amount_refunded
+        if amount <= 0:
+            raise BadRequest("The amount to refund must be more than 0", field="amount")
+        if amount > left:
+            raise BadRequest(
+                f"You can refund at most {format_money(left, payment.currency, store.locale)}",
+                field="amount",
             )
-    except StoreplexError as exc:  # refused before Stripe: a bad amount, a dispute, ...
+    except BadRequest as exc:
         return await _payment_page(
-            request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
+            request, staff, session, payment_id, error=exc.message, status_code=400, typed=typed
         )
-    refund_id = reserved.id
-    await session.commit()  # the reservation stands before any money moves (see refunds)
+    if form.get("confirmed") != "1":
+        order = await orders.get_order(session, store_id=store.id, order_id=payment.order_id)
+        config = await _config(session, store.id)
+        earlier, _ = await refunds.list_refunds(
+            session, store_id=store.id, order_id=order.id, limit=100
+        )
+        return render(
+            request,
+            "admin/refund_confirm.html",
+            _base(
+                staff,
+                "payments",
+                request,
+                payment=payment,
+                order=order,
+                amount=amount,
+                share_taken=refund_flow.store_share_taken(amount, payment, config, earlier=earlier),
+                typed=typed,
+            ),
+        )
     try:
-        await refunds.submit_refund(session, request.app.state.stripe, refund_id=refund_id)
+        await refund_flow.refund_order(
+            session,
+            request.app.state.stripe,
+            store_id=store.id,
+            order_id=payment.order_id,
+            amount=major_units(amount, payment.currency),
+            reason=typed["reason"] or None,
+            note=typed["note"] or None,
+            restock=typed["restock"] == "1",
+            staff_user_id=staff.user.id,
+            token_id=None,
+        )
     except StripeCallError as exc:
-        await session.commit()  # keep the failed (or still pending) refund on record
         return await _payment_page(
             request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
         )
+    except StoreplexError as exc:  # refused before Stripe: a dispute, a refund meanwhile, ...
+        return await _payment_page(
+            request, staff, session, payment_id, error=exc.message,
+            status_code=exc.status_code, typed=typed,
+        )  # fmt: skip
     return redirect(f"/admin/payments/{payment_id}?done=refunded")
 
 
