@@ -79,7 +79,7 @@ async def test_payouts_page_shows_the_stripe_balance_and_failed_payout_in_plain_
     assert f"{failed.amount / 100:.2f}" in html
     assert "Your bank account is closed. Add a new bank account" in html
     assert "account_closed" not in html, "the raw code stays out of the page"
-    assert "Failed — the money is back in your Stripe balance" in html
+    assert "The money is back in your Stripe balance." in html
 
     # Owners open their Express dashboard with a fresh link; other staff see no button.
     r = await http.post("/admin/payouts/stripe-dashboard", data={"csrf_token": csrf_of(html)})

@@ -312,8 +312,8 @@ STATUS_TEXT = {
     PayoutState.PENDING: "Being prepared",
     PayoutState.IN_TRANSIT: "On its way to your bank",
     PayoutState.PAID: "Arrived in your bank account",
-    PayoutState.FAILED: "Failed — the money is back in your Stripe balance",
-    PayoutState.CANCELED: "Canceled — the money is back in your Stripe balance",
+    PayoutState.FAILED: "Failed",
+    PayoutState.CANCELED: "Canceled",
 }
 
 # Stripe's payout failure codes, in plain words with the next step.
