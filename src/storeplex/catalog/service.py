@@ -20,7 +20,9 @@ from storeplex.tenancy import get_scoped, scoped
 
 MAX_STOCK = 2_147_483_647  # the column is a 32-bit integer
 TEXT_LIMITS = {"sku": 64, "name": 200, "description": 20_000}
-EDITABLE = frozenset({"sku", "name", "description", "price_amount", "stock", "is_active"})
+EDITABLE = frozenset(
+    {"sku", "name", "description", "price_amount", "stock", "is_active", "is_free"}
+)
 
 
 def _text(field: str, value: Any, *, required: bool) -> str:
@@ -40,6 +42,19 @@ def _price(value: Any) -> int:
     if not 0 <= value <= MAX_AMOUNT:
         raise BadRequest("price must be between 0 and the maximum amount", field="price")
     return value
+
+
+def check_free(price_amount: int, is_free: bool) -> None:
+    """A price of 0 only for a product marked free, and a free product costs 0: a price
+    left empty or typed as 0 by mistake never puts a product on sale for nothing."""
+    if price_amount == 0 and not is_free:
+        raise BadRequest(
+            "A price of 0 is refused: type the price, or mark the product as free if you "
+            "give it away",
+            field="price",
+        )
+    if is_free and price_amount != 0:
+        raise BadRequest("A product marked free has the price 0", field="price")
 
 
 def _stock(value: Any) -> int:
@@ -77,8 +92,10 @@ async def create_product(
     stock: int,
     description: str = "",
     is_active: bool = True,
+    is_free: bool = False,
 ) -> Product:
     """Create a product priced in the store's currency (integer minor units)."""
+    check_free(_price(price_amount), bool(is_free))
     product = Product(
         store_id=store_id,
         sku=_text("sku", sku, required=True),
@@ -87,6 +104,7 @@ async def create_product(
         price_amount=_price(price_amount),
         stock=_stock(stock),
         is_active=bool(is_active),
+        is_free=bool(is_free),
     )
     if await _sku_taken(session, store_id, product.sku):
         raise Conflict(f"A product with SKU {product.sku!r} already exists", field="sku")
@@ -189,6 +207,9 @@ async def update_product(
         product.stock = _stock(changes["stock"])
     if "is_active" in changes:
         product.is_active = bool(changes["is_active"])
+    if "is_free" in changes:
+        product.is_free = bool(changes["is_free"])
+    check_free(product.price_amount, product.is_free)
     await _flush_sku(session, product.sku)
     if stock_delta:
         product = await adjust_stock(

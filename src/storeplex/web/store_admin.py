@@ -863,20 +863,29 @@ async def products_list(
 
 def _product_values(product: Product | None, currency: str) -> dict[str, str]:
     if product is None:
-        return {"sku": "", "name": "", "description": "", "price": "", "stock": "0"}
+        return {"sku": "", "name": "", "description": "", "price": "", "stock": "0", "free": ""}
     return {
         "sku": product.sku,
         "name": product.name,
         "description": product.description,
         "price": str(to_major(product.price_amount, currency)),
         "stock": str(product.stock),
+        "free": "1" if product.is_free else "",
     }
 
 
 def _parse_product(
     form: dict[str, str], currency: str, locale: str | None = None
 ) -> dict[str, Any]:
-    price = parse_money(form.get("price", ""), currency, locale, field="price")
+    free = form.get("free") == "1"
+    typed_price = form.get("price", "").strip()
+    if free and not typed_price:
+        typed_price = "0"  # a free product needs no price typed
+    if not typed_price:
+        raise BadRequest(
+            "Type the price, or mark the product as free if you give it away", field="price"
+        )
+    price = parse_money(typed_price, currency, locale, field="price")
     try:
         stock = int(form.get("stock", ""))
     except ValueError:
@@ -887,6 +896,7 @@ def _parse_product(
         "description": form.get("description", ""),
         "price_amount": price,
         "stock": stock,
+        "is_free": free,
     }
 
 
