@@ -7,12 +7,15 @@ requests can never drive stock below zero or lose each other's change.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.catalog import images
 from storeplex.errors import BadRequest, Conflict
 from storeplex.models import Product
 from storeplex.money import MAX_AMOUNT
@@ -110,6 +113,18 @@ async def create_product(
         raise Conflict(f"A product with SKU {product.sku!r} already exists", field="sku")
     session.add(product)
     await _flush_sku(session, product.sku)
+    return product
+
+
+async def set_product_image(
+    session: AsyncSession, *, store_id: int, product_id: int, data: bytes, data_dir: Path
+) -> Product:
+    """Check, resize and store an uploaded image as the product's (catalog/images.py)."""
+    product = await get_scoped(session, Product, store_id, product_id, what="product")
+    jpeg = await asyncio.to_thread(images.process, data)  # CPU work off the event loop
+    product.image_key = await asyncio.to_thread(
+        images.store_image, data_dir, store_id, product.id, jpeg
+    )
     return product
 
 

@@ -37,6 +37,8 @@ class Product(TimestampMixin, Base):
     is_free: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # "<product id>-<16 hex of the file's SHA-256>.jpg" under <data dir>/product-images/<store id>/
+    image_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Customer(TimestampMixin, Base):

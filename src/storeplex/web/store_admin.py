@@ -17,11 +17,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import ColumnElement, select
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
+from storeplex.catalog import images
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep, get_database
 from storeplex.disputes import service as disputes
@@ -66,6 +68,7 @@ from storeplex.web.common import (
     render_login_form,
     require_owner_page,
     safe_next,
+    settings_of,
     staff_page,
     submit_login,
     submit_logout,
@@ -91,6 +94,7 @@ NOTICES = {
     "activated": "Product is on sale again.",
     "refunded": "Refund sent to Stripe.",
     "payouts": "Payout settings saved and applied to your Stripe account.",
+    "image": "Image saved; it shows on the storefront and in the cart.",
 }
 
 STATUS_TEXT = {
@@ -907,6 +911,7 @@ def _product_form(
     values: dict[str, str],
     *,
     error: str | None = None,
+    image_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -919,6 +924,8 @@ def _product_form(
             product=product,
             values=values,
             error=error,
+            image_error=image_error,
+            max_image_mb=images.MAX_UPLOAD_BYTES // (1024 * 1024),
             example=format_amount(1250, staff.store.currency),
         ),
         status_code=status_code,
@@ -970,6 +977,33 @@ async def product_save(
         product = await catalog.get_product(session, store_id=staff.store.id, product_id=product_id)
         return _product_form(request, staff, product, form, error=error, status_code=400)
     return redirect(f"/admin/products/{product_id}?done=saved")
+
+
+@router.post("/products/{product_id}/image", response_class=HTMLResponse)
+async def product_image_upload(
+    request: Request, product_id: RowId, staff: Staff, session: SessionDep
+) -> Response:
+    """The product's picture: checked, resized to 1200 px and stripped of metadata."""
+    product = await catalog.get_product(session, store_id=staff.store.id, product_id=product_id)
+    form = await request.form()  # already read (and its CSRF token checked) by staff_page
+    upload = form.get("image")
+    data = b""
+    if isinstance(upload, UploadFile):
+        data = await upload.read(images.MAX_UPLOAD_BYTES + 1)  # one byte over is enough
+    saved, error = await attempt(
+        session,
+        catalog.set_product_image(
+            session,
+            store_id=staff.store.id,
+            product_id=product_id,
+            data=data,
+            data_dir=settings_of(request).data_dir,
+        ),
+    )
+    if saved is None:
+        values = _product_values(product, staff.store.currency)
+        return _product_form(request, staff, product, values, image_error=error, status_code=400)
+    return redirect(f"/admin/products/{product_id}?done=image")
 
 
 @router.post("/products/{product_id}/active")

@@ -1,7 +1,8 @@
-"""free products
+"""free products, product images
 
 Adds `products.is_free`: a price of 0 is accepted only for a product marked free, so a
-forgotten price never puts a product on sale for nothing.
+forgotten price never puts a product on sale for nothing; and `products.image_key`, the
+file name of the product's image under the data dir.
 
 Revision ID: 0013
 Revises: 0009
@@ -24,8 +25,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("is_free", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch_op.add_column(sa.Column("image_key", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("products") as batch_op:
+        batch_op.drop_column("image_key")
         batch_op.drop_column("is_free")
