@@ -85,6 +85,8 @@ async def test_a_free_order_is_paid_without_a_payment_intent(
 ) -> None:
     kit = await make_store_kit(database)
     gift = await make_product(database, kit.store, price_amount=0, stock=5, is_free=True)
+    home = (await client.get(f"/s/{kit.store.slug}/")).text
+    assert re.search(r'<p class="price">Free</p>', home), "the storefront says Free, not 0.00"
     placed = await place_order(client, kit.store.slug, [(gift, 2)], email="fan@example.com")
     assert placed["total_amount"] == 0
     order = await client.get(
