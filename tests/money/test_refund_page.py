@@ -4,6 +4,7 @@ the store's share after refunds are shown on the payment."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -89,7 +90,19 @@ async def test_refund_is_typed_confirmed_then_shown_with_its_note_and_the_new_sh
     fee = stack.stripe.v1.application_fees.retrieve(str(payment.stripe_application_fee_id))
     assert transfer.amount_reversed - fee.amount_refunded == taken, "the confirmation was true"
 
-    # The same confirmation posted again refunds nothing more than what is left.
-    again = await http.post(f"{url}/refund", data={**confirm, "amount_minor": "1251"})
-    assert again.status_code == 400 and "at most 12,50 €" in again.text
+    # The same confirmation posted again (a second click on "Yes") sends nothing more.
+    again = await http.post(f"{url}/refund", data=confirm)
+    assert again.status_code == 409 and "refunded meanwhile" in again.text
     assert await refund_rows(database, payment.id) == 1
+    assert len(stack.stripe.v1.refunds.list(
+        params={"payment_intent": payment.stripe_payment_intent_id}
+    ).data) == 1  # fmt: skip
+    more = await http.post(f"{url}/refund", data={**confirm, "amount_minor": "1251"})
+    assert more.status_code == 400 and "at most 12,50 €" in more.text
+
+    # Two clicks at once on a new confirmation: one refund, the other is told.
+    step = await http.post(f"{url}/refund", data={"csrf_token": csrf, "amount": "5,00"})
+    confirm = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', step.text))
+    twins = await asyncio.gather(*(http.post(f"{url}/refund", data=confirm) for _ in range(2)))
+    assert sorted(r.status_code for r in twins) == [303, 409]
+    assert await refund_rows(database, payment.id) == 2

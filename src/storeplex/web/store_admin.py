@@ -533,6 +533,16 @@ async def payment_refund(
                 typed=typed,
             ),
         )
+    # The confirmation names the refunds it was made after: a second click on "Yes", or a
+    # refund made meanwhile elsewhere, changes that figure, and nothing more is sent. The
+    # row lock makes a concurrent twin wait here and then see the first one's reservation.
+    await session.refresh(payment, with_for_update=True)
+    if form.get("refunded_before") != str(payment.amount_refunded):
+        return await _payment_page(
+            request, staff, session, payment_id, status_code=409,
+            error="This payment was refunded meanwhile, so nothing more was sent. Check the "
+            "refunds below; refund again only if the shopper is still owed money.",
+        )  # fmt: skip
     try:
         await refund_flow.refund_order(
             session,
