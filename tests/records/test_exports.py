@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 
 import httpx
 
@@ -57,6 +58,12 @@ async def test_orders_and_payments_csv_stream_every_row_of_the_store(
 
     only, _ = await download(http, "/admin/orders/export.csv", q="#17")
     assert [o["number"] for o in only] == ["17"]
+    today = payments[0]["created_at"][:10]
+    later = (date.fromisoformat(today) + timedelta(days=1)).isoformat()
+    none, _ = await download(http, "/admin/payments/export.csv", **{"from": later})
+    assert none == []
+    same, _ = await download(http, "/admin/payments/export.csv", to=today, status="succeeded")
+    assert len(same) == ROWS
 
 
 async def test_a_shoppers_formula_is_defused_in_the_csv(
