@@ -90,6 +90,14 @@ async def test_an_upload_is_resized_stripped_stored_and_served(
     cart = (await client.get(f"/s/{kit.store.slug}/cart")).text
     assert f'src="{url}"' in cart
 
+    # A new picture replaces the file (and the URL) of the old one.
+    assert (await upload(client, mug.id, photo(640, 480, "WEBP"))).status_code == 303
+    new_key = await image_key(database, mug.id)
+    assert new_key is not None and new_key != key and not stored.exists()
+    assert (await client.get(url)).status_code == 404
+    assert (await client.get(f"/s/{kit.store.slug}/images/{new_key}")).status_code == 200
+    url, key = f"/s/{kit.store.slug}/images/{new_key}", new_key
+
     # Tenant-safe paths: another store's slug, a made-up or traversing name, all 404.
     other = await make_store_kit(database)
     assert (await client.get(f"/s/{other.store.slug}/images/{key}")).status_code == 404

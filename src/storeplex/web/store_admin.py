@@ -995,6 +995,7 @@ async def product_image_upload(
 ) -> Response:
     """The product's picture: checked, resized to 1200 px and stripped of metadata."""
     product = await catalog.get_product(session, store_id=staff.store.id, product_id=product_id)
+    previous = product.image_key
     form = await request.form()  # already read (and its CSRF token checked) by staff_page
     upload = form.get("image")
     data = b""
@@ -1013,6 +1014,11 @@ async def product_image_upload(
     if saved is None:
         values = _product_values(product, staff.store.currency)
         return _product_form(request, staff, product, values, image_error=error, status_code=400)
+    await session.commit()  # the new picture is the product's before the old file goes
+    if previous and previous != saved.image_key:
+        old = images.image_path(settings_of(request).data_dir, staff.store.id, previous)
+        if old is not None:
+            old.unlink(missing_ok=True)
     return redirect(f"/admin/products/{product_id}?done=image")
 
 
