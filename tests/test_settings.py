@@ -178,3 +178,23 @@ def test_the_data_dir_secrets_are_private(monkeypatch: pytest.MonkeyPatch, tmp_p
     path = tmp_path / "var" / "secret_key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(path.read_text()) >= 32
+
+
+def test_the_payout_job_runs_every_round_on_the_emulator_and_with_reconcile_on_stripe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the emulator a moved clock shows its payout within one worker round (it took up to
+    5 minutes before); on real Stripe the balance reads stay as rare as reconciliation."""
+    for name in ("STRIPE_SECRET_KEY", "STOREPLEX_EMULATOR", "STOREPLEX_PAYOUT_EVERY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    emulated = load_settings()
+    assert emulated.payout_interval_seconds == emulated.worker_interval_seconds == 5
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_secretpart")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_publicpart")
+    real = load_settings()
+    assert real.payout_interval_seconds == real.reconcile_every_seconds == 300
+    monkeypatch.setenv("STOREPLEX_PAYOUT_EVERY_SECONDS", "60")
+    assert load_settings().payout_interval_seconds == 60
+    monkeypatch.setenv("STOREPLEX_PAYOUT_EVERY_SECONDS", "0")
+    with pytest.raises(SettingsError, match="STOREPLEX_PAYOUT_EVERY_SECONDS"):
+        load_settings()

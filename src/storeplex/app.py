@@ -7,6 +7,7 @@ is not migrated to head and says which command fixes it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp
 
 from storeplex import __version__
 from storeplex.auth.sessions import SessionManager
+from storeplex.catalog.images import MAX_UPLOAD_BYTES
 from storeplex.config import Settings, ensure_safe_for_production, get_settings
 from storeplex.db import Database
 from storeplex.errors import install_error_handlers
@@ -66,7 +68,13 @@ def create_app(
     include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # An image up to catalog.images.MAX_UPLOAD_BYTES, and room above it so a larger
+        # file is refused with a message in the form rather than a bare 413.
+        uploads=((re.compile(r"/admin/products/\d{1,19}/image"), 3 * MAX_UPLOAD_BYTES),),
+    )
     if settings.base_domain:
         app.add_middleware(StorefrontHostMiddleware, base_domain=settings.base_domain)
     app.add_middleware(RequestContextMiddleware)

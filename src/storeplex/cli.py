@@ -298,6 +298,7 @@ async def _embedded_worker(settings: Settings) -> None:
         settings,
         interval_seconds=settings.worker_interval_seconds,
         reconcile_every_seconds=settings.reconcile_every_seconds,
+        payout_every_seconds=settings.payout_interval_seconds,
     )
 
 
@@ -341,6 +342,7 @@ def worker(
             once=once,
             interval_seconds=interval or settings.worker_interval_seconds,
             reconcile_every_seconds=settings.reconcile_every_seconds,
+            payout_every_seconds=settings.payout_interval_seconds,
         )
     )
 

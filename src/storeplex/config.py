@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     embedded_worker: Literal["auto", "on", "off"] = "auto"
     worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     reconcile_every_seconds: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    # Unset: see `payout_interval_seconds`.
+    payout_every_seconds: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
 
     # Stripe. `emulator` = "auto" runs the bundled emulator when no secret key is set.
     emulator: Literal["auto", "on", "off"] = "auto"
@@ -269,6 +271,18 @@ class Settings(BaseSettings):
         if self.demo_on_first_start is None:
             return not self.is_production
         return self.demo_on_first_start
+
+    @property
+    def payout_interval_seconds(self) -> float:
+        """How often the payout job runs. Unset: every worker round on the emulator (a
+        moved emulator clock shows its payout within seconds), and with reconciliation on
+        real Stripe (each run reads the balance of every store still waiting for its
+        minimum, so it stays as rare as reconciliation)."""
+        if self.payout_every_seconds is not None:
+            return self.payout_every_seconds
+        if self.emulator_enabled:
+            return self.worker_interval_seconds
+        return self.reconcile_every_seconds
 
     @property
     def runs_embedded_worker(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,13 +20,26 @@ class BodyTooLarge(Exception):
 class BodySizeLimitMiddleware:
     """Refuse bodies over `max_bytes` with a 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        uploads: tuple[tuple[re.Pattern[str], int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # (path pattern, limit): upload forms whose bodies may be larger (product images)
+        self.uploads = uploads
 
-    async def _refuse(self, send: Send) -> None:
+    def _limit(self, path: str) -> int:
+        for pattern, limit in self.uploads:
+            if pattern.fullmatch(path):
+                return max(limit, self.max_bytes)
+        return self.max_bytes
+
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            error_body("payload_too_large", f"The request body is over {self.max_bytes} bytes")
+            error_body("payload_too_large", f"The request body is over {limit} bytes")
         ).encode()
         await send(
             {
@@ -40,14 +54,15 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope.get("path", ""))
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.max_bytes
+                too_big = int(length) > limit
             except ValueError:
                 too_big = True
             if too_big:
-                await self._refuse(send)
+                await self._refuse(send, limit)
                 return
         received = 0
         started = False
@@ -57,7 +72,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -71,7 +86,7 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
 
 STRIPE_JS_SOURCES = {

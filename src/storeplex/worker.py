@@ -176,10 +176,15 @@ async def run_worker(
     once: bool = False,
     interval_seconds: float = 5.0,
     reconcile_every_seconds: float = 300.0,
+    payout_every_seconds: float | None = None,
 ) -> None:
+    """Loop: retry failed events and deliver mail every round; reconcile and prune every
+    `reconcile_every_seconds`; run the payout job every `payout_every_seconds` (default:
+    with reconciliation)."""
     database = Database(settings)
     gateway = StripeGateway(settings)
-    last_reconcile = 0.0
+    last_reconcile = last_payouts = 0.0
+    payout_every = payout_every_seconds or reconcile_every_seconds
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -192,11 +197,16 @@ async def run_worker(
                     report = await reconcile(database, gateway, settings)
                     last_reconcile = loop.time()
                     log.info("worker: reconcile: %s", report.summary())
-                    payouts = await run_payouts(database, gateway)
-                    log.info("worker: %s", payouts.summary())
                     async with database.session_scope() as session:
                         pruned = await prune_sign_in_state(session)
                     log.info("worker: pruned sign-in state %s", pruned)
+                if once or loop.time() - last_payouts >= payout_every:
+                    payouts = await run_payouts(database, gateway)
+                    last_payouts = loop.time()
+                    quiet = not payouts.payouts_made and not payouts.errors
+                    log.log(
+                        logging.DEBUG if quiet else logging.INFO, "worker: %s", payouts.summary()
+                    )
             except Exception:
                 log.exception("worker iteration failed; continuing")
             if once:

@@ -14,18 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.journeys import Shots
+from tests.browser.journeys import CHROMIUM, CHROMIUM_ARGS, Shots
 from tests.support.stack import Stack, emulator_server, running_stack
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -86,3 +86,16 @@ class Shots:
         self.count += 1
         path = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{step}.png"
         await self.page.screenshot(path=str(path), full_page=True)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]

@@ -31,6 +31,7 @@ class CartLineOut(BaseModel):
     line_total: str
     stock: int
     available: bool
+    image_key: str | None = Field(default=None, description="The product image's file name")
 
 
 class CartOut(BaseModel):

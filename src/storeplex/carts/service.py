@@ -262,6 +262,7 @@ async def view_cart(
                 line_total=format_amount(line_total, currency),
                 stock=product.stock if product.is_active else 0,
                 available=available,
+                image_key=product.image_key,
             )
         )
     return CartOut(

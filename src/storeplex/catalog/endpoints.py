@@ -37,6 +37,7 @@ async def create_product(
         price_amount=parse_amount(body.price, currency, field="price"),
         stock=body.stock,
         is_active=body.is_active,
+        is_free=body.is_free,
     )
     return ProductOut.of(product, currency)
 

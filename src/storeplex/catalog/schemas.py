@@ -34,6 +34,7 @@ class ProductCreate(BaseModel):
     price: str = Field(description=PRICE_HINT, json_schema_extra=MONEY_TEXT_SCHEMA)
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)
     is_active: bool = True
+    is_free: bool = Field(default=False, description='Given away: its price must be "0"')
 
     _price_text = field_validator("price", mode="before")(_price_is_text)
 
@@ -48,6 +49,7 @@ class ProductUpdate(BaseModel):
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     stock_delta: int | None = Field(default=None, ge=-MAX_STOCK, le=MAX_STOCK)
     is_active: bool | None = None
+    is_free: bool | None = None
 
     _price_text = field_validator("price", mode="before")(_price_is_text)
 
@@ -62,6 +64,7 @@ class ProductOut(BaseModel):
     currency: str
     stock: int
     is_active: bool
+    is_free: bool
     created_at: datetime
     updated_at: datetime
 
@@ -78,6 +81,7 @@ class ProductOut(BaseModel):
             currency=currency,
             stock=product.stock,
             is_active=product.is_active,
+            is_free=product.is_free,
             created_at=product.created_at,
             updated_at=product.updated_at,
         )

@@ -7,12 +7,15 @@ requests can never drive stock below zero or lose each other's change.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.catalog import images
 from storeplex.errors import BadRequest, Conflict
 from storeplex.models import Product
 from storeplex.money import MAX_AMOUNT
@@ -20,7 +23,9 @@ from storeplex.tenancy import get_scoped, scoped
 
 MAX_STOCK = 2_147_483_647  # the column is a 32-bit integer
 TEXT_LIMITS = {"sku": 64, "name": 200, "description": 20_000}
-EDITABLE = frozenset({"sku", "name", "description", "price_amount", "stock", "is_active"})
+EDITABLE = frozenset(
+    {"sku", "name", "description", "price_amount", "stock", "is_active", "is_free"}
+)
 
 
 def _text(field: str, value: Any, *, required: bool) -> str:
@@ -40,6 +45,19 @@ def _price(value: Any) -> int:
     if not 0 <= value <= MAX_AMOUNT:
         raise BadRequest("price must be between 0 and the maximum amount", field="price")
     return value
+
+
+def check_free(price_amount: int, is_free: bool) -> None:
+    """A price of 0 only for a product marked free, and a free product costs 0: a price
+    left empty or typed as 0 by mistake never puts a product on sale for nothing."""
+    if price_amount == 0 and not is_free:
+        raise BadRequest(
+            "A price of 0 is refused: type the price, or mark the product as free if you "
+            "give it away",
+            field="price",
+        )
+    if is_free and price_amount != 0:
+        raise BadRequest("A product marked free has the price 0", field="price")
 
 
 def _stock(value: Any) -> int:
@@ -77,8 +95,10 @@ async def create_product(
     stock: int,
     description: str = "",
     is_active: bool = True,
+    is_free: bool = False,
 ) -> Product:
     """Create a product priced in the store's currency (integer minor units)."""
+    check_free(_price(price_amount), bool(is_free))
     product = Product(
         store_id=store_id,
         sku=_text("sku", sku, required=True),
@@ -87,11 +107,24 @@ async def create_product(
         price_amount=_price(price_amount),
         stock=_stock(stock),
         is_active=bool(is_active),
+        is_free=bool(is_free),
     )
     if await _sku_taken(session, store_id, product.sku):
         raise Conflict(f"A product with SKU {product.sku!r} already exists", field="sku")
     session.add(product)
     await _flush_sku(session, product.sku)
+    return product
+
+
+async def set_product_image(
+    session: AsyncSession, *, store_id: int, product_id: int, data: bytes, data_dir: Path
+) -> Product:
+    """Check, resize and store an uploaded image as the product's (catalog/images.py)."""
+    product = await get_scoped(session, Product, store_id, product_id, what="product")
+    jpeg = await asyncio.to_thread(images.process, data)  # CPU work off the event loop
+    product.image_key = await asyncio.to_thread(
+        images.store_image, data_dir, store_id, product.id, jpeg
+    )
     return product
 
 
@@ -189,6 +222,9 @@ async def update_product(
         product.stock = _stock(changes["stock"])
     if "is_active" in changes:
         product.is_active = bool(changes["is_active"])
+    if "is_free" in changes:
+        product.is_free = bool(changes["is_free"])
+    check_free(product.price_amount, product.is_free)
     await _flush_sku(session, product.sku)
     if stock_delta:
         product = await adjust_stock(

@@ -98,8 +98,9 @@ async def _lines(session: AsyncSession, order_id: int) -> list[dict[str, object]
     ]
 
 
-async def order_paid(session: AsyncSession, *, order: Order, payment: Payment) -> None:
-    """The shopper's confirmation with its receipt, and the store's new-order notice."""
+async def order_paid(session: AsyncSession, *, order: Order, payment: Payment | None) -> None:
+    """The shopper's confirmation with its receipt, and the store's new-order notice
+    (`payment` None: a free order, paid without a card)."""
     if order.status == OrderStatus.CANCELED:
         return  # paid after it was canceled: it gets refunded, not confirmed
     store = await session.get_one(Store, order.store_id)
@@ -109,10 +110,10 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment) -
         "lines": lines,
         "subtotal_amount": order.subtotal_amount,
         "shipping_amount": order.shipping_amount,
-        "paid_on": _day(order.paid_at or payment.paid_at),
+        "paid_on": _day(order.paid_at or (payment.paid_at if payment else None)),
         # Brand and last 4 only: never more of a card number.
-        "card_brand": payment.card_brand,
-        "card_last4": payment.card_last4,
+        "card_brand": payment.card_brand if payment else None,
+        "card_last4": payment.card_last4 if payment else None,
     }
     await enqueue(
         session,

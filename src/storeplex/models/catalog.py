@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +33,12 @@ class Product(TimestampMixin, Base):
     price_amount: Mapped[int] = mapped_column(Money, nullable=False)
     stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # A price of 0 only for a product its store marked free (migration 0013).
+    is_free: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    # "<product id>-<16 hex of the file's SHA-256>.jpg" under <data dir>/product-images/<store id>/
+    image_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Customer(TimestampMixin, Base):

@@ -23,6 +23,7 @@ from storeplex.auth.secrets import new_token, token_digest
 from storeplex.carts.service import take_lines
 from storeplex.db import insert_if_new
 from storeplex.errors import BadRequest, Conflict
+from storeplex.mail import notify
 from storeplex.models import (
     Customer,
     Order,
@@ -31,9 +32,11 @@ from storeplex.models import (
     PaymentStatus,
     Product,
     Store,
+    utcnow,
 )
 from storeplex.money import MAX_AMOUNT, format_amount, minimum_charge
 from storeplex.orders.schemas import CheckoutIn
+from storeplex.orders.service import mark_order_paid
 from storeplex.stores.service import require_taking_orders
 
 ORDER_TOKEN_PREFIX = "spo"
@@ -157,7 +160,7 @@ async def place_order(
     subtotal = sum(item.line_total_amount for item in items)
     shipping = 0
     total = subtotal + shipping
-    if total < minimum_charge(currency):
+    if 0 < total < minimum_charge(currency):
         raise BadRequest(
             f"The minimum order is {format_amount(minimum_charge(currency), currency)}",
             code="below_minimum",
@@ -199,4 +202,11 @@ async def place_order(
         item.order_id = order.id
     session.add_all(items)
     await session.flush()
+    if total == 0:
+        # Only free products (catalog.check_free): nothing to pay, so no PaymentIntent and
+        # no payment row (the books do not move); the order is paid now, its stock stays
+        # taken, and the shopper gets the receipt in this transaction.
+        mark_order_paid(order, paid_at=utcnow())
+        await session.flush()
+        await notify.order_paid(session, order=order, payment=None)
     return PlacedOrder(order=order, items=items, access_token=access_token)

@@ -36,6 +36,14 @@ async def list_orders(
     session: SessionDep,
     status: StatusFilter | None = None,
     payment_status: PaymentFilter | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=service.SEARCH_MAX_LENGTH,
+            description="An order number (42 or #42), the shopper's email, or part of the "
+            "name or email",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderList:
@@ -45,6 +53,7 @@ async def list_orders(
         store_id=staff.store_id,
         status=status,
         payment_status=payment_status,
+        q=service.check_search(q),
         limit=limit,
         offset=offset,
     )

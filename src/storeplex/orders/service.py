@@ -14,13 +14,14 @@ from collections import defaultdict
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.auth.secrets import digests_match
 from storeplex.errors import BadRequest, Conflict, NotFound
 from storeplex.mail import notify
 from storeplex.models import (
+    Customer,
     Dispute,
     DisputeOutcome,
     Order,
@@ -141,21 +142,85 @@ async def order_for_shopper(
     return order
 
 
+SEARCH_MAX_LENGTH = 100
+# Name and partial-email search reads at most this many of the store's newest orders, so
+# its cost is bounded whatever the store's size; order numbers and whole emails use indexes
+# and find any order.
+SEARCH_SCAN_LIMIT = 10_000
+
+
+def check_search(q: str | None) -> str | None:
+    """The search text, trimmed; refused when too long."""
+    if q is None or not q.strip():
+        return None
+    q = q.strip()
+    if len(q) > SEARCH_MAX_LENGTH:
+        raise BadRequest(f"Search for at most {SEARCH_MAX_LENGTH} characters", field="q")
+    return q
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def search_condition(store_id: int, q: str) -> ColumnElement[bool]:
+    """Orders matching `q`: its number ("42" or "#42", unique index), the shopper's whole
+    email (the customers' (store, email) index), or part of the name or email among the
+    store's newest SEARCH_SCAN_LIMIT orders."""
+    q = q.strip()[:SEARCH_MAX_LENGTH]
+    number = q.removeprefix("#").strip()
+    pattern = _like(q)
+    newest = (
+        select(Order.id)
+        .where(Order.store_id == store_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(SEARCH_SCAN_LIMIT)
+        .scalar_subquery()
+    )
+    recent = (
+        select(Order.id)
+        .where(Order.store_id == store_id, Order.id.in_(newest))
+        .where(
+            or_(
+                func.lower(Order.shipping_name).like(pattern, escape="\\"),
+                Order.email.like(pattern, escape="\\"),
+            )
+        )
+    )
+    conditions: list[ColumnElement[bool]] = [Order.id.in_(recent)]
+    if number.isdigit() and len(number) <= 9:
+        conditions.append(Order.number == int(number))
+    if "@" in q:
+        conditions.append(
+            Order.customer_id.in_(
+                select(Customer.id).where(
+                    Customer.store_id == store_id, Customer.email == q.lower()
+                )
+            )
+        )
+    return or_(*conditions)
+
+
 async def list_orders(
     session: AsyncSession,
     *,
     store_id: int,
     status: str | None = None,
     payment_status: str | None = None,
+    q: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[Order], bool]:
-    """The store's orders, newest first, and whether more follow this page."""
+    """The store's orders, newest first, and whether more follow this page; `q` searches
+    (see `search_condition`)."""
     query = scoped(Order, store_id)
     if status is not None:
         query = query.where(Order.status == status)
     if payment_status is not None:
         query = query.where(Order.payment_status == payment_status)
+    if q is not None and q.strip():
+        query = query.where(search_condition(store_id, q))
     query = query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1).offset(offset)
     rows = list((await session.execute(query)).scalars())
     return rows[:limit], len(rows) > limit

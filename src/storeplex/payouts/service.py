@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -304,3 +304,100 @@ async def list_payouts(
     )
     rows = list((await session.execute(query)).scalars())
     return rows[:limit], len(rows) > limit
+
+
+# What a person reads about a payout ------------------------------------------------------
+
+STATUS_TEXT = {
+    PayoutState.PENDING: "Being prepared",
+    PayoutState.IN_TRANSIT: "On its way to your bank",
+    PayoutState.PAID: "Arrived in your bank account",
+    PayoutState.FAILED: "Failed",
+    PayoutState.CANCELED: "Canceled",
+}
+
+# Stripe's payout failure codes, in plain words with the next step.
+FAILURE_TEXT = {
+    "account_closed": "Your bank account is closed. Add a new bank account in the Stripe "
+    "dashboard.",
+    "account_frozen": "Your bank account is frozen. Contact your bank, or add another account.",
+    "bank_account_restricted": "Your bank account does not accept this kind of payment. "
+    "Ask your bank, or add another account.",
+    "bank_ownership_changed": "Your bank account changed owner. Add the account again in the "
+    "Stripe dashboard.",
+    "could_not_process": "Your bank could not process the payout. Stripe will try again; "
+    "if it fails again, check your bank details.",
+    "debit_not_authorized": "Your bank refused the transfer. Ask your bank to accept it.",
+    "declined": "Your bank declined the payout. Ask your bank why, or add another account.",
+    "incorrect_account_holder_address": "The account holder's address does not match your "
+    "bank's. Correct it in the Stripe dashboard.",
+    "incorrect_account_holder_name": "The account holder's name does not match your bank's. "
+    "Correct it in the Stripe dashboard.",
+    "incorrect_account_holder_tax_id": "The tax id does not match your bank's records. "
+    "Correct it in the Stripe dashboard.",
+    "insufficient_funds": "Your Stripe balance was too low when the payout was made.",
+    "invalid_account_number": "The bank account number is wrong. Correct it in the Stripe "
+    "dashboard.",
+    "invalid_currency": "Your bank account cannot receive this currency. Add an account in "
+    "this currency.",
+    "no_account": "Your bank has no account with these details. Check them in the Stripe "
+    "dashboard.",
+}
+FAILURE_FALLBACK = "The payout failed. Open the Stripe dashboard to see what your bank said."
+
+
+def failure_text(code: str | None) -> str | None:
+    """A payout failure in plain words (None when the payout did not fail)."""
+    if not code:
+        return None
+    return FAILURE_TEXT.get(code, FAILURE_FALLBACK)
+
+
+@dataclass(frozen=True)
+class StoreBalance:
+    """The connected account's balance in the store's currency (minor units)."""
+
+    available: int
+    pending: int
+    currency: str
+
+
+async def store_balance(
+    gateway: StripeGateway, *, store_id: int, account: str, currency: str
+) -> StoreBalance:
+    """Read the balance from Stripe (never cached: it moves with every sale and payout)."""
+    balance = await gateway.retrieve_balance(stripe_account=account, store_id=store_id)
+
+    def total(kind: str) -> int:
+        return sum(
+            int(b["amount"])
+            for b in balance.get(kind) or []
+            if str(b.get("currency", "")).upper() == currency.upper()
+        )
+
+    return StoreBalance(total("available"), total("pending"), currency.upper())
+
+
+def next_payout_day(schedule: str, today: date, *, paid_this_period: bool) -> date:
+    """The next day a payout is made on this schedule, from `today` (UTC).
+
+    Stripe's own schedule pays on the next due day after today; with a minimum our job
+    pays on a due day, so today counts while nothing was paid for today's period."""
+    day = today if not paid_this_period else today + timedelta(days=1)
+    for _ in range(32):
+        if is_due(schedule, datetime(day.year, day.month, day.day, tzinfo=UTC)):
+            return day
+        day += timedelta(days=1)
+    return day  # unreachable: every schedule is due within 31 days
+
+
+async def paid_in_period(session: AsyncSession, *, store_id: int, period: str) -> bool:
+    """Has our payout job already paid this store for `period`?"""
+    row = (
+        await session.execute(
+            scoped(Payout, store_id)
+            .where(Payout.period == period, Payout.automatic.is_(False))
+            .limit(1)
+        )
+    ).first()
+    return row is not None

@@ -1,10 +1,9 @@
 """Store staff refund orders and list refunds. The store is the one in the credential.
 
-POST commits twice on purpose: the reservation (a pending refund holding its amount
-on the payment) is committed before Stripe is called, so concurrent requests can
-never refund more than was paid; the request's own commit then records Stripe's
-answer. A refusal by Stripe is committed as a failed refund before the error is
-answered.
+POST runs `refunds.flow.refund_order`, the same sequence as the store admin's refund
+page: it commits twice on purpose (the reservation before Stripe is called, so concurrent
+requests can never refund more than was paid; a refusal by Stripe as a failed refund
+before the error is answered).
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from storeplex.auth.deps import CurrentStaff
 from storeplex.deps import SessionDep
 from storeplex.payments.deps import GatewayDep
 from storeplex.refunds import service
+from storeplex.refunds.flow import refund_order
 from storeplex.refunds.schemas import RefundIn, RefundList, RefundOut, refund_out
-from storeplex.stripe.gateway import StripeCallError
 
 router = APIRouter(prefix="/api/v1/store", tags=["store-refunds"])
 
@@ -37,8 +36,9 @@ async def create_refund(
     gateway: GatewayDep,
 ) -> RefundOut:
     """Refund the order fully (no amount) or partly; never more than what is left."""
-    refund = await service.reserve_refund(
+    refund = await refund_order(
         session,
+        gateway,
         store_id=staff.store_id,
         order_id=order_id,
         amount=body.amount,
@@ -48,15 +48,6 @@ async def create_refund(
         staff_user_id=staff.staff_user_id,
         token_id=staff.token_id,
     )
-    refund_id = refund.id
-    await session.commit()  # the reservation stands before any money moves
-    try:
-        refund = await service.submit_refund(session, gateway, refund_id=refund_id)
-    except StripeCallError as exc:
-        await session.commit()  # keep the failed (or still pending) refund on record
-        if exc.status_code == 503:
-            exc.message = f"{exc.message} The refund is recorded as pending and will be retried."
-        raise
     return refund_out(refund)
 
 

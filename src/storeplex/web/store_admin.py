@@ -10,17 +10,20 @@ AccountLinks.
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy import ColumnElement, select
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
 from storeplex.auth.two_factor import PersonKind
+from storeplex.catalog import images
 from storeplex.catalog import service as catalog
 from storeplex.deps import SessionDep, get_database
 from storeplex.disputes import service as disputes
@@ -35,16 +38,20 @@ from storeplex.models import (
     PaymentStatus,
     Product,
     RefundState,
+    StaffRole,
     Store,
     StorePaymentConfig,
+    utcnow,
 )
 from storeplex.money import format_amount, to_major
-from storeplex.money_format import parse_money
+from storeplex.money_format import format_money, parse_money
 from storeplex.orders import service as orders
 from storeplex.payments.cancel import cancel_order
 from storeplex.payments.service import PaymentNotConfigured
 from storeplex.payouts import service as payouts
+from storeplex.refunds import flow as refund_flow
 from storeplex.refunds import service as refunds
+from storeplex.reports import exports
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
@@ -62,6 +69,7 @@ from storeplex.web.common import (
     render_login_form,
     require_owner_page,
     safe_next,
+    settings_of,
     staff_page,
     submit_login,
     submit_logout,
@@ -88,6 +96,7 @@ NOTICES = {
     "activated": "Product is on sale again.",
     "refunded": "Refund sent to Stripe.",
     "payouts": "Payout settings saved and applied to your Stripe account.",
+    "image": "Image saved; it shows on the storefront and in the cart.",
 }
 
 STATUS_TEXT = {
@@ -328,6 +337,44 @@ def _date(value: str | None) -> date | None:
         raise BadRequest(f"{value!r} is not a date; use the date picker (YYYY-MM-DD)") from None
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+def _csv_response(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        (chunk.encode() async for chunk in chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/payments/export.csv")
+async def payments_export(
+    request: Request,
+    staff: Staff,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """Every payment matching the page's filters, streamed (see reports/exports.py)."""
+    conditions: list[ColumnElement[bool]] = []
+    if status in PaymentState.ALL:
+        conditions.append(Payment.status == status)
+    start, end = _date(date_from), _date(date_to)
+    if start:
+        conditions.append(Payment.created_at >= _day_start(start))
+    if end:
+        conditions.append(Payment.created_at < _day_start(end + timedelta(days=1)))
+    chunks = exports.payments_csv(
+        get_database(request), store_id=staff.store.id, conditions=conditions
+    )
+    return _csv_response(chunks, f"payments-{staff.store.slug}-{utcnow().date()}.csv")
+
+
 @router.get("/payments", response_class=HTMLResponse)
 async def payments_list(
     request: Request,
@@ -382,6 +429,7 @@ async def _payment_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     # Re-read: a refused refund changed the row with statements the identity map missed.
@@ -397,6 +445,8 @@ async def _payment_page(
             session, store_id=staff.store.id, order_id=order.id, limit=100
         )
     left = payment.amount_total - payment.amount_refunded
+    done = [r for r in rows if r.status == RefundState.SUCCEEDED]
+    share_now = refund_flow.store_share_now(payment, rows)
     return render(
         request,
         "admin/payment.html",
@@ -409,10 +459,12 @@ async def _payment_page(
             refunds=rows,
             disputes=chargebacks,
             refundable=left,
-            refundable_major=to_major(left, payment.currency),
-            refunded_amount=sum(r.amount for r in rows if r.status == RefundState.SUCCEEDED),
+            refunded_amount=sum(r.amount for r in done),
             refund_in_progress=sum(r.amount for r in rows if r.status == RefundState.PENDING),
+            share_taken_back=payment.amount_store - share_now,
+            share_now=share_now,
             refund_blocked=REFUND_BLOCKED.get(blocking or ""),
+            typed=typed or {},
             error=error,
         ),
         status_code=status_code,
@@ -426,40 +478,162 @@ async def payment_detail(
     return await _payment_page(request, staff, session, payment_id)
 
 
+REFUND_FIELDS = ("amount", "reason", "note", "restock")
+
+
 @router.post("/payments/{payment_id}/refund", response_class=HTMLResponse)
 async def payment_refund(
     request: Request, payment_id: RowId, staff: Staff, session: SessionDep
 ) -> Response:
-    """Refund all or part of the payment through the refunds service (reserve, commit, call)."""
+    """Refund part or all of the payment in two steps: the amount typed is confirmed on a
+    page that says what the shopper gets back and what the store's share loses; then the
+    same sequence as the API (`refunds.flow.refund_order`)."""
     payment = await get_scoped(session, Payment, staff.store.id, payment_id, what="payment")
     form = await form_data(request)
+    typed = {k: form.get(k, "") for k in REFUND_FIELDS}
+    store = staff.store
+    blocking = await refunds.dispute_blocking_refund(session, payment=payment)
+    if blocking is not None:  # said before any amount is asked for or confirmed
+        return await _payment_page(
+            request, staff, session, payment_id, error=REFUND_BLOCKED[blocking], status_code=409
+        )
     try:
-        async with session.begin_nested():
-            reserved = await refunds.reserve_refund(
-                session,
-                store_id=staff.store.id,
-                order_id=payment.order_id,
-                amount=_as_typed(form.get("amount", ""), staff.store, "amount") or None,
-                reason=form.get("reason") or None,
-                note=form.get("note") or None,
-                restock=form.get("restock") == "1",
-                staff_user_id=staff.user.id,
-                token_id=None,
+        minor = form.get("amount_minor", "")
+        if form.get("confirmed") == "1" and minor.isdigit() and len(minor) <= 15:
+            amount = int(minor)  # the amount confirmed, as the confirmation step wrote it
+        elif not typed["amount"]:
+            raise BadRequest("Type the amount to refund", field="amount")
+        else:
+            amount = parse_money(typed["amount"], payment.currency, store.locale, field="amount")
+        left = payment.amount_total - payment.amount_refunded
+        if amount <= 0:
+            raise BadRequest("The amount to refund must be more than 0", field="amount")
+        if amount > left:
+            raise BadRequest(
+                f"You can refund at most {format_money(left, payment.currency, store.locale)}",
+                field="amount",
             )
-    except StoreplexError as exc:  # refused before Stripe: a bad amount, a dispute, ...
+    except BadRequest as exc:
         return await _payment_page(
-            request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
+            request, staff, session, payment_id, error=exc.message, status_code=400, typed=typed
         )
-    refund_id = reserved.id
-    await session.commit()  # the reservation stands before any money moves (see refunds)
+    if form.get("confirmed") != "1":
+        order = await orders.get_order(session, store_id=store.id, order_id=payment.order_id)
+        config = await _config(session, store.id)
+        earlier, _ = await refunds.list_refunds(
+            session, store_id=store.id, order_id=order.id, limit=100
+        )
+        return render(
+            request,
+            "admin/refund_confirm.html",
+            _base(
+                staff,
+                "payments",
+                request,
+                payment=payment,
+                order=order,
+                amount=amount,
+                share_taken=refund_flow.store_share_taken(amount, payment, config, earlier=earlier),
+                typed=typed,
+            ),
+        )
+    # The confirmation names the refunds it was made after: a second click on "Yes", or a
+    # refund made meanwhile elsewhere, changes that figure, and nothing more is sent. The
+    # row lock makes a concurrent twin wait here and then see the first one's reservation.
+    await session.refresh(payment, with_for_update=True)
+    if form.get("refunded_before") != str(payment.amount_refunded):
+        return await _payment_page(
+            request, staff, session, payment_id, status_code=409,
+            error="This payment was refunded meanwhile, so nothing more was sent. Check the "
+            "refunds below; refund again only if the shopper is still owed money.",
+        )  # fmt: skip
     try:
-        await refunds.submit_refund(session, request.app.state.stripe, refund_id=refund_id)
+        await refund_flow.refund_order(
+            session,
+            request.app.state.stripe,
+            store_id=store.id,
+            order_id=payment.order_id,
+            amount=major_units(amount, payment.currency),
+            reason=typed["reason"] or None,
+            note=typed["note"] or None,
+            restock=typed["restock"] == "1",
+            staff_user_id=staff.user.id,
+            token_id=None,
+        )
     except StripeCallError as exc:
-        await session.commit()  # keep the failed (or still pending) refund on record
         return await _payment_page(
             request, staff, session, payment_id, error=exc.message, status_code=exc.status_code
         )
+    except StoreplexError as exc:  # refused before Stripe: a dispute, a refund meanwhile, ...
+        return await _payment_page(
+            request, staff, session, payment_id, error=exc.message,
+            status_code=exc.status_code, typed=typed,
+        )  # fmt: skip
     return redirect(f"/admin/payments/{payment_id}?done=refunded")
+
+
+# Payouts --------------------------------------------------------------------------------
+
+
+@router.get("/payouts", response_class=HTMLResponse)
+async def payouts_page(
+    request: Request, staff: Staff, session: SessionDep, offset: Offset = 0
+) -> HTMLResponse:
+    """The balance at Stripe, when the next payout comes, and every payout with its outcome."""
+    store = staff.store
+    config = await _config(session, store.id)
+    balance: payouts.StoreBalance | None = None
+    balance_error = None
+    next_day: date | None = None
+    if config is not None and config.stripe_account_id:
+        try:
+            balance = await payouts.store_balance(
+                request.app.state.stripe,
+                store_id=store.id,
+                account=config.stripe_account_id,
+                currency=config.currency,
+            )
+        except StripeCallError as exc:
+            balance_error = f"Stripe could not be asked for your balance just now ({exc.message})."
+        now = utcnow()
+        manual = config.minimum_payout_amount > 0
+        paid = manual and await payouts.paid_in_period(
+            session, store_id=store.id, period=payouts.period_of(config.payout_schedule, now)
+        )
+        next_day = payouts.next_payout_day(
+            config.payout_schedule, now.date(), paid_this_period=paid or not manual
+        )
+    rows, has_more = await payouts.list_payouts(
+        session, store_id=store.id, limit=PAGE, offset=offset
+    )
+    return render(
+        request,
+        "admin/payouts.html",
+        _base(
+            staff,
+            "payouts",
+            request,
+            config=config,
+            balance=balance,
+            balance_error=balance_error,
+            next_day=next_day,
+            rows=rows,
+            has_more=has_more,
+            offset=offset,
+            page=PAGE,
+            status_text=payouts.STATUS_TEXT,
+            failure_text=payouts.failure_text,
+            is_owner=staff.user.role == StaffRole.OWNER,
+        ),
+    )
+
+
+@router.post("/payouts/stripe-dashboard")
+async def stripe_dashboard(request: Request, staff: Staff, session: SessionDep) -> Response:
+    """Owners only: a fresh single-use link into the store's Stripe Express dashboard."""
+    require_owner_page(staff)
+    url = await payment_service(request, session).create_dashboard_link(staff.store.id)
+    return redirect(url)
 
 
 # Statements -----------------------------------------------------------------------------
@@ -475,7 +649,22 @@ async def statements_page(
     date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> HTMLResponse:
     period = period if period in ("day", "month") else "day"
-    start, end = reports.check_range(_date(date_from), _date(date_to), period)
+    try:
+        start, end = reports.check_range(_date(date_from), _date(date_to), period)
+    except BadRequest as exc:  # a reversed or too long range: said in the form
+        return render(
+            request,
+            "admin/statements.html",
+            _base(
+                staff,
+                "statements",
+                request,
+                range_error=exc.message,
+                period=period,
+                typed={"from": date_from or "", "to": date_to or ""},
+            ),
+            status_code=400,
+        )
     statement = await reports.store_statement(
         session, store_id=staff.store.id, period=period, start=start, end=end
     )
@@ -492,12 +681,36 @@ async def statements_page(
             period=period,
             start=start,
             end=end,
+            typed={"from": start.isoformat(), "to": end.isoformat()},
             chart=sales_chart(bars, statement.currency, f"{start} to {end}"),
         ),
     )
 
 
 # Orders ---------------------------------------------------------------------------------
+
+
+@router.get("/orders/export.csv")
+async def orders_export(
+    request: Request,
+    staff: Staff,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    payment_status: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[str | None, Query(max_length=orders.SEARCH_MAX_LENGTH)] = None,
+) -> Response:
+    """Every order matching the page's filters and search, streamed."""
+    conditions: list[ColumnElement[bool]] = []
+    if status in OrderStatus.ALL:
+        conditions.append(Order.status == status)
+    if payment_status in PaymentStatus.ALL:
+        conditions.append(Order.payment_status == payment_status)
+    search = orders.check_search(q)
+    if search:
+        conditions.append(orders.search_condition(staff.store.id, search))
+    chunks = exports.orders_csv(
+        get_database(request), store_id=staff.store.id, conditions=conditions
+    )
+    return _csv_response(chunks, f"orders-{staff.store.slug}-{utcnow().date()}.csv")
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -507,18 +720,28 @@ async def orders_list(
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=30)] = None,
     payment_status: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[str | None, Query(max_length=2000)] = None,
     offset: Offset = 0,
 ) -> HTMLResponse:
     status = status if status in OrderStatus.ALL else None
     payment_status = payment_status if payment_status in PaymentStatus.ALL else None
-    rows, has_more = await orders.list_orders(
-        session,
-        store_id=staff.store.id,
-        status=status,
-        payment_status=payment_status,
-        limit=PAGE,
-        offset=offset,
-    )
+    search_error = None
+    try:
+        search = orders.check_search(q)
+    except BadRequest as exc:
+        search, search_error = None, exc.message
+    rows: list[Order] = []
+    has_more = False
+    if search_error is None:
+        rows, has_more = await orders.list_orders(
+            session,
+            store_id=staff.store.id,
+            status=status,
+            payment_status=payment_status,
+            q=search,
+            limit=PAGE,
+            offset=offset,
+        )
     closed = await orders.closed_reasons(session, rows)
     return render(
         request,
@@ -534,8 +757,14 @@ async def orders_list(
             page=PAGE,
             statuses=OrderStatus.ALL,
             payment_statuses=PaymentStatus.ALL,
-            filters={"status": status or "", "payment_status": payment_status or ""},
+            filters={
+                "status": status or "",
+                "payment_status": payment_status or "",
+                "q": (q or "")[: orders.SEARCH_MAX_LENGTH * 2],
+            },
+            search_error=search_error,
         ),
+        status_code=400 if search_error else 200,
     )
 
 
@@ -652,20 +881,29 @@ async def products_list(
 
 def _product_values(product: Product | None, currency: str) -> dict[str, str]:
     if product is None:
-        return {"sku": "", "name": "", "description": "", "price": "", "stock": "0"}
+        return {"sku": "", "name": "", "description": "", "price": "", "stock": "0", "free": ""}
     return {
         "sku": product.sku,
         "name": product.name,
         "description": product.description,
         "price": str(to_major(product.price_amount, currency)),
         "stock": str(product.stock),
+        "free": "1" if product.is_free else "",
     }
 
 
 def _parse_product(
     form: dict[str, str], currency: str, locale: str | None = None
 ) -> dict[str, Any]:
-    price = parse_money(form.get("price", ""), currency, locale, field="price")
+    free = form.get("free") == "1"
+    typed_price = form.get("price", "").strip()
+    if free and not typed_price:
+        typed_price = "0"  # a free product needs no price typed
+    if not typed_price:
+        raise BadRequest(
+            "Type the price, or mark the product as free if you give it away", field="price"
+        )
+    price = parse_money(typed_price, currency, locale, field="price")
     try:
         stock = int(form.get("stock", ""))
     except ValueError:
@@ -676,6 +914,7 @@ def _parse_product(
         "description": form.get("description", ""),
         "price_amount": price,
         "stock": stock,
+        "is_free": free,
     }
 
 
@@ -686,6 +925,7 @@ def _product_form(
     values: dict[str, str],
     *,
     error: str | None = None,
+    image_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -698,6 +938,8 @@ def _product_form(
             product=product,
             values=values,
             error=error,
+            image_error=image_error,
+            max_image_mb=images.MAX_UPLOAD_BYTES // (1024 * 1024),
             example=format_amount(1250, staff.store.currency),
         ),
         status_code=status_code,
@@ -749,6 +991,39 @@ async def product_save(
         product = await catalog.get_product(session, store_id=staff.store.id, product_id=product_id)
         return _product_form(request, staff, product, form, error=error, status_code=400)
     return redirect(f"/admin/products/{product_id}?done=saved")
+
+
+@router.post("/products/{product_id}/image", response_class=HTMLResponse)
+async def product_image_upload(
+    request: Request, product_id: RowId, staff: Staff, session: SessionDep
+) -> Response:
+    """The product's picture: checked, resized to 1200 px and stripped of metadata."""
+    product = await catalog.get_product(session, store_id=staff.store.id, product_id=product_id)
+    previous = product.image_key
+    form = await request.form()  # already read (and its CSRF token checked) by staff_page
+    upload = form.get("image")
+    data = b""
+    if isinstance(upload, UploadFile):
+        data = await upload.read(images.MAX_UPLOAD_BYTES + 1)  # one byte over is enough
+    saved, error = await attempt(
+        session,
+        catalog.set_product_image(
+            session,
+            store_id=staff.store.id,
+            product_id=product_id,
+            data=data,
+            data_dir=settings_of(request).data_dir,
+        ),
+    )
+    if saved is None:
+        values = _product_values(product, staff.store.currency)
+        return _product_form(request, staff, product, values, image_error=error, status_code=400)
+    await session.commit()  # the new picture is the product's before the old file goes
+    if previous and previous != saved.image_key:
+        old = images.image_path(settings_of(request).data_dir, staff.store.id, previous)
+        if old is not None:
+            old.unlink(missing_ok=True)
+    return redirect(f"/admin/products/{product_id}?done=image")
 
 
 @router.post("/products/{product_id}/active")

@@ -11,22 +11,31 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Cookie, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.responses import Response
 
 from storeplex.carts import service as carts
+from storeplex.catalog import images
 from storeplex.deps import SessionDep
 from storeplex.errors import NotFound
 from storeplex.mail.render import order_id_of_key
-from storeplex.models import Customer, Order, OrderStatus, Payment, PaymentStatus, Store
+from storeplex.models import (
+    Customer,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Product,
+    Store,
+)
 from storeplex.orders import service as orders
 from storeplex.orders.checkout import place_order
 from storeplex.orders.schemas import CheckoutIn
 from storeplex.storefront import service as catalog
 from storeplex.stores import service as stores
-from storeplex.tenancy import store_by_slug
+from storeplex.tenancy import scoped, store_by_slug
 from storeplex.web.common import (
     attempt,
     form_data,
@@ -119,6 +128,30 @@ async def storefront_home(
             "cart_count": await _cart_count(session, store, cart_token),
             "taking_orders": await stores.takes_orders(session, store_id=store.id),
         },
+    )
+
+
+@router.get("/images/{key}")
+async def product_image(
+    request: Request,
+    slug: str,
+    key: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+) -> Response:
+    """A product image of this store: only a name one of its products holds is served, from
+    its own folder, so another store's image or any other file answers 404. The name
+    changes with the picture, so browsers may keep it for a year."""
+    store = await store_by_slug(session, slug)
+    path = images.image_path(settings_of(request).data_dir, store.id, key)
+    owned = (
+        await session.execute(scoped(Product, store.id).where(Product.image_key == key).limit(1))
+    ).first()
+    if path is None or owned is None or not path.is_file():
+        raise NotFound("No such image")
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )
 
 
