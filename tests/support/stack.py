@@ -82,7 +82,9 @@ class Stack:
     stripe: stripe.StripeClient
 
     def control(self, method: str, path: str, **json: Any) -> Any:
-        r = httpx.request(method, f"{self.emulator_url}/_emulator/{path}", json=json or None)
+        r = httpx.request(
+            method, f"{self.emulator_url}/_emulator/{path}", json=json or None, timeout=60
+        )
         r.raise_for_status()
         return r.json() if r.content else None
 
