@@ -22,6 +22,7 @@ from storeplex.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Payout,
     Refund,
     RefundState,
@@ -133,6 +134,39 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment) -
         context={**_order_fields(order, store), "lines": lines},
         store_id=store.id,
         dedupe_key=f"staff_new_order:{order.id}",
+    )
+
+
+AWAITING_PAYMENT = (PaymentStatus.PENDING, PaymentStatus.FAILED)
+
+
+def awaits_payment(order: Order) -> bool:
+    """Whether the order can still be paid (neither paid nor canceled)."""
+    return order.status != OrderStatus.CANCELED and order.payment_status in AWAITING_PAYMENT
+
+
+async def payment_needs_action(
+    session: AsyncSession, *, order: Order, delay_seconds: float = 0
+) -> None:
+    """The bank asked the shopper to authenticate (3-D Secure) and the payment is not
+    finished: once per order, a link back to pay it. Sent after `delay_seconds`, and
+    dropped at sending time if the order was paid or canceled meanwhile (see delivery)."""
+    if not awaits_payment(order):
+        return
+    store = await session.get_one(Store, order.store_id)
+    await enqueue(
+        session,
+        kind="payment_needs_action",
+        to=order.email,
+        sender_name=store.name,
+        context={
+            **_order_fields(order, store),
+            "lines": await _lines(session, order.id),
+            "pay_path": f"/s/{store.slug}/orders/{order.id}/pay",
+        },
+        store_id=store.id,
+        dedupe_key=f"payment_needs_action:{order.id}",
+        delay_seconds=delay_seconds,
     )
 
 

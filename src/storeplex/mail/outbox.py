@@ -7,6 +7,7 @@ a webhook delivered twice, or two workers applying it, enqueue a single mail.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +30,10 @@ async def enqueue(
     context: dict[str, Any],
     store_id: int | None = None,
     dedupe_key: str | None = None,
+    delay_seconds: float = 0,
 ) -> None:
-    """Add one mail to the outbox in the caller's transaction (once per `dedupe_key`)."""
+    """Add one mail to the outbox in the caller's transaction (once per `dedupe_key`),
+    to be sent once `delay_seconds` have passed."""
     now = utcnow()
     insert = dialect_insert(session, OutboxMail).values(
         store_id=store_id,
@@ -41,7 +44,7 @@ async def enqueue(
         context=context,
         status=MailStatus.PENDING,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=delay_seconds),
         created_at=now,
         updated_at=now,
     )
