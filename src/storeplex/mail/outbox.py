@@ -31,9 +31,9 @@ async def enqueue(
     store_id: int | None = None,
     dedupe_key: str | None = None,
     delay_seconds: float = 0,
-) -> None:
+) -> bool:
     """Add one mail to the outbox in the caller's transaction (once per `dedupe_key`),
-    to be sent once `delay_seconds` have passed."""
+    to be sent once `delay_seconds` have passed. False if the key was already taken."""
     now = utcnow()
     insert = dialect_insert(session, OutboxMail).values(
         store_id=store_id,
@@ -50,7 +50,8 @@ async def enqueue(
     )
     if dedupe_key is not None:
         insert = insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    await session.execute(insert)
+    written = await session.execute(insert.returning(OutboxMail.id))
+    return written.scalar_one_or_none() is not None
 
 
 async def enqueue_account_mail(
