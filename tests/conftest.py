@@ -10,65 +10,25 @@ server where a test needs real sockets (see `tests/support/processes.py` and
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from storeplex.app import create_app
 from storeplex.config import Settings, load_settings
 from storeplex.db import Database
 from storeplex.migrate import upgrade
-from storeplex.models import Base
+from tests.support.settings import (
+    BACKENDS,
+    PG_URL,
+    make_settings,
+    reset_postgres,
+    truncate_all,
+)
 
-PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
-# Under pytest-xdist each worker process gets a PostgreSQL database of its own.
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-if PG_URL and _WORKER:
-    PG_URL = f"{PG_URL.rstrip('/')}_{_WORKER}"
-BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
-TEST_SECRET = "test-session-signing-key-not-a-real-secret"
-
-
-def _sync_url(url: str) -> str:
-    return url.replace("+aiosqlite", "")
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the test database named in the URL if the server does not have it yet."""
-    sync = make_url(_sync_url(load_settings(database_url=url).database_url))
-    admin = create_engine(sync.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": sync.database}
-        ).first()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{sync.database}"'))
-    admin.dispose()
-
-
-def reset_postgres(url: str) -> None:
-    ensure_postgres_database(url)
-    engine = create_engine(_sync_url(load_settings(database_url=url).database_url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def truncate_all(url: str) -> None:
-    engine = create_engine(_sync_url(url))
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
-    engine.dispose()
+pytest_plugins = ["tests.support.live"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -86,18 +46,6 @@ def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     upgrade(load_settings(database_url=url))
     return url
-
-
-def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": db_url,
-        "env": "test",
-        "data_dir": data_dir,
-        "secret_key": TEST_SECRET,
-        "demo_on_first_start": False,
-    }
-    values.update(overrides)
-    return load_settings(**values)
 
 
 @pytest.fixture(scope="session")
@@ -137,13 +85,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-SLOW_PARTS = ("tests/browser/", "tests/emulator/test_browser.py", "tests/test_benchmark_smoke.py")
+SLOW_PARTS = (
+    "tests/browser/",
+    "tests/emulator/test_browser.py",
+    "tests/test_benchmark_smoke.py",
+    # Tests that start many processes: every README command in a fresh process, every
+    # module imported in a fresh interpreter, the lock across two app processes, and the
+    # timing comparison (hundreds of argon2 hashes).
+    "tests/money/test_commands.py",
+    "tests/test_imports.py::test_every_module_imports_on_its_own",
+    "tests/test_login_throttle.py::test_brute_force_lock_holds_across_two_app_processes",
+    "tests/test_login_throttle.py::test_known_and_unknown_accounts_take_the_same_time",
+    "tests/test_settings.py::test_production_commands_stop_before_doing_anything",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser and benchmark tests are slow too: the default loop (`./scripts/test`) skips
-    every slow test; `./scripts/test --all` (CI) runs them."""
+    """Browser, benchmark and many-process tests are slow too: the default loop
+    (`./scripts/test`) skips every slow test; `./scripts/test --all` (CI) runs them."""
     for item in items:
         path = str(item.path.relative_to(Path(__file__).resolve().parents[1]))
-        if path.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
+        name = f"{path}::{item.originalname}"
+        if name.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)

@@ -19,9 +19,9 @@ from storeplex.app import create_app
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.serving import server_config
-from tests.conftest import make_settings
 from tests.support.factories import login_staff, make_product, make_store_kit
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 from tests.support.shop import make_order
 
 SECURITY = ("content-security-policy", "permissions-policy", "x-content-type-options")

@@ -143,3 +143,22 @@ def test_the_layer_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "2 kept, 0 broken" in result.stdout
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_helpers_shared_by_tests_live_outside_test_modules() -> None:
+    """A test module or a conftest is never imported by another file: shared steps live in
+    tests/support/ (or a support module beside the tests that use them), so running one test
+    file never collects another's tests and fixtures come from conftest/plugins only."""
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                last = node.module.rsplit(".", 1)[-1]
+                if node.module.startswith("tests.") and (
+                    last.startswith("test_") or last == "conftest"
+                ):
+                    offenders.append(f"{path.relative_to(TESTS)} imports {node.module}")
+    assert offenders == []

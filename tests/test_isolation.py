@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from storeplex.db import Database
 from storeplex.models import ApiToken, Base, Payment, utcnow
@@ -40,6 +39,7 @@ from tests.support.factories import (
     make_token,
 )
 from tests.support.shop import make_order
+from tests.support.tenants import snapshot_b, tables_with_store
 
 STORE_PREFIX = "/api/v1/store"
 UNKNOWN_ID = 987_654_321
@@ -186,50 +186,11 @@ def build_request(
     return url, query, body, names_b
 
 
-def _tables_with_store(metadata: Any) -> Iterator[Table]:
-    for table in metadata.sorted_tables:
-        if "store_id" in table.c:
-            yield table
-
-
-async def snapshot_b(database: Database, store_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of store B: its own row, rows with its store_id, and their children."""
-    snap: dict[str, list[tuple[Any, ...]]] = {}
-    owned: dict[str, set[Any]] = {}
-    async with database.session_scope() as s:
-        stores = Base.metadata.tables["stores"]
-        rows = (await s.execute(select(stores).where(stores.c.id == store_id))).all()
-        snap["stores"] = [tuple(r) for r in rows]
-        for table in _tables_with_store(Base.metadata):
-            rows = (
-                await s.execute(
-                    select(table).where(table.c.store_id == store_id).order_by(*table.primary_key)
-                )
-            ).all()
-            snap[table.name] = [tuple(r) for r in rows]
-            owned[table.name] = {r.id for r in rows} if "id" in table.c else set()
-        for table in Base.metadata.sorted_tables:
-            if table.name in snap:
-                continue
-            for fk in table.foreign_keys:
-                parent = fk.column.table.name
-                if parent in owned and parent != "stores" and owned[parent]:
-                    rows = (
-                        await s.execute(
-                            select(table)
-                            .where(fk.parent.in_(owned[parent]))
-                            .order_by(*table.primary_key)
-                        )
-                    ).all()
-                    snap[f"{table.name}.{fk.parent.name}"] = [tuple(r) for r in rows]
-    return snap
-
-
 async def b_ids(database: Database, store_id: int) -> dict[str, int]:
     """One of B's row ids per table that has rows of B (first by id)."""
     ids: dict[str, int] = {"stores": store_id}
     async with database.session_scope() as s:
-        for table in _tables_with_store(Base.metadata):
+        for table in tables_with_store(Base.metadata):
             if "id" not in table.c:
                 continue
             first = (

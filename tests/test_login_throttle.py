@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 
 from storeplex.db import Database
 from storeplex.models import LoginThrottle
-from tests.conftest import TEST_SECRET
 from tests.support.factories import PASSWORD, make_admin, make_store_kit
 from tests.support.processes import free_port, running
+from tests.support.settings import TEST_SECRET
 
 LOGIN = "/api/v1/auth/staff/login"
 

@@ -10,9 +10,9 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -22,6 +22,15 @@ from storeplex.db import Database
 from storeplex.errors import StoreplexError
 from storeplex.files import write_private
 from storeplex.serving import server_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storeplex.demo import DemoLogin
+    from storeplex.models import PlatformAdmin, Store
+
+T = TypeVar("T")
+Work = Callable[["AsyncSession"], Awaitable[T]]
 
 app = typer.Typer(help="Storeplex: many stores on one platform, paid through Stripe Connect.")
 db_app = typer.Typer(help="Database schema.")
@@ -36,7 +45,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-async def _in_transaction(settings: Settings, work):
+async def _in_transaction(settings: Settings, work: Work[T]) -> T:
     database = Database(settings)
     try:
         async with database.session_scope() as session:
@@ -45,11 +54,11 @@ async def _in_transaction(settings: Settings, work):
         await database.dispose()
 
 
-def _run(settings: Settings, work):
+def _run(settings: Settings, work: Work[T]) -> T:
     """Run `work(session)` in one transaction; a StoreplexError prints its message, exit 1."""
     from storeplex.migrate import DatabaseNotMigrated, check_migrated
 
-    async def main():
+    async def main() -> T:
         await check_migrated(settings)
         return await _in_transaction(settings, work)
 
@@ -83,7 +92,7 @@ def db_current() -> None:
     typer.echo(f"database: {current or 'empty'}; code needs: {head_revision()}")
 
 
-def _print_logins(settings: Settings, logins) -> None:
+def _print_logins(settings: Settings, logins: Sequence[DemoLogin]) -> None:
     """Show where to log in; the generated passwords go to a 0600 file, not to the console."""
     if not logins:
         typer.echo("Demo data already exists; nothing created.")
@@ -130,7 +139,7 @@ def create_store_cmd(
     settings = _settings()
     password = _ask_password()
 
-    async def work(session):
+    async def work(session: AsyncSession) -> Store:
         store, _ = await create_store(
             session,
             slug=slug,
@@ -155,7 +164,7 @@ def create_admin_cmd(email: Annotated[str, typer.Option(help="The admin's login 
     settings = _settings()
     password = _ask_password()
 
-    async def work(session):
+    async def work(session: AsyncSession) -> PlatformAdmin:
         return await create_platform_admin(session, email=email, password=password)
 
     admin = _run(settings, work)
@@ -209,7 +218,7 @@ def serve(
     if settings.creates_demo_data:
         from storeplex.demo import create_demo, has_any_store
 
-        async def first_start(session):
+        async def first_start(session: AsyncSession) -> list[DemoLogin]:
             return [] if await has_any_store(session) else await create_demo(session)
 
         logins = asyncio.run(_in_transaction(settings, first_start))

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.browser.journeys import Shots
 from tests.support.stack import Stack, emulator_server, running_stack
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -63,21 +62,6 @@ async def browser() -> AsyncIterator[Any]:
         instance = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         await instance.close()
-
-
-class Shots:
-    """Numbered screenshots of one test: test-artifacts/browser/<test>-<n>-<step>.png."""
-
-    def __init__(self, page: Any, test_name: str, backend: str) -> None:
-        self.page = page
-        self.prefix = f"{test_name}-{backend}"
-        self.count = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    async def __call__(self, step: str) -> None:
-        self.count += 1
-        path = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{step}.png"
-        await self.page.screenshot(path=str(path), full_page=True)
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import pytest
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.mail.delivery import deliver_due
-from tests.browser.conftest import Shots
-from tests.browser.test_walkthrough import fill_card, login_owner, shop_to_payment
-from tests.conftest import make_settings
+from tests.browser.journeys import Shots, fill_card, login_owner, shop_to_payment
 from tests.mail.smtp import Inbox, parts, smtp_server
-from tests.payments.flows import onboarded_store
 from tests.support.factories import make_product
+from tests.support.flows import onboarded_store
+from tests.support.settings import make_settings
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser]

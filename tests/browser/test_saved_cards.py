@@ -9,10 +9,9 @@ import httpx
 import pytest
 
 from storeplex.db import Database
-from tests.browser.conftest import Shots
-from tests.browser.test_walkthrough import fill_card, order_row, shop_to_payment
-from tests.payments.flows import onboarded_store
+from tests.browser.journeys import Shots, fill_card, order_row, shop_to_payment
 from tests.support.factories import make_product
+from tests.support.flows import onboarded_store
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser]

@@ -11,6 +11,7 @@ import stripe
 from tests.emulator.support import (
     Control,
     WebhookReceiver,
+    create_connected,
     make_client,
     register_key,
     run_emulator,
@@ -77,24 +78,6 @@ def shaping(control: Control) -> Iterator[Control]:
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as r:
         yield r
-
-
-async def create_connected(
-    client: stripe.StripeClient, control: Control, *, onboard: bool = True, **extra: Any
-) -> Any:
-    params: dict[str, Any] = {
-        "type": "express",
-        "country": "LU",
-        "email": "shop@example.com",
-        "business_type": "individual",
-        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
-    }
-    params.update(extra)
-    account = await client.v1.accounts.create_async(params=params)
-    if onboard:
-        control.onboard(account.id, "complete")
-        account = await client.v1.accounts.retrieve_async(account.id)
-    return account
 
 
 @pytest.fixture

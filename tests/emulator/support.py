@@ -197,3 +197,29 @@ class WebhookReceiver:
                 return found
             time.sleep(0.05)
         raise AssertionError("expected webhook was not received")
+
+
+def pending(balance: stripe.Balance, currency: str = "eur") -> int:
+    return sum(b.amount for b in balance.pending if b.currency == currency)
+
+
+def available(balance: stripe.Balance, currency: str = "eur") -> int:
+    return sum(b.amount for b in balance.available if b.currency == currency)
+
+
+async def create_connected(
+    client: stripe.StripeClient, control: Control, *, onboard: bool = True, **extra: Any
+) -> Any:
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": "LU",
+        "email": "shop@example.com",
+        "business_type": "individual",
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+    }
+    params.update(extra)
+    account = await client.v1.accounts.create_async(params=params)
+    if onboard:
+        control.onboard(account.id, "complete")
+        account = await client.v1.accounts.retrieve_async(account.id)
+    return account

@@ -15,8 +15,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.emulator.conftest import create_connected
-from tests.emulator.support import Control, WebhookReceiver, make_client
+from tests.emulator.support import Control, WebhookReceiver, create_connected, make_client
 
 CAPS = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
 

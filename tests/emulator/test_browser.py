@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import stripe
 
-from tests.emulator.conftest import create_connected
-from tests.emulator.support import Control, publishable_for
+from tests.emulator.support import Control, create_connected, publishable_for
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.emulator.conftest import create_connected
-from tests.emulator.support import Control, make_client, register_key
+from tests.emulator.support import Control, create_connected, make_client, register_key
 
 
 async def _destination_charge(client: stripe.StripeClient, destination: str, currency: str) -> Any:

@@ -18,8 +18,7 @@ import stripe
 
 from stripe_emulator.ledger import add_txn, audit
 from stripe_emulator.state import State
-from tests.emulator.support import Control
-from tests.emulator.test_payments import available, pending
+from tests.emulator.support import Control, available, pending
 
 DAY = 86400
 

@@ -16,15 +16,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.emulator.support import Control
-
-
-def pending(balance: stripe.Balance, currency: str = "eur") -> int:
-    return sum(b.amount for b in balance.pending if b.currency == currency)
-
-
-def available(balance: stripe.Balance, currency: str = "eur") -> int:
-    return sum(b.amount for b in balance.available if b.currency == currency)
+from tests.emulator.support import Control, pending
 
 
 async def card_pm(client: stripe.StripeClient, number: str, **opts: Any) -> str:

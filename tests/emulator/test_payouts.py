@@ -13,8 +13,7 @@ import datetime
 import pytest
 import stripe
 
-from tests.emulator.support import Control
-from tests.emulator.test_payments import available, pending
+from tests.emulator.support import Control, available, pending
 
 DAY = 86400
 

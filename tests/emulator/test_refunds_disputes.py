@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.emulator.support import Control, WebhookReceiver
-from tests.emulator.test_payments import available, pending
+from tests.emulator.support import Control, WebhookReceiver, available, pending
 
 
 async def _paid(

@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 
 from storeplex.config import Settings
-from tests.conftest import make_settings
-from tests.mail.smtp import Inbox, smtp_server
-from tests.payments.conftest import emulator_url, http, stack  # noqa: F401
-
-BASE_URL = "https://shops.example.test"
+from tests.mail.smtp import BASE_URL, Inbox, smtp_server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+BASE_URL = "https://shops.example.test"
+
 
 @dataclass
 class Inbox:

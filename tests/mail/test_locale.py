@@ -15,8 +15,8 @@ from storeplex.errors import BadRequest
 from storeplex.models import Store, StorePaymentConfig
 from storeplex.money import MAX_AMOUNT
 from storeplex.money_format import format_major, format_money, normalize_locale, parse_money
-from tests.payments.flows import onboarded_store
 from tests.support.factories import PASSWORD, bearer, make_product, make_store_kit
+from tests.support.flows import onboarded_store
 from tests.support.stack import Stack
 
 LOCALES = ["fr_LU", "en_IE", "de_DE", "en_US", "ja_JP", "de_CH", "fr_FR", "nl_NL", "pt_BR"]

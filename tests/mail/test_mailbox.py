@@ -12,7 +12,7 @@ from storeplex.db import Database
 from storeplex.mail import notify
 from storeplex.mail.delivery import deliver_due
 from storeplex.models import Order, OutboxMail, utcnow
-from tests.mail.test_outbox import _shipped_order
+from tests.mail.orders import shipped_order
 from tests.support.factories import PASSWORD, make_admin, make_product, make_store
 from tests.support.shop import make_order
 
@@ -31,7 +31,7 @@ async def _log_in_admin(client: httpx.AsyncClient, email: str) -> None:
 async def test_the_platform_admin_reads_kept_mails(
     database: Database, settings: Settings, client: httpx.AsyncClient
 ) -> None:
-    order = await _shipped_order(database)
+    order = await shipped_order(database)
     await deliver_due(database, settings)  # no SMTP: kept
 
     r = await client.get("/platform/mail")

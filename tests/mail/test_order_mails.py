@@ -15,11 +15,10 @@ import pytest
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.mail.delivery import deliver_due
-from tests.conftest import make_settings
 from tests.mail.smtp import Inbox, parts
-from tests.money.flows import paid_order, refund
-from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer
+from tests.support.flows import onboarded_store, paid_order, refund
+from tests.support.settings import make_settings
 from tests.support.stack import Stack
 
 

@@ -12,33 +12,8 @@ from storeplex.db import Database
 from storeplex.mail import enqueue_account_mail, notify
 from storeplex.mail.delivery import deliver_due
 from storeplex.models import MailStatus, Order, OutboxMail
-from tests.mail.conftest import BASE_URL
-from tests.mail.smtp import Inbox, parts
-from tests.support.factories import make_product, make_store
-from tests.support.shop import make_order
-
-
-async def _shipped_order(database: Database, **store: object) -> Order:
-    shop = await make_store(
-        database,
-        name="Café Lumière",
-        address_line1="1 Rue du Marché",
-        postal_code="L-1234",
-        city="Luxembourg",
-        **store,
-    )
-    product = await make_product(database, shop, price_amount=1250, name="Espresso blend")
-    made = await make_order(
-        database, shop, [(product, 2)], email="sam@example.com", payment_status="paid"
-    )
-    async with database.session_scope() as s:
-        order = await s.get_one(Order, made.order.id)
-        order.status = "shipped"
-        order.carrier = "Post Luxembourg"
-        order.tracking_number = "LX123456789LU"
-        order.tracking_url = "https://tracking.example.test/LX123456789LU"
-        await notify.order_shipped(s, order=order)
-    return order
+from tests.mail.orders import shipped_order
+from tests.mail.smtp import BASE_URL, Inbox, parts
 
 
 async def _count(database: Database) -> int:
@@ -50,7 +25,7 @@ async def test_a_mail_goes_out_over_smtp_with_both_parts_and_links(
     database: Database, mail_settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, _ = smtp
-    order = await _shipped_order(database, locale="fr_LU")
+    order = await shipped_order(database, locale="fr_LU")
 
     assert await deliver_due(database, mail_settings) == 1
 
@@ -77,7 +52,7 @@ async def test_a_mail_goes_out_over_smtp_with_both_parts_and_links(
 async def test_a_rolled_back_change_sends_nothing(
     database: Database, mail_settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
-    order = await _shipped_order(database)
+    order = await shipped_order(database)
     await deliver_due(database, mail_settings)
     sent_before = len(smtp[0].messages)
 
@@ -102,7 +77,7 @@ async def test_a_server_that_refuses_then_accepts_gets_the_mail_once(
 ) -> None:
     inbox, _ = smtp
     inbox.refuse = 2
-    await _shipped_order(database)
+    await shipped_order(database)
 
     assert await deliver_due(database, mail_settings) == 0
     async with database.session_scope() as s:
@@ -151,7 +126,7 @@ async def test_two_workers_send_each_mail_once(
 
 
 async def test_without_smtp_mails_are_kept_not_sent(database: Database, settings: Settings) -> None:
-    await _shipped_order(database)
+    await shipped_order(database)
     assert settings.smtp is None
     assert await deliver_due(database, settings) == 0
     async with database.session_scope() as s:

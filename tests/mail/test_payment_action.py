@@ -22,10 +22,10 @@ from storeplex.db import Database
 from storeplex.mail import notify
 from storeplex.mail.delivery import deliver_due
 from storeplex.models import MailStatus, Order, OutboxMail
-from tests.conftest import make_settings
 from tests.mail.smtp import Inbox, parts
-from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.support.factories import StoreKit, bearer
+from tests.support.flows import create_intent, onboarded_store, order_for
+from tests.support.settings import make_settings
 from tests.support.stack import Stack, running_stack
 
 THREE_D_SECURE = "pm_card_threeDSecure2Required"

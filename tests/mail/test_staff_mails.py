@@ -10,11 +10,9 @@ from storeplex.db import Database
 from storeplex.errors import BadRequest
 from storeplex.mail import enqueue_account_mail
 from storeplex.mail.delivery import deliver_due
-from tests.mail.conftest import BASE_URL
-from tests.mail.smtp import Inbox, parts
-from tests.money.flows import paid_order
-from tests.payments.flows import onboarded_store
+from tests.mail.smtp import BASE_URL, Inbox, parts
 from tests.support.factories import bearer
+from tests.support.flows import onboarded_store, paid_order
 from tests.support.stack import Stack, signed
 
 

@@ -14,8 +14,7 @@ from storeplex.db import Database
 from storeplex.mail.delivery import deliver_due
 from storeplex.models import EventStatus, OutboxMail, PlatformAdmin, StorePaymentConfig, StripeEvent
 from storeplex.webhooks.digest import send_webhook_digest, window_of
-from tests.mail.conftest import BASE_URL
-from tests.mail.smtp import Inbox, parts
+from tests.mail.smtp import BASE_URL, Inbox, parts
 from tests.support.factories import make_admin, make_store
 
 PERIOD = 3600

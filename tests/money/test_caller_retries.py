@@ -19,7 +19,10 @@ from storeplex.models import Payout
 from storeplex.payouts.service import run_payouts
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile
-from tests.money.flows import (
+from tests.support.flows import (
+    create_intent,
+    onboarded_store,
+    order_for,
     paid_order,
     payment_config,
     payment_of,
@@ -27,7 +30,6 @@ from tests.money.flows import (
     refund,
     refunds_of,
 )
-from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.support.stack import Stack
 
 SDK_ATTEMPTS = 3  # the first call and the SDK's two retries (stripe_max_network_retries=2)

@@ -36,10 +36,17 @@ from storeplex.models import (
     StripeEvent,
     utcnow,
 )
-from tests.conftest import PG_URL, reset_postgres
-from tests.money.flows import order_row, paid_order, payment_config, put_settings
-from tests.payments.flows import create_intent, onboarded_store, order_for
+from tests.support.flows import (
+    create_intent,
+    onboarded_store,
+    order_for,
+    order_row,
+    paid_order,
+    payment_config,
+    put_settings,
+)
 from tests.support.processes import free_port, running
+from tests.support.settings import PG_URL, reset_postgres
 from tests.support.stack import Stack
 
 STOREPLEX = str(Path(sys.executable).parent / "storeplex")

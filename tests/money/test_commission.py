@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from storeplex.db import Database
-from tests.money.flows import paid_order, payment_of
-from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer, make_token
+from tests.support.flows import onboarded_store, paid_order, payment_of
 from tests.support.stack import Stack
 
 CASES = [

@@ -18,9 +18,9 @@ from storeplex.db import Database
 from storeplex.ledger import store_days_query, stored, stores_over_query, totals_drift
 from storeplex.migrate import alembic_config
 from storeplex.models import Payment, Refund
-from tests.conftest import make_settings
 from tests.support.factories import make_product, make_store_kit
 from tests.support.money import DAY0, seed_money
+from tests.support.settings import make_settings
 from tests.support.shop import make_order
 
 STOREPLEX = str(Path(sys.executable).parent / "storeplex")

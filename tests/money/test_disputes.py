@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
 
 from storeplex.db import Database
-from storeplex.models import Dispute
-from tests.money.flows import paid_order, payment_of
-from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer, login_staff
+from tests.support.flows import dispute_rows, onboarded_store, paid_order, payment_of
 from tests.support.stack import Stack, signed
-
-
-async def dispute_rows(db: Database, order_id: int) -> list[Dispute]:
-    async with db.session_scope() as s:
-        query = select(Dispute).where(Dispute.order_id == order_id)
-        return list((await s.execute(query)).scalars())
 
 
 def store_balance(stack: Stack, account: str) -> int:

@@ -15,8 +15,6 @@ from storeplex.db import Database
 from storeplex.ledger import Totals, store_days
 from storeplex.models import Order, Payment, Refund, utcnow
 from storeplex.web.queries import dashboard_figures
-from tests.money.flows import order_row, paid_order, payment_of, refund, stock_of
-from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.support.factories import (
     StoreKit,
     bearer,
@@ -24,6 +22,16 @@ from tests.support.factories import (
     make_product,
     make_store_kit,
     make_token,
+)
+from tests.support.flows import (
+    create_intent,
+    onboarded_store,
+    order_for,
+    order_row,
+    paid_order,
+    payment_of,
+    refund,
+    stock_of,
 )
 from tests.support.shop import add_to_cart, checkout_body, place_order
 from tests.support.stack import Stack

@@ -11,9 +11,8 @@ from storeplex.db import Database
 from storeplex.models import Payout
 from storeplex.payouts.service import is_due, period_of, run_payouts
 from storeplex.stripe.gateway import StripeGateway
-from tests.money.flows import paid_order, payment_config, put_settings
-from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer, make_store_kit
+from tests.support.flows import onboarded_store, paid_order, payment_config, put_settings
 from tests.support.stack import Stack, signed
 
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

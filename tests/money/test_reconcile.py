@@ -8,10 +8,16 @@ import httpx
 from storeplex.db import Database
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile
-from tests.money.flows import order_row, payment_of, refund, refunds_of
-from tests.money.test_disputes import dispute_rows
-from tests.payments.flows import create_intent, order_for
 from tests.support.factories import bearer, make_store_kit
+from tests.support.flows import (
+    create_intent,
+    dispute_rows,
+    order_for,
+    order_row,
+    payment_of,
+    refund,
+    refunds_of,
+)
 from tests.support.stack import Stack
 
 

@@ -9,7 +9,11 @@ from sqlalchemy import func, select
 
 from storeplex.db import Database
 from storeplex.models import Refund
-from tests.money.flows import (
+from tests.support.factories import bearer
+from tests.support.flows import (
+    create_intent,
+    onboarded_store,
+    order_for,
     order_row,
     paid_order,
     payment_of,
@@ -17,8 +21,6 @@ from tests.money.flows import (
     refunds_of,
     stock_of,
 )
-from tests.payments.flows import create_intent, onboarded_store, order_for
-from tests.support.factories import bearer
 from tests.support.stack import Stack
 
 

@@ -9,7 +9,7 @@ from storeplex.customers.service import ensure_stripe_customer
 from storeplex.db import Database
 from storeplex.models import Customer
 from storeplex.stripe.gateway import StripeGateway
-from tests.payments.flows import onboarded_store
+from tests.support.flows import onboarded_store
 from tests.support.stack import Stack
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from storeplex.db import Database
-from tests.payments.flows import create_intent, onboarded_store, order_for
+from tests.support.flows import create_intent, onboarded_store, order_for
 from tests.support.stack import Stack
 
 

@@ -7,8 +7,8 @@ import re
 import httpx
 
 from storeplex.db import Database
-from tests.payments.flows import onboarded_store
 from tests.support.factories import bearer, make_store_kit
+from tests.support.flows import onboarded_store
 from tests.support.stack import Stack
 
 

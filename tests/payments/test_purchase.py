@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from storeplex.db import Database
 from storeplex.models import Payment
-from tests.payments.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.factories import make_product, make_store_kit
+from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.shop import make_order
 from tests.support.stack import Stack
 

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from storeplex.db import Database
-from tests.payments.flows import create_intent, onboarded_store
 from tests.support.factories import make_product
+from tests.support.flows import create_intent, onboarded_store
 from tests.support.shop import place_order
 from tests.support.stack import Stack
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from storeplex.db import Database
-from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.support.factories import bearer
+from tests.support.flows import create_intent, onboarded_store, order_for
 from tests.support.stack import Stack
 
 

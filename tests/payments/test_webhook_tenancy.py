@@ -25,10 +25,10 @@ from storeplex.db import Database
 from storeplex.models import Order, Payment, Payout, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import retry_failed_events
-from tests.payments.flows import create_intent, onboarded_store, order_for, shopper_order
-from tests.payments.test_webhooks import CONNECT, PLATFORM, event_rows, secrets_of
 from tests.support.factories import PASSWORD, StoreKit, bearer, make_admin, make_token
+from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.stack import Stack, signature_header, signed
+from tests.support.webhooks import CONNECT, PLATFORM, event_rows, secrets_of
 
 
 async def account_of(http: httpx.AsyncClient, kit: StoreKit) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,20 +17,11 @@ from storeplex.db import Database
 from storeplex.models import Order, Payment, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import retry_failed_events
-from tests.payments.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.factories import bearer, make_product, make_token
+from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.shop import make_order
 from tests.support.stack import Stack, signature_header, signed
-
-PLATFORM = "/api/v1/webhooks/stripe"
-CONNECT = "/api/v1/webhooks/stripe/connect"
-
-
-def secrets_of(stack: Stack) -> tuple[str, str]:
-    platform = stack.settings.stripe_webhook_secret
-    connect = stack.settings.stripe_connect_webhook_secret
-    assert platform and connect
-    return platform.get_secret_value(), connect.get_secret_value()
+from tests.support.webhooks import CONNECT, PLATFORM, event_rows, secrets_of
 
 
 def fake_event(event_id: str, event_type: str, object_id: str) -> dict[str, Any]:
@@ -41,11 +33,6 @@ def fake_event(event_id: str, event_type: str, object_id: str) -> dict[str, Any]
         "livemode": False,
         "data": {"object": {"id": object_id}},
     }
-
-
-async def event_rows(database: Database) -> list[StripeEvent]:
-    async with database.session_scope() as s:
-        return list((await s.execute(select(StripeEvent).order_by(StripeEvent.id))).scalars())
 
 
 async def paid_intent(
@@ -202,8 +189,8 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
     """An intent of ours whose order is not visible yet (the webhook beat our commit)."""
     platform_secret, _ = secrets_of(stack)
     kit = await onboarded_store(database, stack, http)
-    async with database.session_scope() as s:
-        next_id = ((await s.execute(select(func.max(Order.id)))).scalar() or 0) + 1
+    # The id the order will have, far above what the sequence hands out in a test run.
+    next_id = 900_000_000 + secrets.randbelow(1_000_000)
     created_at = datetime.now(UTC).replace(microsecond=123456)
     account = (await http.get("/api/v1/store/payments/config", headers=bearer(kit.token))).json()
     with stack.webhooks_paused():
@@ -237,8 +224,7 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
 
         # The order becomes visible; the worker's retry applies the event.
         product = await make_product(database, kit.store, price_amount=1250)
-        made = await make_order(database, kit.store, [(product, 1)])
-        assert made.order.id == next_id
+        made = await make_order(database, kit.store, [(product, 1)], order_id=next_id)
         async with database.session_scope() as s:
             await s.execute(update(Order).where(Order.id == next_id).values(created_at=created_at))
         # The worker takes the event once its backoff (0.2 s doubled, in these tests) is

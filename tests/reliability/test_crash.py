@@ -33,10 +33,18 @@ from storeplex.db import Database
 from storeplex.models import EventStatus, Order, Payment, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile, retry_failed_events, run_worker
-from tests.conftest import make_settings
-from tests.reliability.test_webhook_chaos import Platform, setup_store, wait_for_quiet
-from tests.support.chaos import AppProcess, app_env, assert_books_match, chaos_seed, env_int
+from tests.support.chaos import (
+    AppProcess,
+    Platform,
+    app_env,
+    assert_books_match,
+    chaos_seed,
+    env_int,
+    setup_store,
+    wait_for_quiet,
+)
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 from tests.support.shop import checkout_body
 from tests.support.stack import Stack
 

@@ -44,10 +44,10 @@ from storeplex.app import create_app
 from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.models import ApiToken, Store, StoreStatus, StripeEvent
-from tests.conftest import make_settings
 from tests.support.chaos import chaos_seed, env_int
 from tests.support.factories import make_admin, make_product, make_store_kit, make_token
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 from tests.support.shop import make_order
 from tests.support.stack import ThreadServer, signature_header
 

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 
 from storeplex.db import Database
 from storeplex.models import PaymentMethod, Product, StorePaymentConfig
-from tests.conftest import TEST_SECRET
 from tests.support.factories import PASSWORD, bearer, make_admin, make_product, make_store_kit
+from tests.support.settings import TEST_SECRET
 from tests.support.stack import running_stack
 
 pytestmark = pytest.mark.slow

@@ -39,7 +39,7 @@ from storeplex.web import storefront as storefront_pages
 from storeplex.web.storefront import order_cookie_name
 from tests.support.factories import make_product, make_store_kit
 from tests.support.shop import checkout_body, make_order
-from tests.test_isolation import snapshot_b
+from tests.support.tenants import snapshot_b
 
 SESSION_COOKIE = COOKIE_NAMES["customer"]
 PARAM = re.compile(r"\{([^}]+)\}")

@@ -32,22 +32,24 @@ from storeplex.db import Database
 from storeplex.models import EventStatus, StripeEvent
 from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import reconcile, retry_failed_events, run_worker
-from tests.conftest import make_settings
-from tests.emulator.support import register_key
 from tests.support.chaos import (
     AppProcess,
     Forwarder,
+    Platform,
     app_env,
     assert_books_match,
     chaos_seed,
     creation_order,
     delivery_figures,
     env_int,
+    setup_store,
+    wait_for_quiet,
 )
-from tests.support.factories import StoreKit, bearer, make_product, make_store_kit
+from tests.support.factories import StoreKit, bearer
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 from tests.support.shop import checkout_body
-from tests.support.stack import Stack, sdk_client
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -67,37 +69,6 @@ def pick_cards(rng: random.Random) -> tuple[str, str | None]:
     weights = [w for w, _, _ in CARDS]
     _, first, retry = rng.choices(CARDS, weights=weights)[0]
     return first, retry
-
-
-class Platform:
-    """A fresh platform account on the emulator, its endpoints at the forwarder, and the
-    settings that the test process (worker, reconcile) shares with the app processes."""
-
-    def __init__(self, emulator_url: str, forwarder_url: str, seed: int) -> None:
-        self.secret_key = register_key(
-            emulator_url, f"sk_test_chaos{seed}x{random.Random(seed).getrandbits(40):x}"
-        )
-        self.publishable_key = "pk_test_" + self.secret_key.removeprefix("sk_test_")
-        self.stripe = sdk_client(self.secret_key, emulator_url)
-        self.webhook_secret = self.stripe.v1.webhook_endpoints.create(
-            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe", "enabled_events": ["*"]}
-        ).secret
-        self.connect_secret = self.stripe.v1.webhook_endpoints.create(
-            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe/connect",
-                    "enabled_events": ["*"], "connect": True}
-        ).secret  # fmt: skip
-
-
-async def setup_store(db: Database, http: httpx.AsyncClient, control: httpx.AsyncClient) -> Any:
-    kit = await make_store_kit(db)
-    r = await http.post(
-        "/api/v1/store/payments/setup", json={"business_type": "company"}, headers=bearer(kit.token)
-    )
-    assert r.status_code == 200, r.text
-    account = r.json()["stripe_account_id"]
-    (await control.post(f"/_emulator/accounts/{account}/onboard", json={"outcome": "complete"}))
-    product = await make_product(db, kit.store, price_amount=1000, stock=100_000)
-    return kit, product
 
 
 async def buy(
@@ -145,23 +116,6 @@ async def buy(
             break
     paid = r.status_code == 200 and r.json()["status"] == "succeeded"
     return {"order": order, "kit": kit, "paid": paid, "card": card}
-
-
-async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
-    """Until the emulator has nothing queued (retries included) twice in a row."""
-    deadline = time.monotonic() + timeout
-    quiet = 0
-    while time.monotonic() < deadline:
-        r = await control.get("/_emulator/webhooks/deliveries", params={"outcome": "none"})
-        quiet = quiet + 1 if r.json()["queued"] == 0 else 0
-        if quiet >= 2:
-            return
-        await asyncio.sleep(0.5)
-    r = await control.get("/_emulator/webhooks/deliveries")
-    body = r.json()
-    raise AssertionError(
-        f"the emulator still had {body['queued']} webhooks queued; last: {body['data'][-3:]}"
-    )
 
 
 async def test_webhook_chaos_two_processes_lose_nothing(

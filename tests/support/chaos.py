@@ -38,9 +38,11 @@ from starlette.responses import Response
 from storeplex.db import Database
 from storeplex.ledger import totals_drift
 from storeplex.models import Dispute, Payment, Payout, Refund, StorePaymentConfig
-from tests.conftest import TEST_SECRET
+from tests.emulator.support import register_key
+from tests.support.factories import bearer, make_product, make_store_kit
 from tests.support.processes import ROOT, free_port, wait_for_http
-from tests.support.stack import ThreadServer
+from tests.support.settings import TEST_SECRET
+from tests.support.stack import ThreadServer, sdk_client
 
 DEFAULT_SEED = 20240607
 PAID_STATES = ("succeeded", "partially_refunded", "refunded")
@@ -474,3 +476,51 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.2) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+class Platform:
+    """A fresh platform account on the emulator, its endpoints at the forwarder, and the
+    settings that the test process (worker, reconcile) shares with the app processes."""
+
+    def __init__(self, emulator_url: str, forwarder_url: str, seed: int) -> None:
+        self.secret_key = register_key(
+            emulator_url, f"sk_test_chaos{seed}x{random.Random(seed).getrandbits(40):x}"
+        )
+        self.publishable_key = "pk_test_" + self.secret_key.removeprefix("sk_test_")
+        self.stripe = sdk_client(self.secret_key, emulator_url)
+        self.webhook_secret = self.stripe.v1.webhook_endpoints.create(
+            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe", "enabled_events": ["*"]}
+        ).secret
+        self.connect_secret = self.stripe.v1.webhook_endpoints.create(
+            params={"url": f"{forwarder_url}/api/v1/webhooks/stripe/connect",
+                    "enabled_events": ["*"], "connect": True}
+        ).secret  # fmt: skip
+
+
+async def setup_store(db: Database, http: httpx.AsyncClient, control: httpx.AsyncClient) -> Any:
+    kit = await make_store_kit(db)
+    r = await http.post(
+        "/api/v1/store/payments/setup", json={"business_type": "company"}, headers=bearer(kit.token)
+    )
+    assert r.status_code == 200, r.text
+    account = r.json()["stripe_account_id"]
+    (await control.post(f"/_emulator/accounts/{account}/onboard", json={"outcome": "complete"}))
+    product = await make_product(db, kit.store, price_amount=1000, stock=100_000)
+    return kit, product
+
+
+async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
+    """Until the emulator has nothing queued (retries included) twice in a row."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        r = await control.get("/_emulator/webhooks/deliveries", params={"outcome": "none"})
+        quiet = quiet + 1 if r.json()["queued"] == 0 else 0
+        if quiet >= 2:
+            return
+        await asyncio.sleep(0.5)
+    r = await control.get("/_emulator/webhooks/deliveries")
+    body = r.json()
+    raise AssertionError(
+        f"the emulator still had {body['queued']} webhooks queued; last: {body['data'][-3:]}"
+    )

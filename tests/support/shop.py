@@ -82,8 +82,11 @@ async def make_order(
     status: str = "pending",
     payment_status: str = "pending",
     reserve_stock: bool = True,
+    order_id: int | None = None,
 ) -> MadeOrder:
-    """An order written through the ORM, numbered after the store's counter; stock taken off."""
+    """An order written through the ORM, numbered after the store's counter; stock taken off.
+    `order_id` gives it a chosen id (one far above the sequence), for a test that must know
+    the id before the order exists."""
     n = next(_counter)
     email = email or f"buyer{n}@example.com"
     token = new_token("spo")
@@ -112,6 +115,7 @@ async def make_order(
             )
         subtotal = sum(line.line_total_amount for line in lines)
         order = Order(
+            id=order_id,
             store_id=store.id,
             customer_id=customer.id,
             number=db_store.last_order_number,

@@ -26,9 +26,9 @@ import uvicorn
 from storeplex.app import create_app
 from storeplex.config import Settings
 from stripe_emulator.app import create_app as create_emulator
-from tests.conftest import make_settings
 from tests.emulator.support import register_key
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 
 
 class ThreadServer:

@@ -1,4 +1,5 @@
-"""Payment tests run the whole stack over real HTTP: app ⇄ Stripe emulator, with webhooks."""
+"""Fixtures of the whole stack over real HTTP (app ⇄ Stripe emulator, with webhooks), used by
+the payment, money and mail tests; registered for the whole suite by tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,79 @@
+"""Test databases and settings: the PostgreSQL URL of this run (one database per xdist worker),
+fresh schemas, emptied tables and the settings every test app is built from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from storeplex.config import Settings, load_settings
+from storeplex.models import Base
+
+PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
+# Under pytest-xdist each worker process gets a PostgreSQL database of its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if PG_URL and _WORKER:
+    PG_URL = f"{PG_URL.rstrip('/')}_{_WORKER}"
+BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
+TEST_SECRET = "test-session-signing-key-not-a-real-secret"
+
+
+def _sync_url(url: str) -> str:
+    return url.replace("+aiosqlite", "")
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the test database named in the URL if the server does not have it yet."""
+    sync = make_url(_sync_url(load_settings(database_url=url).database_url))
+    admin = create_engine(sync.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": sync.database}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{sync.database}"'))
+    admin.dispose()
+
+
+def reset_postgres(url: str) -> None:
+    ensure_postgres_database(url)
+    engine = create_engine(_sync_url(load_settings(database_url=url).database_url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table, children first, in one round trip on one engine per database.
+
+    DELETE, not TRUNCATE: a test leaves a handful of rows, and PostgreSQL's TRUNCATE of
+    every table swaps each table's files (about 500 ms here) where the DELETEs take about
+    3 ms. Ids are not restarted; no test may rely on an id's value."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(_sync_url(url))
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": db_url,
+        "env": "test",
+        "data_dir": data_dir,
+        "secret_key": TEST_SECRET,
+        "demo_on_first_start": False,
+    }
+    values.update(overrides)
+    return load_settings(**values)
