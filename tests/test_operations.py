@@ -115,9 +115,9 @@ def test_the_readme_run_command_serves_the_demo_storefront(tmp_path: Path) -> No
         assert "not taking orders" not in httpx.get(f"{base}/s/alpine-coffee/").text
         shop = httpx.get(f"{base}/s/alpine-coffee/")
         assert shop.status_code == 200
-        assert "Espresso blend" in shop.text and "12.50 EUR" in shop.text
+        assert "Espresso blend" in shop.text and "12,50 €" in shop.text  # fr_LU
         francs = httpx.get(f"{base}/s/zurich-stationery/")
-        assert "2.50 CHF" in francs.text
+        assert "CHF 2.50" in francs.text  # de_CH
         logins = (tmp_path / "var" / "demo-logins.txt").read_text().split()
         assert "owner@alpine-coffee.example" in logins
         emulator = f"http://127.0.0.1:{emulator_port}"

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     # First retry of a mail the server refused after this many seconds, doubling each time.
     mail_retry_base_seconds: float = Field(default=60.0, gt=0, le=3600)
     mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    # A shopper whose bank asked for 3-D Secure and who has not finished paying this long
+    # after gets a "payment needs action" mail (dropped if the order is paid meanwhile).
+    payment_action_mail_delay_seconds: float = Field(default=900.0, ge=0, le=7 * 24 * 3600)
+    # Platform admins get at most one digest of failed webhook events per this period.
+    webhook_digest_every_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     # Login throttling: in the database unless a Redis URL is set (redis://, rediss:// or
     # unix://; a /N path picks the database number). Every app process must use the same.

@@ -35,6 +35,7 @@ class DemoStore(NamedTuple):
     currency: str
     city: str
     products: list[DemoProduct]
+    locale: str  # money in pages and mails as the store's shoppers write it
 
 
 P = DemoProduct
@@ -48,6 +49,7 @@ DEMO_STORES = [
             P("AC-GRD-1", "Hand grinder", "Ceramic burrs, adjustable.", 4900, 8),
             P("AC-MUG-1", "Enamel mug", "350 ml, dishwasher safe.", 1500, 60),
         ],
+        "fr_LU",
     ),
     # The demo platform's Stripe account is in Luxembourg: Stripe lets it pay stores in
     # the EEA, the UK, Switzerland, the US and Canada, so the demo stays in that region.
@@ -58,6 +60,7 @@ DEMO_STORES = [
             P("ZS-NB-A5", "Dot-grid notebook A5", "160 pages, 90 g/m² paper.", 1800, 50),
             P("ZS-TAPE-3", "Washi tape, set of 3", "Pastel patterns.", 660, 80),
         ],
+        "de_CH",
     ),
 ]  # fmt: skip
 
@@ -93,6 +96,7 @@ async def create_demo(session: AsyncSession) -> list[DemoLogin]:
             owner_password=password,
             owner_name="Demo Owner",
         )
+        store.locale = spec.locale
         for product in spec.products:
             await create_product(session, store_id=store.id, **product._asdict())
         logins.append(DemoLogin(spec.slug, owner_email, password))

@@ -1,4 +1,5 @@
-"""Background work: retry failed webhook events, reconcile with Stripe.
+"""Background work: retry failed webhook events, reconcile with Stripe, mail the platform
+admins a digest of failed events (once per STOREPLEX_WEBHOOK_DIGEST_EVERY_SECONDS).
 
 `storeplex worker` runs `run_worker` forever (or once with --once); any number
 of workers may run against one PostgreSQL, since each takes its events with
@@ -32,6 +33,7 @@ from storeplex.payments.service import PaymentService
 from storeplex.payouts.service import run_payouts
 from storeplex.reports.reconcile import reconcile_money
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
+from storeplex.webhooks.digest import send_webhook_digest
 from storeplex.webhooks.inbox import apply_event, due_failed_events
 
 log = logging.getLogger("storeplex.worker")
@@ -190,6 +192,9 @@ async def run_worker(
         while True:
             try:
                 tried, applied = await retry_failed_events(database, gateway, settings)
+                await send_webhook_digest(
+                    database, period_seconds=settings.webhook_digest_every_seconds
+                )
                 await deliver_due(database, settings)
                 if tried:
                     log.info("worker: retried %d webhook events, %d applied", tried, applied)

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -37,6 +37,11 @@ def test_money_reads_as_in_the_locale() -> None:
     locale=st.sampled_from(LOCALES),
     currency=st.sampled_from(["EUR", "JPY", "USD", "KWD"]),
 )
+# The three locales, always, with large amounts (grouping must not creep in).
+@example(amount=MAX_AMOUNT, locale="fr_LU", currency="EUR")
+@example(amount=12345678, locale="en_IE", currency="EUR")
+@example(amount=180000, locale="ja_JP", currency="JPY")
+@example(amount=1050, locale="fr_LU", currency="EUR")
 def test_a_typed_amount_reads_back_to_the_same_minor_units(
     amount: int, locale: str, currency: str
 ) -> None:

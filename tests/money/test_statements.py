@@ -123,3 +123,46 @@ async def test_bad_statement_queries_are_4xx(database: Database, client: httpx.A
     assert (await client.get("/api/v1/store/statements")).status_code == 401
     r = await client.get("/api/v1/store/statements", headers=h)
     assert r.status_code == 200 and len(r.json()["data"]) == 30
+
+
+async def test_statement_csv_speaks_the_store_locale(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    """Labels in the store's language; amounts as its spreadsheet reads numbers (decimal
+    comma and ";" for fr_LU and de_DE, "." and "," for en_IE); an unlisted language falls
+    back to English labels; each total still equals the sum of its rows."""
+    start, end = date(2026, 3, 1), date(2026, 4, 30)
+    seen: dict[str, list[dict[str, str]]] = {}
+    for locale, delimiter, period, net in (
+        ("fr_LU", ";", "Période", "Net"),
+        ("de_DE", ";", "Zeitraum", "Netto"),
+        ("en_IE", ",", "Period", "Net"),
+        ("nl_NL", ";", "Period", "Net"),  # Dutch labels are not in the catalogue
+    ):
+        kit = await make_store_kit(database, locale=locale)
+        facts = await seed_money(database, kit, seed=3)
+        r = await client.get(
+            f"/api/v1/store/statements?period=month&from={start}&to={end}&format=csv",
+            headers=bearer(kit.token),
+        )
+        assert r.status_code == 200, r.text
+        text = r.content.decode("utf-8-sig")  # a byte order mark for spreadsheets
+        assert r.content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+        columns = list(rows[0])
+        assert columns[0] == period and columns[-1] == net, columns
+        sign = "," if delimiter == ";" else "."
+        want = sum(f["total"] for f in facts)
+        assert rows[-1][columns[3]] == f"{want // 100}{sign}{want % 100:02d}"  # gross sales
+        assert rows[-1][period] in ("Total", "Summe")
+        assert all(row[columns[1]] == "EUR" for row in rows)  # the currency column stays
+        seen[locale] = rows
+    assert list(seen["fr_LU"][0]) == [
+        "Période", "Devise", "Paiements", "Ventes brutes", "Frais de plateforme",
+        "Remboursements", "Frais de plateforme remboursés", "Litiges", "Net",
+    ]  # fmt: skip
+    assert seen["de_DE"][-1]["Zeitraum"] == "Summe"
+    # The same figures whatever the locale.
+    assert [list(r.values())[2:] for r in seen["en_IE"]] == [
+        [v.replace(",", ".") for v in list(r.values())[2:]] for r in seen["fr_LU"]
+    ]

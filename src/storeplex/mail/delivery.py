@@ -23,12 +23,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.config import Settings, SmtpTarget
 from storeplex.db import Database
+from storeplex.mail.notify import awaits_payment
 from storeplex.mail.render import render_mail
-from storeplex.models import MailStatus, OutboxMail, utcnow
+from storeplex.models import MailStatus, Order, OutboxMail, utcnow
 
 log = logging.getLogger("storeplex.mail")
 
 BATCH_SIZE = 50
+# Kinds that are only worth sending while their order still awaits payment.
+WHILE_UNPAID = ("payment_needs_action",)
+
+
+async def drop_stale(database: Database) -> int:
+    """Mark dropped the due mails that are no longer true: a "payment needs action" mail
+    whose order was paid or canceled before it went out. Returns how many."""
+    now = utcnow()
+    async with database.session_scope() as session:
+        due = list(
+            (
+                await session.execute(
+                    select(OutboxMail).where(
+                        OutboxMail.kind.in_(WHILE_UNPAID),
+                        OutboxMail.status == MailStatus.PENDING,
+                        OutboxMail.next_attempt_at <= now,
+                    )
+                )
+            ).scalars()
+        )
+        stale = []
+        for mail in due:
+            order = await session.get(Order, int(mail.context["order_id"]))
+            if order is None or not awaits_payment(order):
+                stale.append(mail.id)
+        if stale:
+            await session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id.in_(stale), OutboxMail.status == MailStatus.PENDING)
+                .values(status=MailStatus.DROPPED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    return len(stale)
 
 
 def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
@@ -168,11 +202,15 @@ async def deliver_due(db: Database, settings: Settings) -> int:
     on the platform's mailbox page and are never sent later by surprise.
     """
     target = settings.smtp
+    await drop_stale(db)
     if target is None:
         async with db.session_scope() as session:
             await session.execute(
                 update(OutboxMail)
-                .where(OutboxMail.status == MailStatus.PENDING)
+                .where(
+                    OutboxMail.status == MailStatus.PENDING,
+                    OutboxMail.next_attempt_at <= utcnow(),
+                )
                 .values(status=MailStatus.KEPT, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from storeplex.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Payout,
     Refund,
     RefundState,
@@ -98,6 +100,48 @@ async def _lines(session: AsyncSession, order_id: int) -> list[dict[str, object]
     ]
 
 
+async def _to_shopper(
+    session: AsyncSession,
+    store: Store,
+    order: Order,
+    kind: str,
+    key: object,
+    context: Mapping[str, object],
+    *,
+    delay_seconds: float = 0,
+) -> None:
+    """A mail about `order` to the shopper who placed it, keyed `<kind>:<key>`; its
+    context is the order's fields plus `context`."""
+    await enqueue(
+        session,
+        kind=kind,
+        to=order.email,
+        sender_name=store.name,
+        context={**_order_fields(order, store), **context},
+        store_id=store.id,
+        dedupe_key=f"{kind}:{key}",
+        delay_seconds=delay_seconds,
+    )
+
+
+async def _to_staff(
+    session: AsyncSession, store: Store, kind: str, key: object, context: Mapping[str, object]
+) -> None:
+    """A mail to the store's staff address, keyed `<kind>:<key>`, unless the store turned
+    this kind off. `context` should start from `_store_fields` or `_order_fields`."""
+    if not staff_wants(store, kind):
+        return
+    await enqueue(
+        session,
+        kind=kind,
+        to=store.business_email,
+        sender_name=store.name,
+        context=dict(context),
+        store_id=store.id,
+        dedupe_key=f"{kind}:{key}",
+    )
+
+
 async def order_paid(session: AsyncSession, *, order: Order, payment: Payment | None) -> None:
     """The shopper's confirmation with its receipt, and the store's new-order notice
     (`payment` None: a free order, paid without a card)."""
@@ -106,7 +150,6 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment | 
     store = await session.get_one(Store, order.store_id)
     lines = await _lines(session, order.id)
     receipt = {
-        **_order_fields(order, store),
         "lines": lines,
         "subtotal_amount": order.subtotal_amount,
         "shipping_amount": order.shipping_amount,
@@ -115,45 +158,48 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment | 
         "card_brand": payment.card_brand if payment else None,
         "card_last4": payment.card_last4 if payment else None,
     }
-    await enqueue(
-        session,
-        kind="order_confirmation",
-        to=order.email,
-        sender_name=store.name,
-        context=receipt,
-        store_id=store.id,
-        dedupe_key=f"order_confirmation:{order.id}",
+    await _to_shopper(session, store, order, "order_confirmation", order.id, receipt)
+    await _to_staff(
+        session, store, "staff_new_order", order.id, {**_order_fields(order, store), "lines": lines}
     )
-    if not staff_wants(store, "staff_new_order"):
+
+
+AWAITING_PAYMENT = (PaymentStatus.PENDING, PaymentStatus.FAILED)
+
+
+def awaits_payment(order: Order) -> bool:
+    """Whether the order can still be paid (neither paid nor canceled)."""
+    return order.status != OrderStatus.CANCELED and order.payment_status in AWAITING_PAYMENT
+
+
+async def payment_needs_action(
+    session: AsyncSession, *, order: Order, delay_seconds: float = 0
+) -> None:
+    """The bank asked the shopper to authenticate (3-D Secure) and the payment is not
+    finished: once per order, a link back to pay it. Sent after `delay_seconds`, and
+    dropped at sending time if the order was paid or canceled meanwhile (see delivery)."""
+    if not awaits_payment(order):
         return
-    await enqueue(
-        session,
-        kind="staff_new_order",
-        to=store.business_email,
-        sender_name=store.name,
-        context={**_order_fields(order, store), "lines": lines},
-        store_id=store.id,
-        dedupe_key=f"staff_new_order:{order.id}",
-    )
+    store = await session.get_one(Store, order.store_id)
+    context = {
+        "lines": await _lines(session, order.id),
+        "pay_path": f"/s/{store.slug}/orders/{order.id}/pay",
+    }
+    await _to_shopper(
+        session, store, order, "payment_needs_action", order.id, context,
+        delay_seconds=delay_seconds,
+    )  # fmt: skip
 
 
 async def order_shipped(session: AsyncSession, *, order: Order) -> None:
     """The shopper's shipping notice, with the carrier and tracking link if given."""
     store = await session.get_one(Store, order.store_id)
-    await enqueue(
-        session,
-        kind="order_shipped",
-        to=order.email,
-        sender_name=store.name,
-        context={
-            **_order_fields(order, store),
-            "carrier": order.carrier,
-            "tracking_number": order.tracking_number,
-            "tracking_url": order.tracking_url,
-        },
-        store_id=store.id,
-        dedupe_key=f"order_shipped:{order.id}",
-    )
+    tracking = {
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
+    }
+    await _to_shopper(session, store, order, "order_shipped", order.id, tracking)
 
 
 async def refund_changed(session: AsyncSession, *, refund: Refund, payment: Payment) -> None:
@@ -166,22 +212,14 @@ async def refund_changed(session: AsyncSession, *, refund: Refund, payment: Paym
     refunded = (
         await session.execute(select(Payment.amount_refunded).where(Payment.id == payment.id))
     ).scalar_one()
-    await enqueue(
-        session,
-        kind="order_refunded",
-        to=order.email,
-        sender_name=store.name,
-        context={
-            **_order_fields(order, store),
-            "amount": refund.amount,
-            "refunded_amount": refunded,
-            "total_amount": payment.amount_total,
-            "remaining_amount": max(payment.amount_total - refunded, 0),
-            "card_last4": payment.card_last4,
-        },
-        store_id=store.id,
-        dedupe_key=f"order_refunded:{refund.id}",
-    )
+    amounts = {
+        "amount": refund.amount,
+        "refunded_amount": refunded,
+        "total_amount": payment.amount_total,
+        "remaining_amount": max(payment.amount_total - refunded, 0),
+        "card_last4": payment.card_last4,
+    }
+    await _to_shopper(session, store, order, "order_refunded", refund.id, amounts)
 
 
 async def dispute_opened(session: AsyncSession, *, dispute: Dispute) -> None:
@@ -190,24 +228,15 @@ async def dispute_opened(session: AsyncSession, *, dispute: Dispute) -> None:
         return
     order = await session.get_one(Order, dispute.order_id)
     store = await session.get_one(Store, dispute.store_id)
-    if not staff_wants(store, "dispute_opened"):
-        return
-    await enqueue(
-        session,
-        kind="dispute_opened",
-        to=store.business_email,
-        sender_name=store.name,
-        context={
-            **_store_fields(store, dispute.currency),
-            "number": order.number,
-            "amount": dispute.amount,
-            "reason": (dispute.reason or "unspecified").replace("_", " "),
-            "evidence_due_by": _when(dispute.evidence_due_by),
-            "admin_path": f"/admin/payments/{dispute.payment_id}",
-        },
-        store_id=store.id,
-        dedupe_key=f"dispute_opened:{dispute.id}",
-    )
+    context = {
+        **_store_fields(store, dispute.currency),
+        "number": order.number,
+        "amount": dispute.amount,
+        "reason": (dispute.reason or "unspecified").replace("_", " "),
+        "evidence_due_by": _when(dispute.evidence_due_by),
+        "admin_path": f"/admin/payments/{dispute.payment_id}",
+    }
+    await _to_staff(session, store, "dispute_opened", dispute.id, context)
 
 
 async def payout_changed(session: AsyncSession, *, payout: Payout) -> None:
@@ -215,23 +244,14 @@ async def payout_changed(session: AsyncSession, *, payout: Payout) -> None:
     if payout.status not in ("paid", "failed"):
         return
     store = await session.get_one(Store, payout.store_id)
-    if not staff_wants(store, f"payout_{payout.status}"):
-        return
-    await enqueue(
-        session,
-        kind=f"payout_{payout.status}",
-        to=store.business_email,
-        sender_name=store.name,
-        context={
-            **_store_fields(store, payout.currency),
-            "amount": payout.amount,
-            "arrival_date": _day(payout.arrival_date),
-            "failure_message": payout.failure_message,
-            "admin_path": "/admin/payments/settings",
-        },
-        store_id=store.id,
-        dedupe_key=f"payout_{payout.status}:{payout.id}",
-    )
+    context = {
+        **_store_fields(store, payout.currency),
+        "amount": payout.amount,
+        "arrival_date": _day(payout.arrival_date),
+        "failure_message": payout.failure_message,
+        "admin_path": "/admin/payments/settings",
+    }
+    await _to_staff(session, store, f"payout_{payout.status}", payout.id, context)
 
 
 async def account_needs_information(session: AsyncSession, *, config: StorePaymentConfig) -> None:
@@ -240,19 +260,10 @@ async def account_needs_information(session: AsyncSession, *, config: StorePayme
     if not requirements or not config.details_submitted:
         return  # before onboarding is finished, the onboarding page asks for it
     store = await session.get_one(Store, config.store_id)
-    if not staff_wants(store, "account_needs_information"):
-        return
     digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
-    await enqueue(
-        session,
-        kind="account_needs_information",
-        to=store.business_email,
-        sender_name=store.name,
-        context={
-            **_store_fields(store, store.currency),
-            "requirements": [r.replace("_", " ").replace(".", ": ") for r in requirements],
-            "admin_path": "/admin/payments/settings",
-        },
-        store_id=store.id,
-        dedupe_key=f"account_needs_information:{store.id}:{digest}",
-    )
+    context = {
+        **_store_fields(store, store.currency),
+        "requirements": [r.replace("_", " ").replace(".", ": ") for r in requirements],
+        "admin_path": "/admin/payments/settings",
+    }
+    await _to_staff(session, store, "account_needs_information", f"{store.id}:{digest}", context)

@@ -7,6 +7,7 @@ a webhook delivered twice, or two workers applying it, enqueue a single mail.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,8 +35,10 @@ async def enqueue(
     context: dict[str, Any],
     store_id: int | None = None,
     dedupe_key: str | None = None,
-) -> None:
-    """Add one mail to the outbox in the caller's transaction (once per `dedupe_key`)."""
+    delay_seconds: float = 0,
+) -> bool:
+    """Add one mail to the outbox in the caller's transaction (once per `dedupe_key`),
+    to be sent once `delay_seconds` have passed. False if the key was already taken."""
     now = utcnow()
     insert = dialect_insert(session, OutboxMail).values(
         store_id=store_id,
@@ -46,13 +49,14 @@ async def enqueue(
         context=context,
         status=MailStatus.PENDING,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=delay_seconds),
         created_at=now,
         updated_at=now,
     )
     if dedupe_key is not None:
         insert = insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    await session.execute(insert)
+    written = await session.execute(insert.returning(OutboxMail.id))
+    return written.scalar_one_or_none() is not None
 
 
 async def enqueue_account_mail(

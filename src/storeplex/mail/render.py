@@ -79,6 +79,8 @@ def render_mail(mail: OutboxMail, settings: Settings) -> RenderedMail:
     if "order_id" in mail.context and "order_path" in mail.context:
         key = order_view_key(settings.session_secret(), int(mail.context["order_id"]))
         context["order_link"] = url(f"{mail.context['order_path']}?key={key}")
+        if "pay_path" in mail.context:  # the pay page takes the key as the order's token
+            context["pay_link"] = url(f"{mail.context['pay_path']}?token={key}")
     text = env.get_template(f"{mail.kind}.txt").render(context)
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):

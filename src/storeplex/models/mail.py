@@ -22,7 +22,8 @@ class MailStatus:
     SENT = "sent"
     FAILED = "failed"  # refused too many times; not retried
     KEPT = "kept"  # no SMTP server configured: readable on the mailbox page only
-    ALL = (PENDING, SENDING, SENT, FAILED, KEPT)
+    DROPPED = "dropped"  # no longer true when it was due (e.g. the order was paid meanwhile)
+    ALL = (PENDING, SENDING, SENT, FAILED, KEPT, DROPPED)
 
 
 class OutboxMail(TimestampMixin, Base):

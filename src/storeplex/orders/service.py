@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storeplex.auth.secrets import digests_match
 from storeplex.errors import BadRequest, Conflict, NotFound
 from storeplex.mail import notify
+from storeplex.mail.render import order_id_of_key
 from storeplex.models import (
     Customer,
     Dispute,
@@ -130,14 +131,30 @@ async def get_order_items(session: AsyncSession, *, order_id: int) -> list[Order
     return list((await session.execute(query)).scalars())
 
 
+def opens_order(order: Order, token: str | None, key_secret: str | None) -> bool:
+    """Whether `token` is the order's access token, or (given the signing secret) the
+    signed key of the shopper's mails for this order, which opens it from any device."""
+    if not token:
+        return False
+    if digests_match(token, order.access_token_hash):
+        return True
+    return key_secret is not None and order_id_of_key(key_secret, token) == order.id
+
+
 async def order_for_shopper(
-    session: AsyncSession, *, store_id: int, order_id: int, token: str | None
+    session: AsyncSession,
+    *,
+    store_id: int,
+    order_id: int,
+    token: str | None,
+    key_secret: str | None = None,
 ) -> Order:
-    """The order if `token` is its access token; otherwise 404, so existence is not revealed."""
+    """The order if `token` opens it (see `opens_order`); otherwise 404, so existence is
+    not revealed."""
     order = (
         await session.execute(scoped(Order, store_id).where(Order.id == order_id))
     ).scalar_one_or_none()
-    if order is None or not token or not digests_match(token, order.access_token_hash):
+    if order is None or not opens_order(order, token, key_secret):
         raise NotFound(f"No order with id {order_id}")
     return order
 

@@ -169,7 +169,11 @@ async def _shopper_order(
     service: PaymentServiceDep, store_id: int, order_id: int, token: str | None
 ) -> Order:
     return await orders.order_for_shopper(
-        service.db, store_id=store_id, order_id=order_id, token=token
+        service.db,
+        store_id=store_id,
+        order_id=order_id,
+        token=token,
+        key_secret=service.settings.session_secret(),
     )
 
 

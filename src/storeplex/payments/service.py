@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import BigInteger, String, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.auth.secrets import digests_match
 from storeplex.config import Settings
 from storeplex.customers import service as customers
 from storeplex.db import dialect_insert
@@ -103,6 +102,10 @@ _LOCK_BY_INTENT = (
     .with_for_update(of=[Order, Payment])
     .execution_options(populate_existing=True)
 )
+
+
+# Payment states in which a requires_action intent still waits for the shopper.
+ACTION_MAY_HELP = (PaymentState.PENDING, PaymentState.FAILED)
 
 
 class PaymentService:
@@ -320,8 +323,8 @@ class PaymentService:
         # COMMITTED re-reads only the locked row), the configuration and any payment.
         ids = {"order_id": order_id, "store_id": store_id}
         found = (await self.db.execute(_ORDER_FOR_INTENT, ids)).one_or_none()
-        if found is None or not (
-            access_token and digests_match(access_token, found[0].access_token_hash)
+        if found is None or not orders.opens_order(
+            found[0], access_token, self.settings.session_secret()
         ):
             raise NotFound(f"No order with id {order_id}")
         order, store_name = found
@@ -524,6 +527,11 @@ class PaymentService:
             destination=payment.stripe_account_id,
         )
         new = state_of_intent(intent)
+        if intent.get("status") == "requires_action" and payment.status in ACTION_MAY_HELP:
+            # 3-D Secure is pending: if the shopper does not finish it, a mail brings them back.
+            await notify.payment_needs_action(
+                self.db, order=order, delay_seconds=self.settings.payment_action_mail_delay_seconds
+            )
         if new == PaymentState.FAILED and payment.status == PaymentState.FAILED:
             self._record_failure(payment, intent)  # a later attempt's message replaces the last
             return payment

@@ -1,7 +1,9 @@
 """Store statements and the platform's fee report, as JSON or CSV.
 
 JSON carries integer minor units (plus display strings); CSV carries decimal
-strings in major units, one row per period (or store) and a totals row.
+numbers in major units, one row per period (or store) and a totals row. A store's
+statement CSV is labelled and punctuated for its locale (see `reports.csv_labels`); the
+platform's fee report spans stores of every locale and keeps field names and ".".
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from fastapi.responses import Response
 
 from storeplex.auth.deps import CurrentAdmin, CurrentStaff
 from storeplex.deps import SessionDep
+from storeplex.models import Store
 from storeplex.money import format_amount, to_major
 from storeplex.reports import service
+from storeplex.reports.csv_labels import CsvStyle, csv_style
 from storeplex.reports.service import FIGURES, StatementRow
 
+PLAIN = csv_style(None)
 store_router = APIRouter(prefix="/api/v1/store", tags=["store-reports"])
 platform_router = APIRouter(prefix="/api/v1/platform/reports", tags=["platform"])
 
@@ -37,9 +42,12 @@ def _row_json(row: StatementRow, currency: str) -> dict[str, Any]:
     return out
 
 
-def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response:
+def _csv(
+    header: list[str], rows: list[list[Any]], filename: str, style: CsvStyle = PLAIN
+) -> Response:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    buffer.write(style.prefix)
+    writer = csv.writer(buffer, lineterminator="\n", delimiter=style.delimiter)
     writer.writerow(header)
     writer.writerows(rows)
     return Response(
@@ -65,15 +73,19 @@ async def statement(
     )
     currency = result.currency
     if format == "csv":
+        store = await session.get_one(Store, staff.store_id)
+        style = csv_style(store.locale)
+        totals = result.totals
         rows = [
-            [row.period, currency, row.payments]
-            + [str(to_major(getattr(row, name), currency)) for name in FIGURES]
-            for row in [*result.rows, result.totals]
+            [style.label("total") if row is totals else row.period, currency, row.payments]
+            + [style.amount(getattr(row, name), currency) for name in FIGURES]
+            for row in [*result.rows, totals]
         ]
         return _csv(
-            ["period", "currency", "payments", *FIGURES],
+            [style.label(key) for key in ("period", "currency", "payments", *FIGURES)],
             rows,
             f"statement-{low.isoformat()}-{high.isoformat()}.csv",
+            style,
         )
     return {
         "currency": currency,

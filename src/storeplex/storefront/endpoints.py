@@ -142,6 +142,7 @@ async def checkout(
 @router.get("/orders/{order_id}", response_model=OrderOut)
 async def order_status(
     order_id: Annotated[int, Path(ge=1, le=2**62)],
+    request: Request,
     store: StoreDep,
     session: SessionDep,
     x_order_token: Annotated[str | None, Header(max_length=200)] = None,
@@ -149,7 +150,11 @@ async def order_status(
 ) -> OrderOut:
     """The order's status, for whoever holds its access token; anyone else gets a 404."""
     order = await orders.order_for_shopper(
-        session, store_id=store.id, order_id=order_id, token=x_order_token or token
+        session,
+        store_id=store.id,
+        order_id=order_id,
+        token=x_order_token or token,
+        key_secret=request.app.state.settings.session_secret(),
     )
     items = await orders.get_order_items(session, order_id=order.id)
     return OrderOut(**order_fields(order, items))

@@ -18,7 +18,7 @@ from storeplex.config import Settings
 from storeplex.deps import SessionDep
 from storeplex.errors import NotFound
 from storeplex.mail.render import render_mail
-from storeplex.models import MailStatus, OutboxMail, Store
+from storeplex.models import MailStatus, OutboxMail, Store, utcnow
 from storeplex.web.common import AdminPage, admin_page, page_router, render, settings_of
 
 log = logging.getLogger("storeplex.mail")
@@ -69,6 +69,7 @@ async def mailbox_page(
             "older": rows[PAGE_SIZE - 1][0].id if len(rows) > PAGE_SIZE else None,
             "smtp_configured": settings.smtp is not None,
             "statuses": MailStatus,
+            "now": utcnow(),
         },
     )
 

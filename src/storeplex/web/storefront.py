@@ -426,7 +426,11 @@ async def _shopper_order(
 ) -> tuple[Order, str]:
     token = token or request.cookies.get(order_cookie_name(order_id))
     order = await orders.order_for_shopper(
-        session, store_id=store.id, order_id=order_id, token=token
+        session,
+        store_id=store.id,
+        order_id=order_id,
+        token=token,
+        key_secret=settings_of(request).session_secret(),
     )
     assert token is not None  # order_for_shopper refuses a missing token
     return order, token
@@ -478,7 +482,11 @@ async def _followed_order(
     if token:
         try:
             found = await orders.order_for_shopper(
-                session, store_id=store.id, order_id=order_id, token=token
+                session,
+                store_id=store.id,
+                order_id=order_id,
+                token=token,
+                key_secret=settings_of(request).session_secret(),
             )
             return found, token
         except NotFound:

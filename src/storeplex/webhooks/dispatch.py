@@ -75,6 +75,8 @@ PLATFORM_HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": payment_intent_changed,
     "payment_intent.payment_failed": payment_intent_changed,
     "payment_intent.processing": payment_intent_changed,
+    # Still pending for us; the shopper gets a link back to pay if they do not finish.
+    "payment_intent.requires_action": payment_intent_changed,
     "payment_intent.canceled": payment_intent_changed,
     "charge.succeeded": charge_succeeded,
     **REFUND_HANDLERS,
