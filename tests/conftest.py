@@ -23,6 +23,7 @@ from storeplex.config import Settings, load_settings
 from storeplex.db import Database
 from storeplex.migrate import upgrade
 from storeplex.models import Base
+from storeplex.tenancy import clear_store_caches
 
 PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
 # Under pytest-xdist each worker process gets a PostgreSQL database of its own.
@@ -60,6 +61,7 @@ def reset_postgres(url: str) -> None:
 
 
 def truncate_all(url: str) -> None:
+    clear_store_caches()  # the rows go behind the app's back
     engine = create_engine(_sync_url(url))
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
