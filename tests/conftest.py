@@ -24,13 +24,20 @@ from storeplex.db import Database
 from storeplex.migrate import upgrade
 from storeplex.models import Base
 from storeplex.tenancy import clear_store_caches
+from tests.support import pgbouncer
 
 PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
 # Under pytest-xdist each worker process gets a PostgreSQL database of its own.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if PG_URL and _WORKER:
     PG_URL = f"{PG_URL.rstrip('/')}_{_WORKER}"
-BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
+# The money, reliability and webhook tests also run through pgbouncer in transaction
+# pooling mode (tests/support/pgbouncer.py), on a database of their own (`<name>_pgb`).
+USE_PGBOUNCER = bool(PG_URL) and pgbouncer.available()
+BACKENDS = ["sqlite", *(["postgres"] if PG_URL else []), *(["pgbouncer"] if USE_PGBOUNCER else [])]
+PGBOUNCER_PARTS = ("tests/money/", "tests/reliability/", "tests/payments/test_webhook")
+# Database URLs that go through a pooler: their settings say so (STOREPLEX_DATABASE_POOLED).
+POOLED_URLS: set[str] = set()
 TEST_SECRET = "test-session-signing-key-not-a-real-secret"
 
 
@@ -78,8 +85,32 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def database_env(url: str) -> dict[str, str]:
+    """The environment naming this test database for a `storeplex` process."""
+    pooled = "true" if url in POOLED_URLS else "false"
+    return {"STOREPLEX_DATABASE_URL": url, "STOREPLEX_DATABASE_POOLED": pooled}
+
+
 @pytest.fixture(scope="session")
-def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def pgbouncer_port() -> Iterator[int]:
+    assert PG_URL
+    with pgbouncer.running_pgbouncer(PG_URL) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def db_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    if backend == "pgbouncer":
+        assert PG_URL
+        direct = f"{PG_URL.rstrip('/')}_pgb"
+        reset_postgres(direct)
+        upgrade(load_settings(database_url=direct))  # migrations straight to the server
+        port = request.getfixturevalue("pgbouncer_port")
+        url = pgbouncer.through(load_settings(database_url=direct).database_url, port)
+        POOLED_URLS.add(url)
+        return url
     if backend == "postgres":
         assert PG_URL
         reset_postgres(PG_URL)
@@ -93,6 +124,7 @@ def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_url,
+        "database_pooled": db_url in POOLED_URLS,
         "env": "test",
         "data_dir": data_dir,
         "secret_key": TEST_SECRET,
@@ -142,10 +174,21 @@ def anyio_backend() -> str:
 SLOW_PARTS = ("tests/browser/", "tests/emulator/test_browser.py", "tests/test_benchmark_smoke.py")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser and benchmark tests are slow too: the default loop (`./scripts/test`) skips
-    every slow test; `./scripts/test --all` (CI) runs them."""
+    every slow test; `./scripts/test --all` (CI) runs them. Through pgbouncer run only the
+    money, reliability and webhook tests."""
+    kept, dropped = [], []
     for item in items:
         path = str(item.path.relative_to(Path(__file__).resolve().parents[1]))
         if path.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        through_pooler = callspec is not None and callspec.params.get("backend") == "pgbouncer"
+        if through_pooler and not path.startswith(PGBOUNCER_PARTS):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./var/storeplex.db"
+    # Set when the URL goes through a pooler in transaction mode (pgbouncer pool_mode=
+    # transaction): a server connection is shared between clients transaction by
+    # transaction, so the driver must not keep prepared statements on it (psycopg's
+    # prepare_threshold=None), and pool pre-ping is left to the pooler.
+    database_pooled: bool = False
+    # Connections each process keeps to the database (or the pooler), and how many more it
+    # may open under a burst.
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
     data_dir: Path = Path("./var")
     base_url: str = "http://127.0.0.1:8000"
     base_domain: str | None = None
