@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
 from storeplex.config import Settings
 from storeplex.files import ensure_private_file
 from storeplex.ledger import LedgerSession
-from storeplex.tenancy import use_store_cache
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
@@ -73,7 +72,6 @@ class Database:
     def __init__(self, settings: Settings, **engine_kwargs: Any) -> None:
         self.settings = settings
         self.engine = make_engine(settings, **engine_kwargs)
-        use_store_cache(self.engine.sync_engine, settings.store_cache_seconds)
         # LedgerSession keeps the daily totals in step with every flush (storeplex.ledger).
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=LedgerSession
