@@ -41,6 +41,8 @@ max_client_conn = 1000
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 logfile = {directory}/pgbouncer.log
+log_connections = 0
+log_disconnections = 0
 pidfile = {directory}/pgbouncer.pid
 """
 
@@ -58,15 +60,17 @@ def running_pgbouncer(server_url: str, *, pool: int = 10) -> Iterator[int]:
     (directory / "userlist.txt").write_text(f'"{user}" ""\n')
     ini = directory / "pgbouncer.ini"
     ini.write_text(_config(directory, port, url.host or "127.0.0.1", url.port or 5432, pool))
-    cmd = [PGBOUNCER, str(ini)]
+    # -q: it logs to its logfile only. Its output goes to a file, never to a pipe nobody
+    # reads (a full pipe would stop pgbouncer, and every test with it).
+    cmd = [PGBOUNCER, "-q", str(ini)]
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
         for path in directory.iterdir():
             shutil.chown(path, "postgres")
-        cmd = [PGBOUNCER, "-u", "postgres", str(ini)]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
+        cmd = [PGBOUNCER, "-q", "-u", "postgres", str(ini)]
+    output = directory / "output.txt"
+    with output.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -79,9 +83,8 @@ def running_pgbouncer(server_url: str, *, pool: int = 10) -> Iterator[int]:
             except psycopg.OperationalError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log = directory / "pgbouncer.log"
-                    out = proc.stdout.read() if proc.stdout and proc.poll() is not None else ""
                     raise RuntimeError(
-                        f"pgbouncer did not start: {out}\n"
+                        f"pgbouncer did not start: {output.read_text()[-2000:]}\n"
                         + (log.read_text()[-2000:] if log.exists() else "")
                     ) from None
                 time.sleep(0.1)
