@@ -48,3 +48,13 @@ ensure_chromium() {
     echo "Could not install Chromium; browser tests will be skipped." >&2
   fi
 }
+
+ensure_pgbouncer() {
+  # With PostgreSQL, the money, reliability and webhook tests also run through Debian's
+  # pgbouncer in transaction pooling mode (tests/support/pgbouncer.py starts it).
+  if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then return 0; fi
+  echo "Installing pgbouncer for the pooled PostgreSQL tests (apt-get install pgbouncer) ..."
+  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }; then
+    echo "Could not install pgbouncer; the tests through it will be skipped." >&2
+  fi
+}

@@ -20,9 +20,12 @@ from storeplex.app import create_app
 from storeplex.config import Settings, load_settings
 from storeplex.db import Database
 from storeplex.migrate import upgrade
+from tests.support import pgbouncer
 from tests.support.settings import (
     BACKENDS,
     PG_URL,
+    PGBOUNCER_PARTS,
+    POOLED_URLS,
     make_settings,
     reset_postgres,
     truncate_all,
@@ -37,7 +40,25 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def pgbouncer_port() -> Iterator[int]:
+    assert PG_URL
+    with pgbouncer.running_pgbouncer(PG_URL) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def db_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    if backend == "pgbouncer":
+        assert PG_URL
+        direct = f"{PG_URL.rstrip('/')}_pgb"
+        reset_postgres(direct)
+        upgrade(load_settings(database_url=direct))  # migrations straight to the server
+        port = request.getfixturevalue("pgbouncer_port")
+        url = pgbouncer.through(load_settings(database_url=direct).database_url, port)
+        POOLED_URLS.add(url)
+        return url
     if backend == "postgres":
         assert PG_URL
         reset_postgres(PG_URL)
@@ -100,11 +121,22 @@ SLOW_PARTS = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser, benchmark and many-process tests are slow too: the default loop
-    (`./scripts/test`) skips every slow test; `./scripts/test --all` (CI) runs them."""
+    (`./scripts/test`) skips every slow test; `./scripts/test --all` (CI) runs them.
+    Through pgbouncer run only the money, reliability and webhook tests."""
+    kept, dropped = [], []
     for item in items:
         path = str(item.path.relative_to(Path(__file__).resolve().parents[1]))
         name = f"{path}::{item.originalname}"
         if name.startswith(SLOW_PARTS) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        through_pooler = callspec is not None and callspec.params.get("backend") == "pgbouncer"
+        if through_pooler and not path.startswith(PGBOUNCER_PARTS):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -30,6 +30,7 @@ from storeplex.migrate import check_migrated
 from storeplex.observability import RequestContextMiddleware
 from storeplex.routers import include_routers
 from storeplex.stripe.gateway import StripeGateway
+from storeplex.tenancy import use_store_cache
 from storeplex.web.templating import STATIC_DIR
 
 
@@ -43,6 +44,8 @@ def create_app(
     settings = settings or get_settings()
     ensure_safe_for_production(settings)
     database = database or Database(settings)
+    # Storefront pages of this app look stores up through a short-lived cache (tenancy.py).
+    use_store_cache(database.engine.sync_engine, settings.store_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./var/storeplex.db"
+    # Set when the URL goes through a pooler in transaction mode (pgbouncer pool_mode=
+    # transaction): a server connection is shared between clients transaction by
+    # transaction, so the driver must not keep prepared statements on it (psycopg's
+    # prepare_threshold=None), and pool pre-ping is left to the pooler.
+    database_pooled: bool = False
+    # Connections each process keeps to the database (or the pooler), and how many more it
+    # may open under a burst.
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
     data_dir: Path = Path("./var")
     base_url: str = "http://127.0.0.1:8000"
     base_domain: str | None = None
@@ -109,6 +118,16 @@ class Settings(BaseSettings):
     stripe_api_version: str = STRIPE_API_VERSION
     stripe_max_network_retries: int = Field(default=2, ge=2, le=10)
     stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # A verified webhook is answered once it is stored; it is then applied by the process that
+    # answered it ("background", right after the answer) or only by `storeplex worker`
+    # processes ("worker"). "auto": background, except in production. Workers apply
+    # whatever is left in every mode (storeplex.webhooks.batch).
+    webhook_apply: Literal["auto", "background", "worker"] = "auto"
+    # How often a worker looks for received webhook events when it found none.
+    webhook_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    # Storefront pages keep a store that takes orders for this long (0: no cache); a change
+    # made in this process is seen at once, one made by another process within this time.
+    store_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     # First retry of a failed webhook event after this many seconds, doubling each time.
     webhook_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Intents still pending after this many minutes are re-read by `storeplex reconcile`.
@@ -294,6 +313,12 @@ class Settings(BaseSettings):
         if self.embedded_worker == "auto":
             return not self.is_production
         return self.embedded_worker == "on"
+
+    @property
+    def applies_webhooks_in_background(self) -> bool:
+        if self.webhook_apply == "auto":
+            return not self.is_production
+        return self.webhook_apply == "background"
 
     def production_problems(self) -> list[str]:
         """What makes these settings unsafe for real stores: one line per problem, naming

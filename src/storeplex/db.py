@@ -53,9 +53,16 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
+    if settings.database_pooled:
+        # Transaction pooling: the next transaction may run on another server connection,
+        # where a statement psycopg prepared does not exist (and one of another client's
+        # may). Never prepare; a dead server connection is the pooler's to replace.
+        kwargs.setdefault("connect_args", {})["prepare_threshold"] = None
+        kwargs.setdefault("pool_pre_ping", False)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 

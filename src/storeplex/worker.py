@@ -1,5 +1,6 @@
-"""Background work: retry failed webhook events, reconcile with Stripe, mail the platform
-admins a digest of failed events (once per STOREPLEX_WEBHOOK_DIGEST_EVERY_SECONDS).
+"""Background work: apply received webhook events, retry failed ones, reconcile with
+Stripe, mail the platform admins a digest of failed events (once per
+STOREPLEX_WEBHOOK_DIGEST_EVERY_SECONDS).
 
 `storeplex worker` runs `run_worker` forever (or once with --once); any number
 of workers may run against one PostgreSQL, since each takes its events with
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,6 +35,7 @@ from storeplex.payments.service import PaymentService
 from storeplex.payouts.service import run_payouts
 from storeplex.reports.reconcile import reconcile_money
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
+from storeplex.webhooks.batch import apply_received, run_applier
 from storeplex.webhooks.digest import send_webhook_digest
 from storeplex.webhooks.inbox import apply_event, due_failed_events
 
@@ -188,9 +191,20 @@ async def run_worker(
     last_reconcile = last_payouts = 0.0
     payout_every = payout_every_seconds or reconcile_every_seconds
     loop = asyncio.get_running_loop()
+    # Received webhook events are applied by their own loop, polling far more often than
+    # the rounds below (storeplex.webhooks.batch).
+    applier = (
+        None
+        if once
+        else asyncio.create_task(
+            run_applier(database, gateway, settings, poll_seconds=settings.webhook_poll_seconds)
+        )
+    )
     try:
         while True:
             try:
+                if once:
+                    await apply_received(database, gateway, settings)
                 tried, applied = await retry_failed_events(database, gateway, settings)
                 await send_webhook_digest(
                     database, period_seconds=settings.webhook_digest_every_seconds
@@ -218,4 +232,8 @@ async def run_worker(
                 return
             await asyncio.sleep(interval_seconds)
     finally:
+        if applier is not None:
+            applier.cancel()
+            with suppress(asyncio.CancelledError):
+                await applier
         await database.dispose()

@@ -62,6 +62,7 @@ async def test_payouts_paid_and_failed_reach_the_store_once(
         }  # fmt: skip
         r = await http.post("/api/v1/webhooks/stripe/connect", **signed(event, secret))
         assert r.status_code == 200, r.text
+        stack.settle()  # answered first, applied right after
 
     await send(1, "payout.paid", "po_mail_1", status="paid")
     await send(2, "payout.paid", "po_mail_1", status="paid")  # a second event: no second mail

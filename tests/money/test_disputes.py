@@ -56,6 +56,7 @@ async def test_dispute_reverses_the_store_share_and_a_win_gives_it_back(
     dup = {**created, "id": created["id"] + "_again"}
     r = await http.post("/api/v1/webhooks/stripe", **signed(dup, secret))
     assert r.status_code == 200
+    stack.settle()  # answered first, applied right after
     assert stack.stripe.v1.transfers.retrieve(transfer.id).amount_reversed == 4000
 
     stack.control("POST", f"disputes/{row.stripe_dispute_id}/resolve", outcome="won")
@@ -88,5 +89,6 @@ async def test_a_lost_dispute_keeps_the_reversal(
     secret = stack.settings.stripe_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     late = {**early, "id": early["id"] + "_late", "type": "charge.dispute.updated"}
     assert (await http.post("/api/v1/webhooks/stripe", **signed(late, secret))).status_code == 200
+    stack.settle()  # answered first, applied right after
     [row] = await dispute_rows(database, order["id"])
     assert (row.status, row.outcome) == ("lost", "lost")

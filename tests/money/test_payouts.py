@@ -131,6 +131,7 @@ async def test_payout_events_upsert_forward_only(
         }  # fmt: skip
         r = await http.post("/api/v1/webhooks/stripe/connect", **signed(event, secret))
         assert r.status_code == 200, r.text
+        stack.settle()  # answered first, applied right after
 
     await send(1, "payout.created")
     await send(2, "payout.failed", status="failed", failure_code="account_closed",

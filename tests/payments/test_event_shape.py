@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storeplex.stripe.events import MAX_DEPTH, nesting_depth
+from storeplex.stripe.events import MAX_DEPTH, nesting_depth, nests_deeper_than
 
 # Strings full of what could fool a text scan: brackets, quotes, backslashes, escapes.
 tricky_text = st.text(alphabet=st.sampled_from('[]{}"\\/ \n\u005bé💳a'), max_size=12)
@@ -39,3 +39,21 @@ def test_the_depth_measured_on_the_text_is_the_depth_of_the_value(
 def test_the_count_stops_one_level_past_the_limit() -> None:
     assert nesting_depth("[" * 5000 + "]" * 5000) == MAX_DEPTH + 1
     assert nesting_depth('{"a": [1, {"b": "]]]"}]}') == 3
+
+
+@given(json_values, st.integers(min_value=0, max_value=6))
+def test_the_quick_check_agrees_with_the_depth(value: Any, limit: int) -> None:
+    """The bracket count that clears most events never clears one that nests too deep."""
+    text = json.dumps(value)
+    assert nests_deeper_than(text, limit) == (depth_of(value) > limit)
+
+
+def test_the_quick_check_measures_when_the_count_is_above_the_limit() -> None:
+    shallow = json.dumps([[] for _ in range(MAX_DEPTH + 5)])  # many brackets, depth 2
+    deep = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    exact = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert (nests_deeper_than(shallow), nests_deeper_than(deep), nests_deeper_than(exact)) == (
+        False,
+        True,
+        False,
+    )

@@ -27,8 +27,15 @@ from storeplex.stripe.gateway import StripeGateway
 from storeplex.worker import retry_failed_events
 from tests.support.factories import PASSWORD, StoreKit, bearer, make_admin, make_token
 from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
-from tests.support.stack import Stack, signature_header, signed
+from tests.support.stack import Stack, event_outcome, signature_header, signed
 from tests.support.webhooks import CONNECT, PLATFORM, event_rows, secrets_of
+
+
+async def outcome_of(database: Database, r: httpx.Response) -> tuple[int, str]:
+    """The answer's status code and the outcome kept on the event's inbox row: an event is
+    answered once it is stored, and applied (or rejected) right after the answer."""
+    assert r.json()["status"] == "received", r.text
+    return r.status_code, await event_outcome(database, json.loads(r.request.content)["id"])
 
 
 async def account_of(http: httpx.AsyncClient, kit: StoreKit) -> str:
@@ -121,13 +128,13 @@ async def test_a_connect_event_from_store_b_naming_store_as_order_does_not_pay_i
     # The same object signed as a platform event, still naming B's account: rejected too.
     succeeded = next(json.loads(r.payload) for r in rows if r.type == "payment_intent.succeeded")
     r = await http.post(PLATFORM, **signed(forged(succeeded, "evt_b_as_platform"), platform_secret))
-    assert (r.status_code, r.json()["status"]) == (200, "rejected")
+    assert await outcome_of(database, r) == (200, "rejected")
     # And as a platform event with no account: an intent not paid to A's account, nor for
     # A's amount, recovers nothing.
     no_account = forged(succeeded, "evt_b_no_account")
     del no_account["account"]
     r = await http.post(PLATFORM, **signed(no_account, platform_secret))
-    assert (r.status_code, r.json()["status"]) == (200, "rejected")
+    assert await outcome_of(database, r) == (200, "rejected")
     rejected = await rejected_rows(database)
     assert "no account" in (rejected["evt_b_as_platform"].last_error or "")
     assert "amount 50 is not our 2000" in (rejected["evt_b_no_account"].last_error or "")
@@ -219,7 +226,7 @@ async def test_an_event_naming_as_intent_as_canceled_does_not_cancel_as_order(
             **extra,
         )
         r = await http.post(path, **signed(event, secret))
-        assert (r.status_code, r.json()["status"]) == (200, "rejected"), (event_id, r.text)
+        assert await outcome_of(database, r) == (200, "rejected"), (event_id, r.text)
     shown = await shopper_order(http, kit_a, order)
     assert (shown["status"], shown["payment_status"]) == ("pending", "pending")
     [payment] = await payments_of(database, order["id"])
@@ -282,7 +289,7 @@ async def test_an_intent_event_that_differs_from_our_payment_is_rejected(
         for event_id, changes in wrong.items():
             event = forged(succeeded, event_id, **changes)
             r = await http.post(PLATFORM, **signed(event, platform_secret))
-            assert (r.status_code, r.json()["status"]) == (200, "rejected"), (event_id, r.text)
+            assert await outcome_of(database, r) == (200, "rejected"), (event_id, r.text)
         assert (await shopper_order(http, kit_a, order))["payment_status"] == "pending"
         rejected = await rejected_rows(database)
         assert "amount 50 is not our 2000" in (rejected["evt_amount"].last_error or "")
@@ -290,7 +297,7 @@ async def test_an_intent_event_that_differs_from_our_payment_is_rejected(
         assert account_b in (rejected["evt_destination"].last_error or "")
         # The genuine event is applied.
         r = await http.post(PLATFORM, **signed(succeeded, platform_secret))
-        assert (r.status_code, r.json()["status"]) == (200, "applied")
+        assert await outcome_of(database, r) == (200, "applied")
     assert (await shopper_order(http, kit_a, order))["payment_status"] == "paid"
 
 
@@ -398,7 +405,7 @@ async def test_refund_dispute_account_and_payout_events_change_only_their_own_te
     }
     for event_id, (path, secret, body) in sent.items():
         r = await http.post(path, **signed(body, secret))
-        assert (r.status_code, r.json()["status"]) == (200, "rejected"), (event_id, r.text)
+        assert await outcome_of(database, r) == (200, "rejected"), (event_id, r.text)
 
     # A's own account.updated, sent on the platform endpoint: the platform's own account
     # events come there, so it is ignored, and A still takes payments.
@@ -408,7 +415,7 @@ async def test_refund_dispute_account_and_payout_events_change_only_their_own_te
         {"id": account_a, "object": "account", "charges_enabled": False},
     )
     r = await http.post(PLATFORM, **signed(own, platform_secret))
-    assert (r.status_code, r.json()["status"]) == (200, "ignored")
+    assert await outcome_of(database, r) == (200, "ignored")
 
     shown = await shopper_order(http, kit_a, order)
     assert shown["payment_status"] == "paid"
@@ -436,7 +443,7 @@ async def test_refund_dispute_account_and_payout_events_change_only_their_own_te
         CONNECT,
         **signed(event("evt_po_a", "payout.created", payout, account=account_a), connect_secret),
     )
-    assert r.json()["status"] == "applied", r.text
+    assert (await outcome_of(database, r))[1] == "applied", r.text
     r = await http.post(
         CONNECT,
         **signed(
@@ -449,7 +456,7 @@ async def test_refund_dispute_account_and_payout_events_change_only_their_own_te
             connect_secret,
         ),
     )
-    assert r.json()["status"] == "rejected", r.text
+    assert (await outcome_of(database, r))[1] == "rejected", r.text
     async with database.session_scope() as s:
         row = (await s.execute(select(Payout))).scalar_one()
         assert (row.store_id, row.status, row.failure_code) == (kit_a.store.id, "pending", None)
@@ -584,4 +591,4 @@ async def test_a_signature_dated_beyond_the_tolerance_is_refused_either_way(
     assert await event_rows(database) == []
     # Within the tolerance (clocks differ a little), it is taken.
     r = await http.post(PLATFORM, **signed(event, platform_secret, int(time.time()) + 120))
-    assert (r.status_code, r.json()["status"]) == (200, "ignored")
+    assert await outcome_of(database, r) == (200, "ignored")

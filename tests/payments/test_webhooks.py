@@ -20,7 +20,7 @@ from storeplex.worker import retry_failed_events
 from tests.support.factories import bearer, make_product, make_token
 from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.shop import make_order
-from tests.support.stack import Stack, signature_header, signed
+from tests.support.stack import Stack, event_outcome, signature_header, signed
 from tests.support.webhooks import CONNECT, PLATFORM, event_rows, secrets_of
 
 
@@ -63,9 +63,11 @@ async def test_one_event_delivered_five_times_concurrently_is_applied_once(
         )
         statuses = sorted(r.json()["status"] for r in responses)
         assert [r.status_code for r in responses] == [200] * 5
-        assert statuses == ["applied", "duplicate", "duplicate", "duplicate", "duplicate"]
+        # Answered once it is stored; applied right after the answer.
+        assert statuses == ["duplicate", "duplicate", "duplicate", "duplicate", "received"]
         again = await http.post(PLATFORM, **signed(event, platform_secret))
         assert again.json()["status"] == "duplicate"
+        assert await event_outcome(database, event["id"]) == "applied"
     rows = [r for r in await event_rows(database) if r.stripe_event_id == event["id"]]
     assert len(rows) == 1 and rows[0].attempts == 1 and rows[0].status == "applied"
     assert (await shopper_order(http, kit, order))["payment_status"] == "paid"
@@ -88,6 +90,7 @@ async def test_events_in_reverse_order_end_in_the_same_state(
         for event in reversed(events):
             r = await http.post(PLATFORM, **signed(event, platform_secret))
             assert r.status_code == 200, r.text
+        stack.settle()
     async with database.session_scope() as s:
         payment = (
             await s.execute(select(Payment).where(Payment.stripe_payment_intent_id == pi))
@@ -146,7 +149,8 @@ async def test_an_unhandled_event_type_is_stored_and_ignored(
     platform_secret, _ = secrets_of(stack)
     event = fake_event("evt_unhandled", "customer.tax_id.created", "txi_1")
     r = await http.post(PLATFORM, **signed(event, platform_secret))
-    assert (r.status_code, r.json()["status"]) == (200, "ignored")
+    assert (r.status_code, r.json()["status"]) == (200, "received")
+    assert await event_outcome(database, "evt_unhandled") == "ignored"
     [row] = await event_rows(database)
     assert (row.stripe_event_id, row.status) == ("evt_unhandled", "ignored")
 
@@ -207,7 +211,8 @@ async def test_a_failed_event_is_kept_retried_by_the_worker_and_replayable(
         )  # fmt: skip
         event = next(e for e in stack.events_of(pi.id) if e["type"] == "payment_intent.succeeded")
         r = await http.post(PLATFORM, **signed(event, platform_secret))
-        assert (r.status_code, r.json()["status"]) == (200, "failed")
+        assert (r.status_code, r.json()["status"]) == (200, "received")
+        assert await event_outcome(database, event["id"]) == "failed"
         [row] = [x for x in await event_rows(database) if x.stripe_event_id == event["id"]]
         assert row.status == "failed" and "not in the database yet" in (row.last_error or "")
         assert row.next_attempt_at is not None
@@ -275,7 +280,8 @@ async def test_an_intent_naming_a_reused_order_id_does_not_touch_that_order(
         )  # fmt: skip
         event = next(e for e in stack.events_of(pi.id) if e["type"] == "payment_intent.succeeded")
         r = await http.post(PLATFORM, **signed(event, platform_secret))
-        assert (r.status_code, r.json()["status"]) == (200, "ignored")
+        assert (r.status_code, r.json()["status"]) == (200, "received")
+        assert await event_outcome(database, event["id"]) == "ignored"
     order = {"id": made.order.id, "access_token": made.access_token}
     assert (await shopper_order(http, kit, order))["payment_status"] == "pending"
     async with database.session_scope() as s:
@@ -330,6 +336,7 @@ async def test_a_live_mode_event_on_a_test_mode_platform_changes_nothing(
         live = {**event, "id": event["id"] + "_live", "livemode": True}
         r = await http.post(PLATFORM, **signed(live, platform_secret))
         assert r.status_code == 200, r.text
+        assert await event_outcome(database, live["id"]) == "ignored"
         [row] = [x for x in await event_rows(database) if x.stripe_event_id == live["id"]]
         assert row.status == "ignored" and "livemode" in (row.last_error or "")
         assert (await shopper_order(http, kit, order))["payment_status"] == "pending"

@@ -38,6 +38,7 @@ from tests.support.chaos import (
     Platform,
     app_env,
     assert_books_match,
+    buy,
     chaos_seed,
     creation_order,
     delivery_figures,
@@ -45,77 +46,12 @@ from tests.support.chaos import (
     setup_store,
     wait_for_quiet,
 )
-from tests.support.factories import StoreKit, bearer
+from tests.support.factories import bearer
 from tests.support.processes import free_port
 from tests.support.settings import make_settings
-from tests.support.shop import checkout_body
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-CARDS = [  # (weight, first card, card for a retry or None)
-    (55, "pm_card_visa", None),
-    (10, "pm_card_visa_chargeDeclined", "pm_card_visa"),
-    (6, "pm_card_visa_chargeDeclined", None),
-    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", None),
-    (4, "pm_card_mastercard", None),
-    (12, "pm_card_createDispute", None),
-    (3, "pm_card_authenticationRequired", None),
-    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", "pm_card_createDispute"),
-]
-
-
-def pick_cards(rng: random.Random) -> tuple[str, str | None]:
-    weights = [w for w, _, _ in CARDS]
-    _, first, retry = rng.choices(CARDS, weights=weights)[0]
-    return first, retry
-
-
-async def buy(
-    app_url: str,
-    emulator: httpx.AsyncClient,
-    publishable_key: str,
-    kit: StoreKit,
-    product_id: int,
-    rng: random.Random,
-    tally: Counter[str],
-) -> dict[str, Any] | None:
-    """One shopper: cart, checkout, intent, card (maybe declined, maybe retried)."""
-    async with httpx.AsyncClient(base_url=app_url, timeout=60) as shop:
-        slug = kit.store.slug
-        qty = rng.randint(1, 4)
-        r = await shop.post(
-            f"/api/v1/storefront/{slug}/cart/items",
-            json={"product_id": product_id, "quantity": qty},
-        )
-        assert r.status_code == 200, r.text
-        r = await shop.post(f"/api/v1/storefront/{slug}/checkout", json=checkout_body())
-        if r.status_code != 201:
-            tally[f"checkout {r.status_code}: {r.json().get('detail')}"] += 1
-            return None
-        order = r.json()
-        r = await shop.post(
-            f"/api/v1/platform/stores/{kit.store.id}/payments/create-intent",
-            json={"order_id": order["id"]},
-            headers={"X-Order-Token": order["access_token"]},
-        )
-        assert r.status_code == 200, r.text
-        intent = r.json()
-    first, retry = pick_cards(rng)
-    for card in (first, retry):
-        if card is None:
-            break
-        r = await emulator.post(
-            f"/v1/payment_intents/{intent['payment_intent_id']}/confirm",
-            headers={"Authorization": f"Bearer {publishable_key}"},
-            data={"client_secret": intent["client_secret"], "payment_method": card,
-                  "return_url": f"{app_url}/return"},
-        )  # fmt: skip
-        tally[f"confirm {r.status_code}"] += 1
-        if r.status_code == 200:
-            break
-    paid = r.status_code == 200 and r.json()["status"] == "succeeded"
-    return {"order": order, "kit": kit, "paid": paid, "card": card}
 
 
 async def test_webhook_chaos_two_processes_lose_nothing(

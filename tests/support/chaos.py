@@ -39,9 +39,10 @@ from storeplex.db import Database
 from storeplex.ledger import totals_drift
 from storeplex.models import Dispute, Payment, Payout, Refund, StorePaymentConfig
 from tests.emulator.support import register_key
-from tests.support.factories import bearer, make_product, make_store_kit
+from tests.support.factories import StoreKit, bearer, make_product, make_store_kit
 from tests.support.processes import ROOT, free_port, wait_for_http
 from tests.support.settings import TEST_SECRET
+from tests.support.shop import checkout_body
 from tests.support.stack import ThreadServer, sdk_client
 
 DEFAULT_SEED = 20240607
@@ -524,3 +525,68 @@ async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
     raise AssertionError(
         f"the emulator still had {body['queued']} webhooks queued; last: {body['data'][-3:]}"
     )
+
+
+CARDS = [  # (weight, first card, card for a retry or None)
+    (55, "pm_card_visa", None),
+    (10, "pm_card_visa_chargeDeclined", "pm_card_visa"),
+    (6, "pm_card_visa_chargeDeclined", None),
+    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", None),
+    (4, "pm_card_mastercard", None),
+    (12, "pm_card_createDispute", None),
+    (3, "pm_card_authenticationRequired", None),
+    (5, "pm_card_visa_chargeDeclinedInsufficientFunds", "pm_card_createDispute"),
+]
+
+
+def pick_cards(rng: random.Random) -> tuple[str, str | None]:
+    weights = [w for w, _, _ in CARDS]
+    _, first, retry = rng.choices(CARDS, weights=weights)[0]
+    return first, retry
+
+
+async def buy(
+    app_url: str,
+    emulator: httpx.AsyncClient,
+    publishable_key: str,
+    kit: StoreKit,
+    product_id: int,
+    rng: random.Random,
+    tally: Counter[str],
+) -> dict[str, Any] | None:
+    """One shopper: cart, checkout, intent, card (maybe declined, maybe retried)."""
+    async with httpx.AsyncClient(base_url=app_url, timeout=60) as shop:
+        slug = kit.store.slug
+        qty = rng.randint(1, 4)
+        r = await shop.post(
+            f"/api/v1/storefront/{slug}/cart/items",
+            json={"product_id": product_id, "quantity": qty},
+        )
+        assert r.status_code == 200, r.text
+        r = await shop.post(f"/api/v1/storefront/{slug}/checkout", json=checkout_body())
+        if r.status_code != 201:
+            tally[f"checkout {r.status_code}: {r.json().get('detail')}"] += 1
+            return None
+        order = r.json()
+        r = await shop.post(
+            f"/api/v1/platform/stores/{kit.store.id}/payments/create-intent",
+            json={"order_id": order["id"]},
+            headers={"X-Order-Token": order["access_token"]},
+        )
+        assert r.status_code == 200, r.text
+        intent = r.json()
+    first, retry = pick_cards(rng)
+    for card in (first, retry):
+        if card is None:
+            break
+        r = await emulator.post(
+            f"/v1/payment_intents/{intent['payment_intent_id']}/confirm",
+            headers={"Authorization": f"Bearer {publishable_key}"},
+            data={"client_secret": intent["client_secret"], "payment_method": card,
+                  "return_url": f"{app_url}/return"},
+        )  # fmt: skip
+        tally[f"confirm {r.status_code}"] += 1
+        if r.status_code == 200:
+            break
+    paid = r.status_code == 200 and r.json()["status"] == "succeeded"
+    return {"order": order, "kit": kit, "paid": paid, "card": card}

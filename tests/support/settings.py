@@ -10,13 +10,25 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from storeplex.config import Settings, load_settings
 from storeplex.models import Base
+from storeplex.tenancy import clear_store_caches
+from tests.support import pgbouncer
 
 PG_URL = os.environ.get("STOREPLEX_TEST_DATABASE_URL")
 # Under pytest-xdist each worker process gets a PostgreSQL database of its own.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if PG_URL and _WORKER:
     PG_URL = f"{PG_URL.rstrip('/')}_{_WORKER}"
-BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
+# The money, reliability and webhook tests also run through pgbouncer in transaction
+# pooling mode (tests/support/pgbouncer.py), on a database of their own (`<name>_pgb`).
+USE_PGBOUNCER = bool(PG_URL) and pgbouncer.available()
+BACKENDS = [
+    "sqlite",
+    *(["postgres"] if PG_URL else []),
+    *(["pgbouncer"] if USE_PGBOUNCER else []),
+]
+PGBOUNCER_PARTS = ("tests/money/", "tests/reliability/", "tests/payments/test_webhook")
+# Database URLs that go through a pooler: their settings say so (STOREPLEX_DATABASE_POOLED).
+POOLED_URLS: set[str] = set()
 TEST_SECRET = "test-session-signing-key-not-a-real-secret"
 
 
@@ -55,9 +67,12 @@ def truncate_all(url: str) -> None:
     DELETE, not TRUNCATE: a test leaves a handful of rows, and PostgreSQL's TRUNCATE of
     every table swaps each table's files (about 500 ms here) where the DELETEs take about
     3 ms. Ids are not restarted; no test may rely on an id's value."""
+    clear_store_caches()  # the rows go behind the app's back
     engine = _ENGINES.get(url)
     if engine is None:
-        engine = _ENGINES[url] = create_engine(_sync_url(url))
+        # No server-side prepared statements: the URL may go through pgbouncer.
+        args = {"prepare_threshold": None} if url.startswith("postgresql") else {}
+        engine = _ENGINES[url] = create_engine(_sync_url(url), connect_args=args)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -70,6 +85,7 @@ def truncate_all(url: str) -> None:
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_url,
+        "database_pooled": db_url in POOLED_URLS,
         "env": "test",
         "data_dir": data_dir,
         "secret_key": TEST_SECRET,

@@ -8,6 +8,7 @@ the emulator's control API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -22,9 +23,13 @@ from typing import Any
 import httpx
 import stripe
 import uvicorn
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from storeplex.app import create_app
 from storeplex.config import Settings
+from storeplex.db import Database
+from storeplex.models import EventStatus, StripeEvent
 from stripe_emulator.app import create_app as create_emulator
 from tests.emulator.support import register_key
 from tests.support.processes import free_port
@@ -89,7 +94,15 @@ class Stack:
         return r.json() if r.content else None
 
     def flush_webhooks(self) -> None:
+        """Deliver the emulator's pending webhooks, then wait until the app has applied them
+        (the app answers a webhook before applying it)."""
         self.control("POST", "webhooks/flush")
+        if self.settings.applies_webhooks_in_background:  # else the test runs the worker
+            self.settle()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait, up to `timeout` seconds, until no webhook event is left received."""
+        wait_until_applied(self.settings.database_url, timeout)
 
     @contextmanager
     def webhooks_paused(self) -> Iterator[None]:
@@ -123,6 +136,29 @@ class Stack:
             data={"client_secret": client_secret, "payment_method": payment_method,
                   "return_url": f"{self.app_url}/return"},
         )  # fmt: skip
+
+
+def received_count(database_url: str) -> int:
+    """How many inbox events are received but not applied yet (a fresh connection)."""
+    engine = create_engine(database_url.replace("+aiosqlite", ""), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT count(*) FROM stripe_events WHERE status = 'received'")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_until_applied(database_url: str, timeout: float = 30.0) -> None:
+    """Wait until every received webhook event has its outcome; AssertionError after
+    `timeout` seconds (a condition with a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while (left := received_count(database_url)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not left, f"{left} webhook events still not applied after {timeout} s"
 
 
 @contextmanager
@@ -176,3 +212,20 @@ def signed(event: dict[str, Any], secret: str, timestamp: int | None = None) -> 
             "Content-Type": "application/json",
         },
     }
+
+
+async def event_outcome(database: Database, stripe_event_id: str, timeout: float = 30.0) -> str:
+    """The outcome kept on an event's inbox row once it has one (the app answers a webhook
+    before applying it): applied, ignored, failed or rejected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with database.session_scope() as session:
+            status = (
+                await session.execute(
+                    select(StripeEvent.status).where(StripeEvent.stripe_event_id == stripe_event_id)
+                )
+            ).scalar_one_or_none()
+        if status not in (None, EventStatus.RECEIVED) or time.monotonic() > deadline:
+            assert status is not None, f"{stripe_event_id} was never stored"
+            return status
+        await asyncio.sleep(0.02)

@@ -53,6 +53,18 @@ def nesting_depth(text: str, *, stop_above: int = MAX_DEPTH) -> int:
     return depth
 
 
+def nests_deeper_than(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether a valid JSON text nests more than `limit` levels.
+
+    A text can nest no deeper than it has opening brackets (counting those inside strings
+    only raises the count), so a typical event, with a dozen or two, is cleared by two
+    C-speed counts (~2 µs for 1.2 KB, against ~22 µs for the full measure, which runs only
+    when the count is above the limit)."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    return nesting_depth(text, stop_above=limit) > limit
+
+
 def _reject_constant(name: str) -> Any:
     raise MalformedEvent(f"the payload contains {name}, which is not JSON")
 
@@ -77,7 +89,7 @@ def parse_event(text: str) -> dict[str, Any]:
         raise MalformedEvent(f"the payload nests deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise MalformedEvent("the payload is not JSON") from None
-    if nesting_depth(text) > MAX_DEPTH:
+    if nests_deeper_than(text, MAX_DEPTH):
         raise MalformedEvent(f"the payload nests deeper than {MAX_DEPTH} levels")
     if not isinstance(event, dict):
         raise MalformedEvent("the payload is not a JSON object")

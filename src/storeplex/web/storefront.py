@@ -35,7 +35,7 @@ from storeplex.orders.checkout import place_order
 from storeplex.orders.schemas import CheckoutIn
 from storeplex.storefront import service as catalog
 from storeplex.stores import service as stores
-from storeplex.tenancy import scoped, store_by_slug
+from storeplex.tenancy import scoped, store_by_slug, storefront_store
 from storeplex.web.common import (
     attempt,
     form_data,
@@ -112,7 +112,7 @@ async def storefront_home(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cart_token: CartCookie = None,
 ) -> HTMLResponse:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     products, has_more = await catalog.list_products(
         session, store_id=store.id, limit=PAGE_SIZE, offset=offset
     )
@@ -126,7 +126,7 @@ async def storefront_home(
             "offset": offset,
             "page_size": PAGE_SIZE,
             "cart_count": await _cart_count(session, store, cart_token),
-            "taking_orders": await stores.takes_orders(session, store_id=store.id),
+            "taking_orders": taking_orders,
         },
     )
 
@@ -163,7 +163,7 @@ async def product_page(
     session: SessionDep,
     cart_token: CartCookie = None,
 ) -> HTMLResponse:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     product = await catalog.get_product(session, store_id=store.id, product_id=product_id)
     return render(
         request,
@@ -172,7 +172,7 @@ async def product_page(
             "store": store,
             "product": product,
             "cart_count": await _cart_count(session, store, cart_token),
-            "taking_orders": await stores.takes_orders(session, store_id=store.id),
+            "taking_orders": taking_orders,
         },
     )
 
@@ -181,14 +181,14 @@ async def product_page(
 async def cart_add(
     request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
 ) -> Response:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     form = await form_data(request)
     product_id = _int(form.get("product_id"))
     quantity = _int(form.get("quantity"), 1)
     if not product_id or product_id < 1:
         return redirect(f"/s/{store.slug}/")
     product = await catalog.get_product(session, store_id=store.id, product_id=product_id)
-    if not await stores.takes_orders(session, store_id=store.id):
+    if not taking_orders:
         return render(
             request,
             "storefront/product.html",
@@ -239,7 +239,7 @@ async def cart_page(
     cart_token: CartCookie = None,
     added: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     cart = await carts.view_cart(session, store=store, token=cart_token)
     added_name = next((line.name for line in cart.items if line.product_id == added), None)
     return render(
@@ -250,7 +250,7 @@ async def cart_page(
             "cart": cart,
             "cart_count": cart.item_count,
             "added": added_name,
-            "taking_orders": await stores.takes_orders(session, store_id=store.id),
+            "taking_orders": taking_orders,
         },
     )
 
@@ -259,7 +259,7 @@ async def cart_page(
 async def cart_update(
     request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
 ) -> Response:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     form = await form_data(request)
     product_id = _int(form.get("product_id"))
     quantity = 0 if "remove" in form else _int(form.get("quantity"))
@@ -289,7 +289,7 @@ async def cart_update(
                 "cart": cart,
                 "cart_count": cart.item_count,
                 "error": error,
-                "taking_orders": await stores.takes_orders(session, store_id=store.id),
+                "taking_orders": taking_orders,
             },
             status_code=400,
         )
@@ -311,9 +311,9 @@ def _checkout_context(store: Store, cart: object, values: dict[str, str]) -> dic
 async def checkout_page(
     request: Request, slug: str, session: SessionDep, cart_token: CartCookie = None
 ) -> Response:
-    store = await store_by_slug(session, slug)
+    store, taking_orders = await storefront_store(session, slug)
     cart = await carts.view_cart(session, store=store, token=cart_token)
-    if not cart.items or not await stores.takes_orders(session, store_id=store.id):
+    if not cart.items or not taking_orders:
         return redirect(f"/s/{store.slug}/cart")
     values = {"country": store.country}
     shopper = await current_shopper(request, session, store)

@@ -7,9 +7,11 @@ What a delivery gets:
 - correctly signed but not a well-formed event (not JSON, too deeply nested, no id,
   type or data.object, a `created` that is not a time ...): 400 with what is wrong,
   and the payload is kept as a rejected inbox row for the admin to inspect;
-- a well-formed event: stored once and applied; 200 with its outcome (applied,
-  ignored, failed and retried later, rejected, or duplicate). A rejected event is a
-  2xx on purpose: it will never be applied, so Stripe must not send it again.
+- a well-formed event: stored once, as received, and answered 200 (`received`, or
+  `duplicate`) as soon as that row is committed; it is applied afterwards
+  (`storeplex.webhooks.batch`), and its outcome (applied, ignored, failed and retried
+  later, rejected) is kept on its row for the platform admin. A rejected event is
+  answered 2xx on purpose: it will never be applied, so Stripe must not send it again.
 """
 
 from __future__ import annotations
@@ -21,18 +23,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from storeplex.auth.deps import CurrentAdmin
+from storeplex.config import Settings
+from storeplex.db import Database
 from storeplex.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, error_body
 from storeplex.models import EventStatus, StripeEvent
 from storeplex.payments.deps import PaymentServiceDep
 from storeplex.stripe.events import MalformedEvent, parse_event
-from storeplex.stripe.gateway import signature_is_valid
+from storeplex.stripe.gateway import StripeGateway, signature_is_valid
+from storeplex.webhooks.batch import apply_received_quietly
 from storeplex.webhooks.inbox import (
     MALFORMED_TYPE,
     apply_event,
-    store_event,
     store_malformed,
+    store_received,
 )
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -74,44 +80,50 @@ def _verify(payload: bytes, signature: str | None, secret: str | None) -> str:
     return text
 
 
-async def _receive(request: Request, service: PaymentServiceDep, endpoint: str) -> JSONResponse:
-    keys = service.stripe.keys
+async def _receive(request: Request, endpoint: str) -> JSONResponse:
+    """Verify, store as received (committed), answer; the apply comes after the answer.
+
+    No request session and no ORM object: the inbox row is one Core INSERT
+    (`inbox.store_received`). With `STOREPLEX_WEBHOOK_APPLY=background` this process
+    applies it right after the answer has been sent; workers apply whatever is left."""
+    state = request.app.state
+    gateway: StripeGateway = state.stripe
+    settings: Settings = state.settings
+    database: Database = state.database
+    keys = gateway.keys
     secret = keys.connect_webhook_secret if endpoint == "connect" else keys.webhook_secret
     text = _verify(await request.body(), request.headers.get("stripe-signature"), secret)
     try:
         event = parse_event(text)
     except MalformedEvent as exc:
         message = f"Invalid payload: not a Stripe event: {exc}"
-        # Answered 400, but kept (committed with this request) for the admin to inspect.
-        await store_malformed(service.db, text, endpoint=endpoint, reason=message)
+        # Answered 400, but kept for the admin to inspect.
+        async with database.session_scope() as session:
+            await store_malformed(session, text, endpoint=endpoint, reason=message)
         return JSONResponse(error_body("bad_request", message), status_code=400)
-    row = await store_event(service.db, event, endpoint=endpoint, raw=text)
-    if row is None:
+    event_id = await store_received(database, event, endpoint=endpoint, raw=text)
+    if event_id is None:
         return JSONResponse({"received": True, "status": "duplicate"})
-    outcome = await apply_event(
-        service.db,
-        row,
-        service,
-        expected_livemode=service.stripe.livemode,
-        retry_base_seconds=service.settings.webhook_retry_base_seconds,
-        first_attempt=True,
-        event=event,
+    background = (
+        BackgroundTask(apply_received_quietly, database, gateway, settings)
+        if settings.applies_webhooks_in_background
+        else None
     )
-    return JSONResponse({"received": True, "status": outcome})
+    return JSONResponse({"received": True, "status": "received"}, background=background)
 
 
 @router.post("/stripe")
-async def stripe_webhook(request: Request, service: PaymentServiceDep) -> JSONResponse:
+async def stripe_webhook(request: Request) -> JSONResponse:
     """Platform events (payments, charges, refunds, disputes), signed with STRIPE_WEBHOOK_SECRET."""
-    return await _receive(request, service, "platform")
+    return await _receive(request, "platform")
 
 
 @router.post("/stripe/connect")
-async def stripe_connect_webhook(request: Request, service: PaymentServiceDep) -> JSONResponse:
+async def stripe_connect_webhook(request: Request) -> JSONResponse:
     """Connected-account events (account.updated, payouts), signed with the Connect secret.
 
     Which event types each endpoint takes is decided in `storeplex.webhooks.dispatch`."""
-    return await _receive(request, service, "connect")
+    return await _receive(request, "connect")
 
 
 class EventOut(BaseModel):

@@ -1,12 +1,13 @@
 """The webhook inbox: verify, store once, apply; failures kept and retried.
 
-Receiving an event is one transaction: insert it into `stripe_events` with
-ON CONFLICT DO NOTHING on the event id (a duplicate, even a concurrent one,
-inserts nothing and is answered 200), then apply it. If applying raises, the
-transaction is rolled back and the event is stored again as failed, with its
-error and a next attempt time (as dj-stripe keeps its error rows outside the
-transaction that failed); the worker retries it with backoff, one event per
-transaction. An admin can list failed events and replay one.
+Receiving an event is one statement: insert it into `stripe_events` as received,
+with ON CONFLICT DO NOTHING on the event id (a duplicate, even a concurrent one,
+inserts nothing and is answered 200), committed before the answer. It is applied
+afterwards (`storeplex.webhooks.batch`). If applying raises, the transaction is
+rolled back and the event is stored again as failed, with its error and a next
+attempt time (as dj-stripe keeps its error rows outside the transaction that
+failed); the worker retries it with backoff, one event per transaction. An admin
+can list failed events and replay one.
 
 An event that is not ours to apply (a handler raised `EventRejected`: another
 tenant's object, the wrong endpoint) is rolled back the same way and stored as
@@ -23,14 +24,14 @@ import logging
 import time
 import traceback
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storeplex.db import dialect_insert
+from storeplex.db import Database, dialect_insert
 from storeplex.models import EventStatus, StripeEvent, utcnow
 from storeplex.payments.service import PaymentService
 from storeplex.stripe.binding import EventRejected
@@ -54,6 +55,7 @@ RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 MAX_ATTEMPTS = 12
 MALFORMED_TYPE = "malformed"
+LIVEMODE_MISMATCH = "livemode does not match this platform's keys"
 # The statuses an admin can list, in the order the pages offer them.
 EVENT_STATUSES = (
     EventStatus.FAILED,
@@ -86,41 +88,42 @@ def _event_columns(event: dict[str, Any], *, endpoint: str, raw: str) -> dict[st
 
 
 @functools.cache
-def _store_event_statement(dialect: str, names: tuple[str, ...]) -> Any:
-    """The inbox INSERT .. ON CONFLICT DO NOTHING RETURNING, built once per dialect (it runs
-    for every webhook, and building it cost more CPU than running it); parameters p_<column>."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StripeEvent)
+def _store_received_statement(dialect: str, names: tuple[str, ...]) -> Any:
+    """The inbox INSERT .. ON CONFLICT DO NOTHING RETURNING id (Core, no ORM object), built
+    once per dialect; parameters p_<column>."""
+    table = cast(Table, StripeEvent.__table__)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return (
-        insert.values({name: bindparam(f"p_{name}") for name in names})
+        insert.values({name: bindparam(f"p_{name}", type_=table.c[name].type) for name in names})
         .on_conflict_do_nothing(index_elements=["stripe_event_id"])
-        .returning(StripeEvent)
+        .returning(table.c.id)
     )
 
 
-async def store_event(
-    session: AsyncSession, event: dict[str, Any], *, endpoint: str, raw: str
-) -> StripeEvent | None:
-    """Insert the event; None if it was already there (a duplicate delivery).
+async def store_received(
+    database: Database, event: dict[str, Any], *, endpoint: str, raw: str
+) -> int | None:
+    """Commit the event as received, to be applied after the answer (`webhooks.batch`);
+    its row id, or None if it was already there (a duplicate delivery).
 
-    The row is written as its first attempt usually ends, applied: nobody sees it before
-    the transaction commits, and if the handler fails, the transaction is rolled back and
-    the failure is recorded instead (see apply_event). So the common case costs one write
-    of the row, not an insert and an update.
+    One statement in a transaction of its own. On PostgreSQL it runs in autocommit mode:
+    a single INSERT is atomic by itself, and it costs one round trip instead of three
+    (BEGIN, INSERT, COMMIT); SQLite takes its write lock with BEGIN IMMEDIATE as usual.
     """
     columns = _event_columns(event, endpoint=endpoint, raw=raw)
-    columns |= {
-        "status": EventStatus.APPLIED,
-        "attempts": 1,
-        "processed_at": columns["received_at"],
-    }
-    statement = _store_event_statement(session.get_bind().dialect.name, tuple(columns))
+    columns |= {"status": EventStatus.RECEIVED, "attempts": 0}
+    engine = database.engine
+    statement = _store_received_statement(engine.dialect.name, tuple(columns))
     params = {f"p_{name}": value for name, value in columns.items()}
-    row = (await session.execute(statement, params)).scalar_one_or_none()
-    if row is None:
-        WEBHOOK_EVENTS.labels(endpoint, "duplicate").inc()
-        return None
-    WEBHOOK_EVENTS.labels(endpoint, "received").inc()
-    return row
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            event_id = (await conn.execute(statement, params)).scalar_one_or_none()
+    else:
+        async with engine.begin() as conn:
+            event_id = (await conn.execute(statement, params)).scalar_one_or_none()
+    WEBHOOK_EVENTS.labels(endpoint, "received" if event_id is not None else "duplicate").inc()
+    return None if event_id is None else int(event_id)
 
 
 async def apply_event(
@@ -130,23 +133,18 @@ async def apply_event(
     *,
     expected_livemode: bool,
     retry_base_seconds: float = RETRY_BASE_SECONDS,
-    first_attempt: bool = False,
-    event: dict[str, Any] | None = None,
 ) -> str:
     """Apply a stored event in the caller's transaction and record the outcome on its row.
 
     If the handler raises, the whole transaction is rolled back (nothing half-applied
     stays) and the event is written again, as failed, in the transaction that follows;
     so the caller must have done nothing else in this transaction that it wants kept.
-    No savepoint: this runs for every webhook, and a savepoint costs two round trips.
-    `first_attempt`: the row was just inserted by store_event, already marked applied;
-    the row is written again only if the outcome differs. `event`: the row's payload as
-    `parse_event` already returned it (saves parsing it again).
+    No savepoint: a savepoint costs two round trips.
     """
     event_id, endpoint, payload = row.stripe_event_id, row.endpoint, row.payload
-    attempts = 1 if first_attempt else row.attempts + 1  # one UPDATE with the outcome
+    attempts = row.attempts + 1  # one UPDATE with the outcome
     try:
-        event = event if event is not None else parse_event(payload)
+        event = parse_event(payload)
     except MalformedEvent as exc:  # a kept malformed payload, replayed
         row.status, row.attempts, row.last_error = EventStatus.REJECTED, attempts, str(exc)
         row.processed_at, row.next_attempt_at = utcnow(), None
@@ -154,7 +152,7 @@ async def apply_event(
     note: str | None = None
     if bool(event.get("livemode")) != expected_livemode:
         outcome = EventStatus.IGNORED
-        note = "livemode does not match this platform's keys"
+        note = LIVEMODE_MISMATCH
     else:
         try:
             result, note = await handlers.handle(service, event, endpoint=endpoint)
@@ -195,7 +193,7 @@ async def apply_event(
             WEBHOOK_EVENTS.labels(endpoint, EventStatus.FAILED).inc()
             return EventStatus.FAILED
         outcome = EventStatus.APPLIED if result == "applied" else EventStatus.IGNORED
-    now = row.processed_at if first_attempt and row.processed_at else utcnow()
+    now = utcnow()
     row.status = outcome
     row.attempts = attempts
     row.last_error = note
