@@ -17,7 +17,7 @@ from storeplex.errors import BadRequest
 from storeplex.models import MailStatus, OutboxMail, utcnow
 
 PLATFORM_SENDER = "Storeplex"
-ACCOUNT_KINDS = ("email_verification", "password_reset")
+ACCOUNT_KINDS = ("email_verification", "password_reset", "store_invitation")
 
 
 async def enqueue(

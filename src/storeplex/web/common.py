@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
 from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
+from storeplex.auth.service import suspended_message
 from storeplex.auth.sessions import SessionData, SessionKind
 from storeplex.config import Settings
 from storeplex.deps import SessionDep
@@ -204,7 +205,7 @@ async def staff_page(request: Request, session: SessionDep) -> StaffPage:
     if user is None or store is None or user.store_id != store.id:
         raise LoginRequired(_login_url("/admin/login", request))
     if store.status != StoreStatus.ACTIVE:
-        raise Forbidden("This store is suspended; contact the platform operator")
+        raise Forbidden(suspended_message(store))
     if request.method not in ("GET", "HEAD"):
         check_form_csrf(data, await form_data(request))
     return StaffPage(user=user, store=store, csrf=data.csrf)

@@ -1,14 +1,17 @@
-"""Platform admin pages under /platform: stores with their account status and fee (editable),
-fee revenue per store with a chart, and failed webhook events with a replay button (and the
-rejected ones, with the reason each was refused).
+"""Platform admin pages under /platform: stores (create, suspend with a reason, reactivate,
+one page per store with its onboarding, fee, volume, disputes and failed events), fee
+revenue per store with a chart, and webhook events (failed ones with their store, payload
+and a replay that reports what really happened; the rejected ones with their reason).
 
-Rule: these pages call the same services as the platform API
-(`PaymentService.set_platform_fee`, `webhooks.inbox.apply_event`); a refused
-change re-renders the page with the service's message and writes nothing.
+Rule: these pages call the same services as the platform API (`stores.service.open_store`,
+`stores.suspension.suspend`, `PaymentService.set_platform_fee`, `webhooks.replay.replay`);
+a refused change re-renders its form with the service's message (4xx) and writes nothing.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -20,10 +23,22 @@ from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
 from storeplex.deps import SessionDep, get_database
-from storeplex.errors import NotFound
-from storeplex.models import StorePaymentConfig, StripeEvent
+from storeplex.errors import NotFound, StoreplexError
+from storeplex.ledger import Totals, store_days
+from storeplex.models import (
+    AccountStatus,
+    Dispute,
+    DisputeOutcome,
+    EventStatus,
+    Store,
+    StorePaymentConfig,
+    StripeEvent,
+)
+from storeplex.models.base import utcnow
 from storeplex.money import parse_amount, to_major
 from storeplex.stores import service as stores
+from storeplex.stores import suspension
+from storeplex.tenancy import scoped
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     AdminPage,
@@ -37,19 +52,26 @@ from storeplex.web.common import (
     render,
     render_login_form,
     safe_next,
+    settings_of,
     submit_login,
     submit_logout,
 )
 from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
-from storeplex.web.store_admin import STATUS_TEXT
-from storeplex.webhooks.inbox import EVENT_STATUSES, MALFORMED_TYPE, apply_event
+from storeplex.webhooks.inbox import EVENT_STATUSES, MALFORMED_TYPE
+from storeplex.webhooks.replay import Replayed, failed_events, replay, replay_store, stores_of
+from storeplex.words import ACCOUNT_STATUS_FOR_OPERATOR, humanize_fields
 
 router = page_router("/platform")
 
 Admin = Annotated[AdminPage, Depends(admin_page)]
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 
-NOTICES = {"fee": "Fee saved.", "replayed": "Event replayed."}
+NOTICES = {
+    "fee": "Fee saved.",
+    "created": "Store created. Its owner has been mailed a link to choose a password.",
+    "suspended": "Store suspended. Its staff see the reason; its storefront takes no orders.",
+    "activated": "Store reactivated.",
+}
 
 
 def _base(admin: AdminPage, section: str, request: Request, **extra: Any) -> dict[str, Any]:
@@ -116,7 +138,7 @@ async def _stores_page(
             "stores",
             request,
             rows=rows,
-            status_text=STATUS_TEXT,
+            status_text=ACCOUNT_STATUS_FOR_OPERATOR,
             error=error,
             error_store=error_store,
             to_major=to_major,
@@ -130,11 +152,207 @@ async def stores_page(request: Request, admin: Admin, session: SessionDep) -> HT
     return await _stores_page(request, admin, session)
 
 
+# Creating a store ----------------------------------------------------------------------------
+
+NEW_STORE_FIELDS = ("name", "slug", "owner_email", "business_email", "country", "currency")
+FIELD_LIMITS = {
+    "name": 200,
+    "slug": 63,
+    "owner_email": 320,
+    "business_email": 320,
+    "country": 2,
+    "currency": 3,
+}
+
+
+def _new_store_form(
+    request: Request,
+    admin: AdminPage,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    error_field: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "platform/store_new.html",
+        _base(
+            admin,
+            "stores",
+            request,
+            values=values or {"country": "LU", "currency": "EUR"},
+            error=error,
+            error_field=error_field,
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/stores/new", response_class=HTMLResponse)
+async def new_store_page(request: Request, admin: Admin) -> HTMLResponse:
+    return _new_store_form(request, admin)
+
+
+@router.post("/stores", response_class=HTMLResponse)
+async def create_store(request: Request, admin: Admin, session: SessionDep) -> Response:
+    """A store and its owner, who is mailed a link to choose a password (never typed here)."""
+    form = await form_data(request)
+    values = {name: form.get(name, "") for name in NEW_STORE_FIELDS}
+    for name, limit in FIELD_LIMITS.items():
+        if len(values[name]) > limit:
+            return _new_store_form(
+                request,
+                admin,
+                values={k: v[:limit] for k, v in values.items()},
+                error=f"The {humanize_fields(name)} is longer than {limit} characters.",
+                error_field=name,
+                status_code=400,
+            )
+    try:
+        async with session.begin_nested():
+            store, _owner = await stores.open_store(
+                session,
+                settings_of(request),
+                slug=values["slug"].lower(),
+                name=values["name"],
+                business_email=values["business_email"] or values["owner_email"],
+                owner_email=values["owner_email"],
+                country=values["country"] or "LU",
+                currency=values["currency"] or "EUR",
+            )
+    except StoreplexError as exc:
+        return _new_store_form(
+            request,
+            admin,
+            values=values,
+            error=humanize_fields(exc.message),
+            error_field=exc.field,
+            status_code=exc.status_code,
+        )
+    return redirect(f"/platform/stores/{store.id}?done=created")
+
+
+# One store -----------------------------------------------------------------------------------
+
+
+async def _store_page(
+    request: Request,
+    admin: AdminPage,
+    session: SessionDep,
+    store_id: int,
+    *,
+    error: str | None = None,
+    error_form: str | None = None,
+    reason: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    store = await stores.get_store(session, store_id=store_id)
+    config = (
+        await session.execute(
+            select(StorePaymentConfig).where(StorePaymentConfig.store_id == store.id)
+        )
+    ).scalar_one_or_none()
+    status = (
+        config.stripe_account_status
+        if config is not None and config.stripe_account_id
+        else AccountStatus.NOT_CONFIGURED
+    )
+    today = utcnow().date()
+    days = await store_days(session, store_id=store.id, start=date.min, end=today)
+    last_30, month, all_time = Totals(), Totals(), Totals()
+    for day, totals in days.items():
+        all_time.merge(totals)
+        if day >= today - timedelta(days=29):
+            last_30.merge(totals)
+        if day >= today.replace(day=1):
+            month.merge(totals)
+    disputes = list(
+        (
+            await session.execute(
+                scoped(Dispute, store.id)
+                .where(Dispute.status.in_(DisputeOutcome.OPEN_STATES))
+                .order_by(Dispute.evidence_due_by)
+            )
+        ).scalars()
+    )
+    failed = await failed_events(session, store_id=store.id)
+    return render(
+        request,
+        "platform/store.html",
+        _base(
+            admin,
+            "stores",
+            request,
+            store=store,
+            config=config,
+            account_status=status,
+            status_text=ACCOUNT_STATUS_FOR_OPERATOR.get(status, status),
+            takes_orders=await stores.takes_orders(session, store_id=store.id),
+            volume=[
+                ("Today", days.get(today, Totals())),
+                ("This month", month),
+                ("Last 30 days", last_30),
+                ("Since the store opened", all_time),
+            ],
+            disputes=disputes,
+            failed=failed,
+            error=error,
+            error_form=error_form,
+            reason=reason,
+            to_major=to_major,
+            currency=store.currency,
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/stores/{store_id}", response_class=HTMLResponse)
+async def store_page(
+    request: Request, store_id: RowId, admin: Admin, session: SessionDep
+) -> HTMLResponse:
+    return await _store_page(request, admin, session, store_id)
+
+
+@router.post("/stores/{store_id}/suspend", response_class=HTMLResponse)
+async def suspend_store(
+    request: Request, store_id: RowId, admin: Admin, session: SessionDep
+) -> Response:
+    """Suspend with a reason (required here: the store's staff read it), and cancel the
+    payments a shopper could still make, as the API does."""
+    await stores.get_store(session, store_id=store_id)  # 404 before anything else
+    form = await form_data(request)
+    reason = form.get("reason", "")
+
+    async def suspend() -> object:
+        stores.check_suspend_reason(reason, required=True)
+        return await suspension.suspend(
+            payment_service(request, session), store_id=store_id, reason=reason
+        )
+
+    done, error = await attempt(session, suspend())
+    if done is None:
+        return await _store_page(
+            request, admin, session, store_id, error=error, error_form="suspend",
+            reason=reason[: stores.SUSPEND_REASON_MAX], status_code=400,
+        )  # fmt: skip
+    return redirect(f"/platform/stores/{store_id}?done=suspended")
+
+
+@router.post("/stores/{store_id}/activate", response_class=HTMLResponse)
+async def activate_store(
+    request: Request, store_id: RowId, admin: Admin, session: SessionDep
+) -> Response:
+    await stores.activate_store(session, store_id=store_id)
+    return redirect(f"/platform/stores/{store_id}?done=activated")
+
+
 @router.post("/stores/{store_id}/fee", response_class=HTMLResponse)
 async def set_fee(request: Request, store_id: RowId, admin: Admin, session: SessionDep) -> Response:
     store = await stores.get_store(session, store_id=store_id)
     form = await form_data(request)
     service = payment_service(request, session)
+    from_store_page = form.get("back") == "store"
 
     async def save() -> StorePaymentConfig:
         fixed = parse_amount(
@@ -146,11 +364,26 @@ async def set_fee(request: Request, store_id: RowId, admin: Admin, session: Sess
 
     saved, error = await attempt(session, save())
     if saved is None:
-        message = f"{store.name}: {error}"
+        message = humanize_fields(error or "")
+        if from_store_page:
+            return await _store_page(
+                request, admin, session, store.id, error=message, error_form="fee",
+                status_code=400,
+            )  # fmt: skip
         return await _stores_page(
-            request, admin, session, error=message, error_store=store.id, status_code=400
+            request,
+            admin,
+            session,
+            error=f"{store.name}: {message}",
+            error_store=store.id,
+            status_code=400,
         )
+    if from_store_page:
+        return redirect(f"/platform/stores/{store.id}?done=fee")
     return redirect(f"/platform?done=fee#store-{store.id}")
+
+
+# Fee revenue ---------------------------------------------------------------------------------
 
 
 @router.get("/revenue", response_class=HTMLResponse)
@@ -182,24 +415,62 @@ async def revenue_page(
     )
 
 
+# Webhook events ------------------------------------------------------------------------------
+
+MAX_REPORTED = 50  # events named in one replay's result (the URL carries their ids)
+
+
+def _replayed_ids(value: str | None) -> list[int]:
+    ids = []
+    for part in (value or "").split(",")[:MAX_REPORTED]:
+        if part.isdigit() and len(part) < 19:
+            ids.append(int(part))
+    return ids
+
+
 @router.get("/webhooks", response_class=HTMLResponse)
 async def webhooks_page(
     request: Request,
     admin: Admin,
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    store: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    replayed: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HTMLResponse:
     chosen = status if status in EVENT_STATUSES else "failed"
-    events = list(
-        (
+    if chosen == EventStatus.FAILED and store is not None:
+        events = list(reversed(await failed_events(session, store_id=store)))[:100]
+    else:
+        events = list(
+            (
+                await session.execute(
+                    select(StripeEvent)
+                    .where(StripeEvent.status == chosen)
+                    .order_by(StripeEvent.id.desc())
+                    .limit(100)
+                )
+            ).scalars()
+        )
+    ids = _replayed_ids(replayed)
+    report = []
+    if ids:
+        found = {
+            row.id: row
+            for row in (
+                await session.execute(select(StripeEvent).where(StripeEvent.id.in_(ids)))
+            ).scalars()
+        }
+        report = [found[i] for i in ids if i in found]
+    store_ids = await stores_of(session, [*events, *report])
+    names = {
+        row.id: row
+        for row in (
             await session.execute(
-                select(StripeEvent)
-                .where(StripeEvent.status == chosen)
-                .order_by(StripeEvent.id.desc())
-                .limit(100)
+                select(Store).where(Store.id.in_({i for i in store_ids.values() if i}))
             )
         ).scalars()
-    )
+    }
+    chosen_store = await session.get(Store, store) if store is not None else None
     return render(
         request,
         "platform/webhooks.html",
@@ -211,25 +482,64 @@ async def webhooks_page(
             status=chosen,
             statuses=EVENT_STATUSES,
             malformed=MALFORMED_TYPE,
+            store_of={e: names.get(s) if s else None for e, s in store_ids.items()},
+            chosen_store=chosen_store,
+            report=report,
+            report_first_failed=bool(report) and report[0].status == EventStatus.FAILED,
         ),
     )
 
 
+@router.get("/webhooks/{event_id}", response_class=HTMLResponse)
+async def event_page(
+    request: Request, event_id: RowId, admin: Admin, session: SessionDep
+) -> HTMLResponse:
+    """One stored event: what became of it, and its payload as received (pretty, escaped)."""
+    row = await session.get(StripeEvent, event_id)
+    if row is None:
+        raise NotFound(f"No webhook event with id {event_id}")
+    try:
+        pretty = json.dumps(json.loads(row.payload), indent=2, sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        pretty = row.payload  # a malformed delivery: shown as it came
+    store_id = (await stores_of(session, [row])).get(row.id)
+    return render(
+        request,
+        "platform/webhook_event.html",
+        _base(
+            admin,
+            "webhooks",
+            request,
+            event=row,
+            payload=pretty,
+            store=await session.get(Store, store_id) if store_id else None,
+            malformed=MALFORMED_TYPE,
+        ),
+    )
+
+
+def _report_url(results: list[Replayed], *, store: int | None = None) -> str:
+    ids = ",".join(str(r.id) for r in results[:MAX_REPORTED])
+    where = f"&store={store}" if store is not None else ""
+    return f"/platform/webhooks?status=failed{where}&replayed={ids}"
+
+
 @router.post("/webhooks/{event_id}/replay")
-async def replay(request: Request, event_id: RowId, admin: Admin, session: SessionDep) -> Response:
-    row = (
-        await session.execute(
-            select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
-        )
-    ).scalar_one_or_none()
+async def replay_one(
+    request: Request, event_id: RowId, admin: Admin, session: SessionDep
+) -> Response:
+    row = await session.get(StripeEvent, event_id)
     if row is None or row.type == MALFORMED_TYPE:  # a malformed delivery is kept only to read
         raise NotFound(f"No webhook event with id {event_id}")
-    service = payment_service(request, session)
-    back = await apply_event(
-        session,
-        row,
-        service,
-        expected_livemode=service.stripe.livemode,
-        retry_base_seconds=service.settings.webhook_retry_base_seconds,
-    )
-    return redirect(f"/platform/webhooks?status={back}&done=replayed")
+    results = await replay(session, payment_service(request, session), event_id)
+    return redirect(_report_url(results))
+
+
+@router.post("/stores/{store_id}/replay-failed")
+async def replay_store_failed(
+    request: Request, store_id: RowId, admin: Admin, session: SessionDep
+) -> Response:
+    """Replay every failed event about the store, oldest first."""
+    await stores.get_store(session, store_id=store_id)
+    results = await replay_store(session, payment_service(request, session), store_id)
+    return redirect(_report_url(results, store=store_id))

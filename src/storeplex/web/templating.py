@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from storeplex import words
 from storeplex.money import exponent, to_major
 from storeplex.money_format import format_major, format_money
+from storeplex.words import Words
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,3 +45,27 @@ def major(context: Context, amount: int, currency: str) -> str:
 
 
 templates.env.filters["major"] = major
+
+
+def requirement_list(config: object) -> list[Words]:
+    """The requirements Stripe lists for a store's account (its `requirements_due`), in words."""
+    raw = getattr(config, "requirements_due", None) or "[]"
+    try:
+        codes = json.loads(raw)
+    except ValueError:
+        codes = []
+    out: list[Words] = []
+    seen: set[str] = set()
+    for code in codes if isinstance(codes, list) else []:
+        item = words.requirement(str(code))
+        if item.sentence not in seen:  # tos_acceptance.date and .ip read the same
+            seen.add(item.sentence)
+            out.append(item)
+    return out
+
+
+templates.env.filters["requirement_list"] = requirement_list
+templates.env.filters["disabled_words"] = words.disabled_reason
+templates.env.filters["payment_words"] = words.payment_error
+templates.env.filters["humanize_fields"] = words.humanize_fields
+templates.env.globals["payment_error_words"] = words.payment_error_table()
