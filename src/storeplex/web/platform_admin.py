@@ -10,7 +10,10 @@ a refused change re-renders its form with the service's message (4xx) and writes
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -23,7 +26,7 @@ from storeplex.auth import service as auth
 from storeplex.auth.deps import client_address
 from storeplex.auth.sessions import SessionKind
 from storeplex.deps import SessionDep, get_database
-from storeplex.errors import NotFound, StoreplexError
+from storeplex.errors import BadRequest, NotFound, StoreplexError
 from storeplex.ledger import Totals, store_days
 from storeplex.models import (
     AccountStatus,
@@ -56,7 +59,14 @@ from storeplex.web.common import (
     submit_login,
     submit_logout,
 )
-from storeplex.web.queries import bars_of, fee_revenue_by_store, platform_daily_fees
+from storeplex.web.queries import (
+    StoreRevenue,
+    bars_of,
+    dispute_fee,
+    fee_revenue_by_store,
+    platform_daily_fees,
+)
+from storeplex.web.templating import major_units
 from storeplex.webhooks.inbox import EVENT_STATUSES, MALFORMED_TYPE
 from storeplex.webhooks.replay import Replayed, failed_events, replay, replay_store, stores_of
 from storeplex.words import ACCOUNT_STATUS_FOR_OPERATOR, humanize_fields
@@ -386,17 +396,78 @@ async def set_fee(request: Request, store_id: RowId, admin: Admin, session: Sess
 # Fee revenue ---------------------------------------------------------------------------------
 
 
+REVENUE_DAYS = 30  # the range shown when none is asked for
+EARLIEST = date(2000, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueQuery:
+    start: date
+    end: date
+    currency: str
+    rows: list[StoreRevenue]
+    currencies: list[str]
+    error: str | None = None
+
+
+def _day(text: str | None, what: str) -> date | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"The {what} date must look like 2026-12-31, not {text[:10]!r}") from None
+    if not EARLIEST <= day <= utcnow().date() + timedelta(days=366):
+        raise BadRequest(f"The {what} date is out of range") from None
+    return day
+
+
+async def _revenue(
+    session: SessionDep, date_from: str | None, date_to: str | None, currency: str | None
+) -> RevenueQuery:
+    """The fee revenue over the asked range; a bad or reversed range is an error message
+    with the default range's figures (nothing else happens)."""
+    today = utcnow().date()
+    start, end = today - timedelta(days=REVENUE_DAYS - 1), today
+    error = None
+    try:
+        start = _day(date_from, "start") or start
+        end = _day(date_to, "end") or end
+        if start > end:
+            raise BadRequest(
+                f"The start date ({start.isoformat()}) is after the end date "
+                f"({end.isoformat()}); choose a start on or before the end."
+            )
+    except BadRequest as exc:
+        error = exc.message
+        start, end = today - timedelta(days=REVENUE_DAYS - 1), today
+    rows = await fee_revenue_by_store(session, start=start, end=end)
+    currencies = sorted({r.currency for r in rows}) or ["EUR"]
+    chosen = currency.upper() if currency and currency.upper() in currencies else currencies[0]
+    return RevenueQuery(start, end, chosen, [r for r in rows if r.currency == chosen],
+                        currencies, error)  # fmt: skip
+
+
+def _revenue_totals(rows: list[StoreRevenue]) -> dict[str, int]:
+    names = ("payments", "gross", "fees_charged", "fee_refunds", "fees", "disputes")
+    totals = {name: sum(getattr(r, name) for r in rows) for name in names}
+    totals["dispute_fees"] = sum(r.dispute_fees for r in rows)
+    totals["net"] = sum(r.net for r in rows)
+    return totals
+
+
 @router.get("/revenue", response_class=HTMLResponse)
 async def revenue_page(
     request: Request,
     admin: Admin,
     session: SessionDep,
     currency: Annotated[str | None, Query(max_length=3)] = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> HTMLResponse:
-    rows = await fee_revenue_by_store(session)
-    currencies = sorted({r.currency for r in rows}) or ["EUR"]
-    chosen = currency.upper() if currency and currency.upper() in currencies else currencies[0]
-    points = await platform_daily_fees(session, currency=chosen, days=30)
+    q = await _revenue(session, date_from, date_to, currency)
+    days = (q.end - q.start).days + 1
+    points = await platform_daily_fees(session, currency=q.currency, days=REVENUE_DAYS)
     request.state.csp = "style-attrs"  # the bars' widths are style attributes
     return render(
         request,
@@ -405,13 +476,72 @@ async def revenue_page(
             admin,
             "revenue",
             request,
-            rows=rows,
-            currencies=currencies,
-            currency=chosen,
+            rows=q.rows,
+            totals=_revenue_totals(q.rows),
+            currencies=q.currencies,
+            currency=q.currency,
+            start=q.start,
+            end=q.end,
+            days=days,
+            typed_from=(date_from or "")[:10] if q.error else q.start.isoformat(),
+            typed_to=(date_to or "")[:10] if q.error else q.end.isoformat(),
+            error=q.error,
+            dispute_fee=dispute_fee(q.currency),
             points=points,
-            chart=sales_chart(bars_of(points), chosen, f"All stores, {chosen}, last 30 days"),
-            max_fee=max((r.fees for r in rows if r.currency == chosen), default=0),
+            chart=sales_chart(
+                bars_of(points), q.currency, f"All stores, {q.currency}, last 30 days"
+            ),
+            max_fee=max((r.fees for r in q.rows), default=0),
         ),
+        status_code=400 if q.error else 200,
+    )
+
+
+def _csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (a store name may start with =)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@router.get("/revenue.csv", response_class=HTMLResponse)
+async def revenue_csv(
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    currency: Annotated[str | None, Query(max_length=3)] = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """The same figures as the page, amounts in major units with a point (12.50)."""
+    q = await _revenue(session, date_from, date_to, currency)
+    if q.error:
+        return await revenue_page(request, admin, session, currency, date_from, date_to)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([
+        "store", "slug", "currency", "from", "to", "payments", "sales", "platform_fees",
+        "fees_refunded", "platform_fees_net", "disputes_opened", "dispute_fees", "net_revenue",
+    ])  # fmt: skip
+
+    def money(amount: int) -> str:
+        return major_units(amount, q.currency)
+
+    def line(name: str, slug: str, r: dict[str, int]) -> list[object]:
+        return [
+            _csv_cell(name), _csv_cell(slug), q.currency, q.start.isoformat(), q.end.isoformat(),
+            r["payments"], money(r["gross"]), money(r["fees_charged"]), money(r["fee_refunds"]),
+            money(r["fees"]), r["disputes"], money(r["dispute_fees"]), money(r["net"]),
+        ]  # fmt: skip
+
+    for r in q.rows:
+        writer.writerow(line(r.store.name, r.store.slug, _revenue_totals([r])))
+    writer.writerow(line("Total", "", _revenue_totals(q.rows)))
+    name = f"fee-revenue-{q.currency}-{q.start.isoformat()}-{q.end.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -436,6 +566,7 @@ async def webhooks_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     store: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     replayed: Annotated[str | None, Query(max_length=1000)] = None,
+    waiting: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HTMLResponse:
     chosen = status if status in EVENT_STATUSES else "failed"
     if chosen == EventStatus.FAILED and store is not None:
@@ -485,7 +616,7 @@ async def webhooks_page(
             store_of={e: names.get(s) if s else None for e, s in store_ids.items()},
             chosen_store=chosen_store,
             report=report,
-            report_first_failed=bool(report) and report[0].status == EventStatus.FAILED,
+            waiting=set(_replayed_ids(waiting)),
         ),
     )
 
@@ -519,9 +650,11 @@ async def event_page(
 
 
 def _report_url(results: list[Replayed], *, store: int | None = None) -> str:
-    ids = ",".join(str(r.id) for r in results[:MAX_REPORTED])
+    shown = results[:MAX_REPORTED]
+    ids = ",".join(str(r.id) for r in shown)
+    waiting = ",".join(str(r.id) for r in shown if not r.tried)
     where = f"&store={store}" if store is not None else ""
-    return f"/platform/webhooks?status=failed{where}&replayed={ids}"
+    return f"/platform/webhooks?status=failed{where}&replayed={ids}&waiting={waiting}"
 
 
 @router.post("/webhooks/{event_id}/replay")

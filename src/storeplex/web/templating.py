@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
@@ -69,3 +70,15 @@ templates.env.filters["disabled_words"] = words.disabled_reason
 templates.env.filters["payment_words"] = words.payment_error
 templates.env.filters["humanize_fields"] = words.humanize_fields
 templates.env.globals["payment_error_words"] = words.payment_error_table()
+
+
+_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*:\s*")
+
+
+def event_error(text: str | None) -> str:
+    """A stored handler error without the exception's module path ("storeplex.payments.
+    service.PaymentNotYetRecorded: Intent ... " reads "Intent ...")."""
+    return _EXCEPTION_PREFIX.sub("", text or "", count=1)
+
+
+templates.env.filters["event_error"] = event_error
