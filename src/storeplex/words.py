@@ -176,6 +176,15 @@ _REQUIREMENTS = {
         "Stripe needs the short text shown on customers' card statements.",
         "Open Stripe's onboarding and enter the statement text.",
     ),
+    "company.verification.document": (
+        "Stripe needs a document proving the company's registration (an extract from the "
+        "trade register, for example).",
+        "Open Stripe's onboarding and upload a clear scan of it.",
+    ),
+    "business_profile.support_address": (
+        "Stripe needs an address customers can write to.",
+        "Open Stripe's onboarding and add a support address.",
+    ),
     "settings.dashboard.display_name": (
         "Stripe needs the name to show for the business.",
         "Open Stripe's onboarding and enter the business name.",
@@ -274,6 +283,10 @@ _DISABLED = {
     "rejected.terms_of_service": (
         "Stripe has closed the account for breaking its terms of service.",
         "Contact the platform operator.",
+    ),
+    "fields_needed": (  # the name before requirements.past_due (older API versions)
+        "Stripe needs the information listed here before the store can take card payments.",
+        _ONBOARDING_STEP,
     ),
     "other": (
         "Stripe has paused the account for a reason it did not give.",
@@ -423,11 +436,22 @@ FIELD_NAMES = {
     "minimum_payout_amount": "minimum payout",
     "payout_schedule": "payout schedule",
     "slug": "web address",
+    "minimum_payout": "minimum payout",
+    "new_password": "new password",
+    "current_password": "current password",
+    "stock_delta": "stock change",
+    "tracking_url": "tracking link",
+    "expires_in_days": "days until it expires",
+    "product_id": "product",
+    "staff_id": "staff member",
+    "order_id": "order",
+    "payment_id": "payment",
 }
 
 _FIELD_WORD = re.compile(r"\b(" + "|".join(sorted(FIELD_NAMES, key=len, reverse=True)) + r")\b")
 
 
 def humanize_fields(message: str) -> str:
-    """A service message with our field names replaced by words ("fixed fee must be ...")."""
-    return _FIELD_WORD.sub(lambda m: FIELD_NAMES[m.group(1)], message)
+    """A service message with our field names replaced by words ("Fixed fee must be ...")."""
+    out = _FIELD_WORD.sub(lambda m: FIELD_NAMES[m.group(1)], message)
+    return out[:1].upper() + out[1:] if out != message else out

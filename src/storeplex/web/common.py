@@ -34,6 +34,7 @@ from storeplex.errors import BadRequest, Forbidden, StoreplexError
 from storeplex.models import PlatformAdmin, StaffRole, StaffUser, Store, StoreStatus
 from storeplex.payments.service import PaymentService
 from storeplex.web.templating import templates
+from storeplex.words import humanize_fields
 
 T = TypeVar("T")
 
@@ -84,7 +85,7 @@ class PageRoute(APIRoute):
                 return RedirectResponse(exc.login_url, status_code=303)
             except StoreplexError as exc:
                 await _roll_back(request)
-                return _error_page(request, exc.status_code, exc.message)
+                return _error_page(request, exc.status_code, humanize_fields(exc.message))
             except RequestValidationError:
                 await _roll_back(request)
                 return _error_page(request, 404, "This address does not point to a page.")
@@ -124,7 +125,7 @@ async def attempt(session: AsyncSession, action: Awaitable[T]) -> tuple[T | None
         async with session.begin_nested():
             return await action, None
     except StoreplexError as exc:
-        return None, exc.message
+        return None, humanize_fields(exc.message)
 
 
 async def form_data(request: Request) -> dict[str, str]:

@@ -155,14 +155,15 @@ def dispute_fee(currency: str) -> int:
 async def _disputes_opened(
     session: AsyncSession, start: date, end: date
 ) -> dict[tuple[int, str], int]:
-    first = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     query = select(Dispute.store_id, Dispute.currency, func.count(Dispute.id)).group_by(
         Dispute.store_id, Dispute.currency
     )
     if start > date.min:
-        query = query.where(Dispute.created_at >= first)
-    if end < date.max - timedelta(days=1):
+        query = query.where(
+            Dispute.created_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        )
+    if end < date.max - timedelta(days=1):  # date.max + 1 day does not exist
+        after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         query = query.where(Dispute.created_at < after)
     return {(int(s), str(c)): int(n) for s, c, n in (await session.execute(query)).all()}
 
