@@ -307,7 +307,7 @@ async def _store_page(
             ],
             disputes=disputes,
             failed=failed,
-            error=error,
+            form_error=error,
             error_form=error_form,
             reason=reason,
             to_major=to_major,
@@ -485,7 +485,7 @@ async def revenue_page(
             days=days,
             typed_from=(date_from or "")[:10] if q.error else q.start.isoformat(),
             typed_to=(date_to or "")[:10] if q.error else q.end.isoformat(),
-            error=q.error,
+            range_error=q.error,
             dispute_fee=dispute_fee(q.currency),
             points=points,
             chart=sales_chart(
