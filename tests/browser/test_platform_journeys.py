@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
 from storeplex.db import Database
 from storeplex.models import EventStatus, Store, StorePaymentConfig, StripeEvent, utcnow
-from tests.browser.conftest import CHROMIUM
-from tests.support.factories import PASSWORD, make_admin, make_store_kit
+from tests.browser.conftest import CHROMIUM, Shots
+from tests.browser.test_walkthrough import fill_card, shop_to_payment
+from tests.payments.flows import onboarded_store
+from tests.support.factories import PASSWORD, make_admin, make_product, make_store_kit
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
@@ -208,3 +212,22 @@ async def test_replay_a_failed_event_that_fails_again(
         ).scalar_one()
     assert (stored.status, stored.attempts) == ("failed", 4)
     assert len(page.shots) == 3
+
+
+async def test_a_failed_3d_secure_check_reads_as_words_to_the_shopper(
+    database: Database, stack: Stack, http: httpx.AsyncClient, page: Any, shots: Shots
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    product = await make_product(database, kit.store, price_amount=4200, stock=5, name="Chair")
+    await shop_to_payment(page, kit, product, shots)
+    await fill_card(page, "4000 0027 6000 3184")
+    await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    await page.get_by_role("dialog", name="3D Secure authentication").wait_for()
+    frame = page.frame_locator("iframe[title='3D Secure challenge']")
+    await frame.get_by_role("button", name="Fail authentication").click()
+    message = page.locator("#payment-message")
+    await message.filter(has_text="3-D Secure").wait_for()
+    said = await message.inner_text()
+    assert "not confirmed with your bank" in said and "Pay again" in said
+    assert "PaymentMethod" not in said and "payment_method_data" not in said
+    await shots("3ds-failed")
