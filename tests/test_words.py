@@ -3,11 +3,19 @@ that a page shows reads as a sentence and a next step, never as the code itself.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from sqlalchemy import select
 
 from storeplex import words
+from storeplex.config import Settings
+from storeplex.db import Database
+from storeplex.mail import notify
+from storeplex.mail.render import render_mail
+from storeplex.models import OutboxMail, StorePaymentConfig
+from tests.support.factories import make_store_kit
 
 # The requirement paths of Stripe's Connect docs ("Handle verification with the API"),
 # including ones about a person with an id, and the disabled reasons of the Account object.
@@ -102,3 +110,28 @@ def test_field_names_become_words() -> None:
     )
     assert words.humanize_fields("owner_email: bad") == "Owner's email: bad"
     assert words.humanize_fields("Nothing to change") == "Nothing to change"
+
+
+async def test_the_stripe_needs_information_mail_speaks_in_words(
+    database: Database, settings: Settings
+) -> None:
+    kit = await make_store_kit(database)
+    async with database.session_scope() as s:
+        config = (
+            await s.execute(
+                select(StorePaymentConfig).where(StorePaymentConfig.store_id == kit.store.id)
+            )
+        ).scalar_one()
+        config.details_submitted = True
+        config.requirements_due = json.dumps(
+            ["individual.verification.document", "tos_acceptance.date", "tos_acceptance.ip"]
+        )
+        await notify.account_needs_information(s, config=config)
+    async with database.session_scope() as s:
+        mail = (await s.execute(select(OutboxMail))).scalar_one()
+    text = render_mail(mail, settings).text
+    assert "identity document" in text and "services agreement" in text
+    assert text.count("services agreement") == 1
+    body = text.split("(Stripe's codes")[0]
+    assert "verification" not in body and "tos acceptance" not in body and "›" not in body
+    assert "individual.verification.document" in text  # only in the codes line
