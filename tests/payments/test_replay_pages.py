@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from storeplex.db import Database
 from storeplex.models import Order
 from tests.mail.test_mailbox import _log_in_admin
-from tests.payments.flows import onboarded_store
+from tests.payments.flows import create_intent, onboarded_store, order_for
 from tests.payments.test_webhooks import PLATFORM, event_rows, secrets_of
 from tests.support.factories import make_admin, make_product
 from tests.support.shop import make_order
@@ -122,3 +122,25 @@ async def test_replay_reports_failures_and_brings_the_events_of_the_same_payment
         assert rows[succeeded_row.id].status == "applied"
         assert rows[created_row.id].status in ("applied", "ignored")
         assert "No failed events" in _text((await http.get("/platform/webhooks")).text)
+
+
+async def test_the_shopper_reads_a_declined_payment_in_words(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await order_for(database, http, kit)
+    intent = (await create_intent(http, kit, order)).json()
+    stack.confirm_as_browser(
+        intent["payment_intent_id"],
+        intent["client_secret"],
+        "pm_card_chargeDeclinedInsufficientFunds",
+    )
+    stack.flush_webhooks()
+    page = await http.get(
+        f"/s/{kit.store.slug}/orders/{order['id']}", params={"token": order["access_token"]}
+    )
+    text = _text(page.text)
+    assert "Payment not completed" in text
+    assert "not enough money available" in text and "Use another card" in text
+    assert "Your card has insufficient funds" not in text  # Stripe's own text stays out
+    assert "insufficient_funds" in page.text  # only in the small details line
