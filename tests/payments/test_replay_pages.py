@@ -122,6 +122,15 @@ async def test_replay_reports_failures_and_brings_the_events_of_the_same_payment
         assert rows[succeeded_row.id].status == "applied"
         assert rows[created_row.id].status in ("applied", "ignored")
         assert "No failed events" in _text((await http.get("/platform/webhooks")).text)
+        # One store's events, whatever their status; another store has none of them.
+        mine = _text(
+            (await http.get(f"/platform/webhooks?status=applied&store={kit.store.id}")).text
+        )
+        assert events[1]["id"] in mine
+        other = _text(
+            (await http.get(f"/platform/webhooks?status=applied&store={kit.store.id + 1}")).text
+        )
+        assert events[1]["id"] not in other and "No applied events" in other
 
 
 async def test_the_shopper_reads_a_declined_payment_in_words(

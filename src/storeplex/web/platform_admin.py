@@ -548,6 +548,7 @@ async def revenue_csv(
 # Webhook events ------------------------------------------------------------------------------
 
 MAX_REPORTED = 50  # events named in one replay's result (the URL carries their ids)
+STORE_SCAN = 1000  # newest events of a status looked at when one store's are asked for
 
 
 def _replayed_ids(value: str | None) -> list[int]:
@@ -578,10 +579,13 @@ async def webhooks_page(
                     select(StripeEvent)
                     .where(StripeEvent.status == chosen)
                     .order_by(StripeEvent.id.desc())
-                    .limit(100)
+                    .limit(100 if store is None else STORE_SCAN)
                 )
             ).scalars()
         )
+        if store is not None:  # the newest events of that status about this store
+            of = await stores_of(session, events)
+            events = [e for e in events if of.get(e.id) == store][:100]
     ids = _replayed_ids(replayed)
     report = []
     if ids:
