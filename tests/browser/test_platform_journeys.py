@@ -137,7 +137,13 @@ async def test_create_suspend_and_reactivate_a_store(
     async with database.session_scope() as s:
         store = (await s.execute(select(Store).where(Store.slug == slug))).scalar_one()
     assert (store.status, store.suspended_reason) == ("active", None)
-    assert len(page.shots) == 5 and all(p.stat().st_size > 0 for p in page.shots)
+    # Fee revenue: a reversed range is a message in the form, the page still usable.
+    await page.goto("/platform/revenue?from=2026-03-01&to=2026-01-01")
+    assert "is after the end date" in await page.locator("#form-error").inner_text()
+    await inside_viewport(page, page.get_by_role("button", name="Show"))
+    await page.shot("revenue-reversed")
+    await no_axe_violations(page)
+    assert len(page.shots) == 6 and all(p.stat().st_size > 0 for p in page.shots)
 
 
 async def test_replay_a_failed_event_that_fails_again(
