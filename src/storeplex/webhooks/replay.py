@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import Conflict, NotFound
@@ -180,13 +180,24 @@ async def _apply(session: AsyncSession, row: StripeEvent, service: PaymentServic
 
 
 async def _siblings(session: AsyncSession, row_id: int, ids: set[str]) -> list[int]:
+    """The other failed events about any of `ids`, oldest first. The database narrows them
+    down (failed rows whose object or payload names one of the ids; the status index keeps
+    this to the failed rows), then each is checked on its parsed payload."""
     if not ids:
         return []
-    return [
-        other.id
-        for other in await failed_events(session)
-        if other.id != row_id and related_ids(other) & ids
+    names = [StripeEvent.object_id.in_(ids)] + [
+        StripeEvent.payload.contains(f'"{i}"', autoescape=True) for i in sorted(ids)[:10]
     ]
+    candidates = (
+        await session.execute(
+            select(StripeEvent)
+            .where(StripeEvent.status == EventStatus.FAILED, StripeEvent.id != row_id)
+            .where(or_(*names))
+            .order_by(StripeEvent.event_created, StripeEvent.id)
+            .limit(FAILED_SCAN_LIMIT)
+        )
+    ).scalars()
+    return [other.id for other in candidates if related_ids(other) & ids]
 
 
 async def replay(
