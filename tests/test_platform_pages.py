@@ -75,6 +75,7 @@ async def test_the_operator_creates_a_store_and_its_owner_chooses_the_password(
         ({"owner_email": "not-an-email"}, 400, "email"),
         ({"country": "XX"}, 400, "country"),
         ({"name": "x" * 201}, 400, "longer than 200"),
+        ({"owner_email": "o" * 321}, 400, "The owner's email is longer than 320"),
         ({"csrf_token": "forged"}, 403, "expired"),
     ]:
         r = await client.post("/platform/stores", data={**good, **changes})

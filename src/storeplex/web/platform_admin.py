@@ -69,7 +69,7 @@ from storeplex.web.queries import (
 from storeplex.web.templating import major_units
 from storeplex.webhooks.inbox import EVENT_STATUSES, MALFORMED_TYPE
 from storeplex.webhooks.replay import Replayed, failed_events, replay, replay_store, stores_of
-from storeplex.words import ACCOUNT_STATUS_FOR_OPERATOR, humanize_fields
+from storeplex.words import ACCOUNT_STATUS_FOR_OPERATOR, FIELD_NAMES, humanize_fields
 
 router = page_router("/platform")
 
@@ -214,8 +214,8 @@ async def create_store(request: Request, admin: Admin, session: SessionDep) -> R
             return _new_store_form(
                 request,
                 admin,
-                values={k: v[:limit] for k, v in values.items()},
-                error=f"The {humanize_fields(name)} is longer than {limit} characters.",
+                values={k: v[: FIELD_LIMITS[k]] for k, v in values.items()},
+                error=f"The {FIELD_NAMES.get(name, name)} is longer than {limit} characters.",
                 error_field=name,
                 status_code=400,
             )
