@@ -160,7 +160,7 @@ async def test_suspend_with_a_reason_then_reactivate(
     store_page = f"/platform/stores/{kit.store.id}"
     csrf = await _csrf(client, store_page)
     listing = await client.get("/platform")
-    assert "Payments active" in listing.text  # the active store's card
+    assert "Active: the store can take card payments" in listing.text  # the active card
 
     # No reason: refused in the form, nothing changes.
     r = await client.post(f"{store_page}/suspend", data={"csrf_token": csrf, "reason": "  "})
@@ -183,7 +183,7 @@ async def test_suspend_with_a_reason_then_reactivate(
     card = listing.text[listing.text.index(f'id="store-{kit.store.id}"') :]
     card = card[: card.index("</li>")]
     assert "Suspended" in card and "status-active" not in card
-    assert "Payments active" not in card.split("Stripe account:")[0]
+    assert "Active" not in card.split("Stripe account:")[0]
 
     # The store's staff read the reason on /admin (signed in already, or signing in with
     # the right password); the storefront takes no orders.

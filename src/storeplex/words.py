@@ -411,7 +411,7 @@ def payment_error_table() -> dict[str, dict[str, str]]:
 # Account status, for the store's staff and for the platform operator -----------------------
 
 ACCOUNT_STATUS_FOR_OPERATOR = {
-    "active": "Payments active: the store can take card payments",
+    "active": "Active: the store can take card payments",
     "restricted": "Restricted: Stripe needs more information before the store can take payments",
     "pending": "Onboarding started but not finished by the store's owner",
     "rejected": "Closed by Stripe: the store cannot take payments",
