@@ -58,3 +58,15 @@ ensure_pgbouncer() {
     echo "Could not install pgbouncer; the tests through it will be skipped." >&2
   fi
 }
+
+ensure_axe() {
+  # The accessibility checks of the browser tests inject axe-core from the npm registry.
+  if [ -f "$ROOT/.cache/npm/node_modules/axe-core/axe.min.js" ]; then return 0; fi
+  if ! command -v npm >/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null || true
+  fi
+  echo "Installing axe-core for the browser tests (npm install axe-core@4) ..."
+  if ! npm install --silent --prefix "$ROOT/.cache/npm" axe-core@4 >/dev/null; then
+    echo "Could not install axe-core; accessibility checks will be skipped." >&2
+  fi
+}

@@ -115,8 +115,15 @@ async def test_a_storefront_address_names_an_active_store_or_answers_404(
             page = await client.get(address, headers={"Host": host})
             assert (page.status_code, "Green Tea" in page.text) == (200, True), (address, host)
         for address, host in [
-            ("/s/closed/", "stores.test"),  # suspended: as if it did not exist
+            ("/s/closed/", "stores.test"),  # suspended: says it is not taking orders
             ("/", "closed.stores.test"),
+        ]:
+            page = await client.get(address, headers={"Host": host})
+            assert page.status_code == 200, (address, host)
+            assert "Closed Shop is not taking orders" in page.text
+            assert "Green Tea" not in page.text and 'id="not-taking-orders"' in page.text
+        for address, host in [
+            ("/s/closed/cart", "stores.test"),  # and has nothing else: no cart, no product
             ("/s/nosuchshop/", "stores.test"),
         ]:
             page = await client.get(address, headers={"Host": host})

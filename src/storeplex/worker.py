@@ -37,7 +37,8 @@ from storeplex.reports.reconcile import reconcile_money
 from storeplex.stripe.gateway import StripeCallError, StripeGateway
 from storeplex.webhooks.batch import apply_received, run_applier
 from storeplex.webhooks.digest import send_webhook_digest
-from storeplex.webhooks.inbox import apply_event, due_failed_events
+from storeplex.webhooks.inbox import due_failed_events
+from storeplex.webhooks.replay import replay
 
 log = logging.getLogger("storeplex.worker")
 
@@ -94,24 +95,12 @@ async def retry_failed_events(
     tried = applied = 0
     for event_id in ids:
         async with database.session_scope() as session:
-            row = (
-                await session.execute(
-                    select(StripeEvent)
-                    .where(StripeEvent.id == event_id, StripeEvent.status == EventStatus.FAILED)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                continue  # another worker has it, or it was applied meanwhile
-            tried += 1
-            outcome = await apply_event(
-                session,
-                row,
-                PaymentService(session, gateway, settings),
-                expected_livemode=gateway.livemode,
-                retry_base_seconds=settings.webhook_retry_base_seconds,
-            )
-            applied += outcome not in (EventStatus.FAILED, EventStatus.REJECTED)
+            service = PaymentService(session, gateway, settings)
+            for item in await replay(
+                session, service, event_id, only_failed=True, skip_locked=True
+            ):
+                tried += item.tried
+                applied += item.tried and item.succeeded
     return tried, applied
 
 

@@ -35,6 +35,7 @@ async def create_link(
     store_id: int | None,
     password_hash: str | None = None,
     name: str | None = None,
+    lifetime: timedelta | None = None,
 ) -> str:
     """A new link's secret (put it in the mail via `reset_link`; it is not stored)."""
     secret = secrets.token_urlsafe(32)
@@ -48,7 +49,7 @@ async def create_link(
             password_hash=password_hash,
             name=name,
             created_at=utcnow(),
-            expires_at=utcnow() + LIFETIME[purpose],
+            expires_at=utcnow() + (lifetime or LIFETIME[purpose]),
         )
     )
     await session.flush()

@@ -7,6 +7,8 @@ once and ends every session of the account.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,8 @@ RESET_ASKED = (
 )
 
 Person = StaffUser | PlatformAdmin | Customer
+# How long the link mailed to a new store's owner works.
+INVITE_LIFETIME = timedelta(days=3)
 
 
 async def _person(
@@ -89,6 +93,33 @@ async def ask_for_reset(
         "password_reset",
         link,
         store_name=store.name if store is not None else None,
+    )
+    return link
+
+
+async def invite_to_choose_password(
+    session: AsyncSession, settings: Settings, *, person: StaffUser, store: Store
+) -> str:
+    """Mail a new store owner a single-use link to choose their password (the same link a
+    reset uses, valid for INVITE_LIFETIME; after that "Forgot your password?" sends another).
+    Returns the link."""
+    secret = await create_link(
+        session,
+        purpose=AccountLinkPurpose.PASSWORD_RESET,
+        kind="staff",
+        user_id=person.id,
+        store_id=None,  # staff reset links are followed on /admin, which has no store yet
+        lifetime=INVITE_LIFETIME,
+    )
+    link = reset_link(
+        settings,
+        purpose=AccountLinkPurpose.PASSWORD_RESET,
+        secret=secret,
+        kind="staff",
+        store_slug=None,
+    )
+    await enqueue_account_mail(
+        session, person.email, "store_invitation", link, store_name=store.name
     )
     return link
 

@@ -172,9 +172,23 @@ async def authenticate_staff(
     if user is None or not user.is_active:
         raise Forbidden("This staff account is disabled; ask the store owner")
     store = await session.get(Store, user.store_id)
-    if store is None or store.status != StoreStatus.ACTIVE:
+    if store is None:
         raise Forbidden("This store is suspended; contact the platform operator")
+    if store.status != StoreStatus.ACTIVE:  # the password was right: they may read why
+        raise Forbidden(suspended_message(store))
     return user, store
+
+
+def suspended_message(store: Store) -> str:
+    """What the store's staff read when they log in (or open a page) while their store is
+    suspended, with the reason the platform operator gave."""
+    message = (
+        f"{store.name} is suspended by the platform operator: the store admin is closed and "
+        "the storefront is not taking orders."
+    )
+    if store.suspended_reason:
+        message += f" The reason given: {store.suspended_reason}"
+    return message + " Contact the platform operator to have it reactivated."
 
 
 async def authenticate_admin(

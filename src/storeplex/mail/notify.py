@@ -30,6 +30,7 @@ from storeplex.models import (
     Store,
     StorePaymentConfig,
 )
+from storeplex.words import requirement
 
 
 def staff_wants(store: Store, kind: str) -> bool:
@@ -263,7 +264,9 @@ async def account_needs_information(session: AsyncSession, *, config: StorePayme
     digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
     context = {
         **_store_fields(store, store.currency),
-        "requirements": [r.replace("_", " ").replace(".", ": ") for r in requirements],
+        # In words (storeplex.words); the raw codes only for a details line.
+        "requirements": list(dict.fromkeys(requirement(r).sentence for r in requirements)),
+        "requirement_codes": requirements,
         "admin_path": "/admin/payments/settings",
     }
     await _to_staff(session, store, "account_needs_information", f"{store.id}:{digest}", context)

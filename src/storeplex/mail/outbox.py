@@ -23,6 +23,7 @@ ACCOUNT_KINDS = (
     "password_reset",
     "staff_invitation",
     "staff_invitation_taken",
+    "store_invitation",
 )
 
 

@@ -31,6 +31,8 @@ class Store(TimestampMixin, Base):
     country: Mapped[str] = mapped_column(String(2), nullable=False, default="LU")
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=StoreStatus.ACTIVE)
+    # What the platform operator wrote when suspending the store (shown to its staff).
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
     # A Babel locale such as fr_LU for money in pages and mails; NULL: "12.50 EUR".
     locale: Mapped[str | None] = mapped_column(String(20))
     # Staff mails the store turned off, comma-separated kinds (storeplex.mail.notify).

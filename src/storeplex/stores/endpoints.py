@@ -17,10 +17,9 @@ from fastapi import APIRouter, Query, status
 from storeplex.auth import endpoints as auth_endpoints
 from storeplex.auth.deps import CurrentAdmin, CurrentStaff, require_owner
 from storeplex.auth.schemas import StaffOut
-from storeplex.deps import SessionDep
-from storeplex.payments.cancel import cancel_open_payments
+from storeplex.deps import SessionDep, SettingsDep
 from storeplex.payments.deps import PaymentServiceDep
-from storeplex.stores import service
+from storeplex.stores import service, suspension
 from storeplex.stores.schemas import (
     PlatformStoreUpdate,
     StoreCreate,
@@ -28,6 +27,7 @@ from storeplex.stores.schemas import (
     StoreDetails,
     StoreList,
     StoreOut,
+    StoreSuspend,
 )
 
 platform_router = APIRouter(prefix="/api/v1/platform")
@@ -36,8 +36,12 @@ store_router = APIRouter(prefix="/api/v1/store", tags=["store"])
 
 
 @stores_router.post("", status_code=status.HTTP_201_CREATED, response_model=StoreCreated)
-async def create_store(body: StoreCreate, _: CurrentAdmin, session: SessionDep) -> StoreCreated:
-    store, owner = await service.create_store(session, **body.model_dump())
+async def create_store(
+    body: StoreCreate, _: CurrentAdmin, session: SessionDep, settings: SettingsDep
+) -> StoreCreated:
+    """Create a store and its owner; without `owner_password` the owner is mailed a link
+    to choose one."""
+    store, owner = await service.open_store(session, settings, **body.model_dump())
     return StoreCreated(store=StoreOut.of(store), owner=StaffOut.of(owner))
 
 
@@ -70,12 +74,17 @@ async def update_store(
 
 @stores_router.post("/{store_id}/suspend", response_model=StoreOut)
 async def suspend_store(
-    store_id: int, _: CurrentAdmin, session: SessionDep, payments: PaymentServiceDep
+    store_id: int,
+    _: CurrentAdmin,
+    payments: PaymentServiceDep,
+    body: StoreSuspend | None = None,
 ) -> StoreOut:
-    """Suspend the store and cancel at Stripe every payment a shopper could still make to it
-    (their orders are canceled and their stock released). Idempotent."""
-    store = await service.suspend_store(session, store_id=store_id)
-    await cancel_open_payments(payments, store_id=store.id)
+    """Suspend the store (with an optional `reason` its staff will read) and cancel at Stripe
+    every payment a shopper could still make to it (their orders are canceled and their
+    stock released). Idempotent."""
+    store, _canceled = await suspension.suspend(
+        payments, store_id=store_id, reason=body.reason if body else None
+    )
     return StoreOut.of(store)
 
 

@@ -62,7 +62,10 @@ class StoreCreate(BaseModel):
     country: str = Field(default="LU", min_length=1, max_length=10)
     currency: str = Field(default="EUR", min_length=1, max_length=10)
     owner_email: EmailStr = Field(max_length=320)
-    owner_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    # Without it, the owner is mailed a link to choose their password.
+    owner_password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
+    )
     owner_name: str | None = Field(default=None, max_length=200)
 
 
@@ -81,6 +84,7 @@ class StoreOut(BaseModel):
     locale: str | None
     staff_mails_off: list[str]
     status: str
+    suspended_reason: str | None = None
     created_at: datetime
 
     @classmethod
@@ -97,6 +101,7 @@ class StoreOut(BaseModel):
             postal_code=store.postal_code,
             country=store.country,
             currency=store.currency,
+            suspended_reason=store.suspended_reason,
             locale=store.locale,
             staff_mails_off=[k for k in (store.staff_mails_off or "").split(",") if k],
             status=store.status,
@@ -112,3 +117,10 @@ class StoreCreated(BaseModel):
 class StoreList(BaseModel):
     data: list[StoreOut]
     has_more: bool
+
+
+class StoreSuspend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Shown to the store's staff while the store is suspended.
+    reason: str | None = Field(default=None, max_length=500)

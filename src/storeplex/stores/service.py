@@ -10,13 +10,16 @@ payment may start, so no shopper can owe money to a store that cannot be paid.
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storeplex.auth.reset import invite_to_choose_password
 from storeplex.auth.service import create_staff_user, normalize_email
+from storeplex.config import Settings
 from storeplex.errors import BadRequest, Conflict, NotFound
 from storeplex.models import Order, StaffRole, StaffUser, Store, StorePaymentConfig, StoreStatus
 from storeplex.money import normalize_currency
@@ -103,10 +106,13 @@ async def create_store(
     city: str | None = None,
     postal_code: str | None = None,
     owner_email: str,
-    owner_password: str,
+    owner_password: str | None,
     owner_name: str | None = None,
 ) -> tuple[Store, StaffUser]:
-    """Create an active store and its owner; bad input is a 400, a taken slug or email a 409."""
+    """Create an active store and its owner; bad input is a 400, a taken slug or email a 409.
+
+    With `owner_password` None the owner gets a long random password nobody knows: the
+    caller then sends the owner a link to choose one (`invite_owner`)."""
     slug = check_slug(slug)
     store = Store(
         slug=slug,
@@ -135,11 +141,24 @@ async def create_store(
         session,
         store_id=store.id,
         email=owner_email,
-        password=owner_password,
+        password=owner_password if owner_password is not None else secrets.token_urlsafe(32),
         role=StaffRole.OWNER,
         name=owner_name,
         field_prefix="owner_",
     )
+    return store, owner
+
+
+async def open_store(
+    session: AsyncSession, settings: Settings, **fields: Any
+) -> tuple[Store, StaffUser]:
+    """`create_store` for the platform (its API and pages): without an owner password, the
+    owner is mailed a single-use link to choose one (through the mail outbox, in this
+    transaction), so the operator never knows or types the owner's password."""
+    fields.setdefault("owner_password", None)
+    store, owner = await create_store(session, **fields)
+    if fields["owner_password"] is None:
+        await invite_to_choose_password(session, settings, person=owner, store=store)
     return store, owner
 
 
@@ -251,17 +270,41 @@ async def update_store(
     return store
 
 
-async def suspend_store(session: AsyncSession, *, store_id: int) -> Store:
-    """Suspend a store: its storefront disappears and its staff are refused. Idempotent."""
+SUSPEND_REASON_MAX = 500
+
+
+def check_suspend_reason(reason: str | None, *, required: bool = False) -> str | None:
+    """The reason, trimmed, at most SUSPEND_REASON_MAX characters; else BadRequest."""
+    reason = (reason or "").strip() or None
+    if reason is None and required:
+        raise BadRequest(
+            "Write the reason for the suspension; the store's staff will read it",
+            field="reason",
+        )
+    if reason is not None and len(reason) > SUSPEND_REASON_MAX:
+        raise BadRequest(
+            f"The reason is longer than {SUSPEND_REASON_MAX} characters", field="reason"
+        )
+    return reason
+
+
+async def suspend_store(
+    session: AsyncSession, *, store_id: int, reason: str | None = None
+) -> Store:
+    """Suspend a store: its storefront stops taking orders and its staff are refused, with
+    the reason (shown to them). Idempotent; suspending again replaces the reason."""
+    reason = check_suspend_reason(reason)
     store = await get_store(session, store_id=store_id)
     store.status = StoreStatus.SUSPENDED
+    store.suspended_reason = reason
     await session.flush()
     return store
 
 
 async def activate_store(session: AsyncSession, *, store_id: int) -> Store:
-    """Re-activate a suspended store. Idempotent."""
+    """Re-activate a suspended store (its suspension reason is cleared). Idempotent."""
     store = await get_store(session, store_id=store_id)
     store.status = StoreStatus.ACTIVE
+    store.suspended_reason = None
     await session.flush()
     return store

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from storeplex.auth.deps import read_session, session_manager
 from storeplex.auth.reset import RESET_ASKED, ask_for_reset, complete_reset
+from storeplex.auth.service import suspended_message
 from storeplex.auth.sessions import HALF_SIGN_IN, SessionData, SessionKind
 from storeplex.auth.two_factor import PersonKind, is_enabled
 from storeplex.config import Settings
@@ -34,6 +35,7 @@ from storeplex.errors import BadRequest, Forbidden, StoreplexError
 from storeplex.models import PlatformAdmin, StaffRole, StaffUser, Store, StoreStatus
 from storeplex.payments.service import PaymentService
 from storeplex.web.templating import templates
+from storeplex.words import humanize_fields
 
 T = TypeVar("T")
 
@@ -84,7 +86,7 @@ class PageRoute(APIRoute):
                 return RedirectResponse(exc.login_url, status_code=303)
             except StoreplexError as exc:
                 await _roll_back(request)
-                return _error_page(request, exc.status_code, exc.message)
+                return _error_page(request, exc.status_code, humanize_fields(exc.message))
             except RequestValidationError:
                 await _roll_back(request)
                 return _error_page(request, 404, "This address does not point to a page.")
@@ -124,7 +126,7 @@ async def attempt(session: AsyncSession, action: Awaitable[T]) -> tuple[T | None
         async with session.begin_nested():
             return await action, None
     except StoreplexError as exc:
-        return None, exc.message
+        return None, humanize_fields(exc.message)
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -205,7 +207,7 @@ async def staff_page(request: Request, session: SessionDep) -> StaffPage:
     if user is None or store is None or user.store_id != store.id:
         raise LoginRequired(_login_url("/admin/login", request))
     if store.status != StoreStatus.ACTIVE:
-        raise Forbidden("This store is suspended; contact the platform operator")
+        raise Forbidden(suspended_message(store))
     if request.method not in ("GET", "HEAD"):
         check_form_csrf(data, await form_data(request))
     return StaffPage(user=user, store=store, csrf=data.csrf)

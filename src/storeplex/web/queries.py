@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.ledger import Totals, days_over, store_days, stores_over
-from storeplex.models import Order, OrderStatus, Payment, Store, StorePaymentConfig
+from storeplex.models import Dispute, Order, OrderStatus, Payment, Store, StorePaymentConfig
 from storeplex.models.base import utcnow
+from storeplex.money import exponent
 from storeplex.orders.service import awaiting_fulfilment
 from storeplex.tenancy import scoped
 
@@ -132,18 +133,55 @@ class StoreRevenue:
     currency: str
     payments: int
     gross: int
-    fees: int
+    fees: int  # platform fees less the fees given back with refunds
+    fees_charged: int = 0
+    fee_refunds: int = 0
+    disputes: int = 0  # disputes opened in the period
+    dispute_fees: int = 0  # what Stripe charged the platform for them
+
+    @property
+    def net(self) -> int:
+        """What the platform keeps: fees, less fees given back, less dispute fees."""
+        return self.fees - self.dispute_fees
 
 
-async def fee_revenue_by_store(session: AsyncSession) -> list[StoreRevenue]:
-    """Every store with its payment configuration and, since it opened, its paid payments,
-    sales and the platform's fees (less fees given back with refunds)."""
+def dispute_fee(currency: str) -> int:
+    """Stripe's fee for one dispute on a destination charge, charged to the platform's
+    account and kept even when the dispute is won: 15.00 in a two-decimal currency (what
+    the bundled emulator charges, `stripe_emulator.money.dispute_fee`)."""
+    return {0: 15, 2: 1500, 3: 15000}.get(exponent(currency), 1500)
+
+
+async def _disputes_opened(
+    session: AsyncSession, start: date, end: date
+) -> dict[tuple[int, str], int]:
+    query = select(Dispute.store_id, Dispute.currency, func.count(Dispute.id)).group_by(
+        Dispute.store_id, Dispute.currency
+    )
+    if start > date.min:
+        query = query.where(
+            Dispute.created_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        )
+    if end < date.max - timedelta(days=1):  # date.max + 1 day does not exist
+        after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        query = query.where(Dispute.created_at < after)
+    return {(int(s), str(c)): int(n) for s, c, n in (await session.execute(query)).all()}
+
+
+async def fee_revenue_by_store(
+    session: AsyncSession, *, start: date = date.min, end: date = date.max
+) -> list[StoreRevenue]:
+    """Every store with its payment configuration and, from `start` to `end` (UTC days,
+    inclusive; by default since it opened), its paid payments, sales, the platform's fees
+    (less fees given back with refunds) and the disputes opened with Stripe's fee for them."""
     stores = list((await session.execute(select(Store).order_by(Store.name))).scalars())
     configs = {c.store_id: c for c in (await session.execute(select(StorePaymentConfig))).scalars()}
-    totals = await stores_over(session, start=date.min, end=date.max)
+    totals = await stores_over(session, start=start, end=end)
+    disputes = await _disputes_opened(session, start, end)
     out = []
     for store in stores:
         mine = totals.get((store.id, store.currency), Totals())
+        opened = disputes.get((store.id, store.currency), 0)
         out.append(
             StoreRevenue(
                 store=store,
@@ -152,6 +190,10 @@ async def fee_revenue_by_store(session: AsyncSession) -> list[StoreRevenue]:
                 payments=mine.payments,
                 gross=mine.gross_sales,
                 fees=mine.platform_fees - mine.fee_refunds,
+                fees_charged=mine.platform_fees,
+                fee_refunds=mine.fee_refunds,
+                disputes=opened,
+                dispute_fees=opened * dispute_fee(store.currency),
             )
         )
     return out

@@ -29,6 +29,7 @@ from storeplex.models import (
     PaymentStatus,
     Product,
     Store,
+    StoreStatus,
 )
 from storeplex.orders import service as orders
 from storeplex.orders.checkout import place_order
@@ -47,6 +48,7 @@ from storeplex.web.common import (
 )
 from storeplex.web.countries import COUNTRIES
 from storeplex.web.shopper import current_shopper, saved_cards
+from storeplex.words import payment_error
 
 router = page_router("/s/{slug}")
 
@@ -104,6 +106,13 @@ async def _cart_count(session: SessionDep, store: Store, token: str | None) -> i
     return cart.item_count
 
 
+async def _suspended_store(session: SessionDep, slug: str) -> Store | None:
+    store = (
+        await session.execute(select(Store).where(Store.slug == slug.lower()[:63]))
+    ).scalar_one_or_none()
+    return store if store is not None and store.status == StoreStatus.SUSPENDED else None
+
+
 @router.get("/", response_class=HTMLResponse)
 async def storefront_home(
     request: Request,
@@ -112,7 +121,19 @@ async def storefront_home(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cart_token: CartCookie = None,
 ) -> HTMLResponse:
-    store, taking_orders = await storefront_store(session, slug)
+    try:
+        store, taking_orders = await storefront_store(session, slug)
+    except NotFound:
+        suspended = await _suspended_store(session, slug)
+        if suspended is None:
+            raise
+        # A suspended store's address says it is not taking orders (and shows nothing to buy).
+        return render(
+            request,
+            "storefront/home.html",
+            {"store": suspended, "products": [], "has_more": False, "offset": 0,
+             "page_size": PAGE_SIZE, "cart_count": 0, "taking_orders": False},
+        )  # fmt: skip
     products, has_more = await catalog.list_products(
         session, store_id=store.id, limit=PAGE_SIZE, offset=offset
     )
@@ -540,7 +561,11 @@ async def order_confirmation(
             "payment": payment,
             "state": state,
             "token": token or "",
-            "failure_reason": payment.failure_reason if payment else None,
+            "failure": (
+                payment_error(payment.failure_code)
+                if payment and (payment.failure_code or payment.failure_reason)
+                else None
+            ),
         },
     )
     if token:

@@ -28,18 +28,17 @@ from starlette.background import BackgroundTask
 from storeplex.auth.deps import CurrentAdmin
 from storeplex.config import Settings
 from storeplex.db import Database
-from storeplex.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, error_body
+from storeplex.errors import BadRequest, ServiceUnavailable, error_body
 from storeplex.models import EventStatus, StripeEvent
 from storeplex.payments.deps import PaymentServiceDep
 from storeplex.stripe.events import MalformedEvent, parse_event
 from storeplex.stripe.gateway import StripeGateway, signature_is_valid
 from storeplex.webhooks.batch import apply_received_quietly
 from storeplex.webhooks.inbox import (
-    MALFORMED_TYPE,
-    apply_event,
     store_malformed,
     store_received,
 )
+from storeplex.webhooks.replay import replay
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 admin_router = APIRouter(prefix="/api/v1/platform/webhook-events", tags=["platform"])
@@ -173,28 +172,40 @@ async def list_events(
     return {"data": [_event_out(r) for r in rows[:limit]], "has_more": len(rows) > limit}
 
 
-@admin_router.post("/{event_id}/replay", response_model=EventOut)
-async def replay_event(event_id: int, admin: CurrentAdmin, service: PaymentServiceDep) -> EventOut:
-    """Apply a stored event again now (forward-only rules make this safe for any event)."""
-    row = (
-        await service.db.execute(
-            select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
+class ReplayOut(EventOut):
+    # The other failed events about the same object, retried with it (or, when it failed
+    # again, left waiting for it: `retried` false).
+    related: list[RelatedOut] = []
+
+
+class RelatedOut(BaseModel):
+    id: int
+    stripe_event_id: str
+    type: str
+    status: str
+    last_error: str | None
+    retried: bool
+
+
+@admin_router.post("/{event_id}/replay", response_model=ReplayOut)
+async def replay_event(event_id: int, admin: CurrentAdmin, service: PaymentServiceDep) -> ReplayOut:
+    """Apply a stored event again now (forward-only rules make this safe for any event),
+    then the failed events about the same object; the statuses are as stored afterwards."""
+    results = await replay(service.db, service, event_id)
+    row = await service.db.get(StripeEvent, event_id, populate_existing=True)
+    assert row is not None  # replay raised NotFound otherwise
+    related = [
+        RelatedOut(
+            id=r.id,
+            stripe_event_id=r.stripe_event_id,
+            type=r.type,
+            status=r.status,
+            last_error=r.error,
+            retried=r.tried,
         )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"No webhook event with id {event_id}")
-    if row.type == MALFORMED_TYPE:
-        raise Conflict("This delivery is not a Stripe event; it is kept only to be read")
-    outcome = await apply_event(
-        service.db,
-        row,
-        service,
-        expected_livemode=service.stripe.livemode,
-        retry_base_seconds=service.settings.webhook_retry_base_seconds,
-    )
-    if outcome in (EventStatus.FAILED, EventStatus.REJECTED):
-        await service.db.refresh(row)  # the outcome rolled back and rewrote the row
-    return _event_out(row)
+        for r in results[1:]
+    ]
+    return ReplayOut(**_event_out(row).model_dump(), related=related)
 
 
 __all__ = ["EventStatus", "admin_router", "router"]

@@ -12,6 +12,22 @@
   var loading = document.getElementById("pay-loading");
   var returnUrl = new URL(d.returnPath, window.location.href).href;
 
+  var errorWords = {};
+  try {
+    errorWords = JSON.parse(d.errorWords || "{}");
+  } catch (e) {
+    errorWords = {};
+  }
+
+  // A Stripe.js error in words people understand (storeplex.words); Stripe's own text only
+  // for a form field left wrong (its validation messages are written for people).
+  function errorText(error) {
+    var w = errorWords[error.decline_code] || errorWords[error.code];
+    if (w) return w.sentence + " " + w.next_step;
+    if (error.type === "validation_error" && error.message) return error.message;
+    return "The payment did not go through; no money was taken. Try again, or use another card.";
+  }
+
   function showError(text) {
     message.textContent = text;
     message.hidden = false;
@@ -146,7 +162,7 @@
       button.disabled = false;
       button.removeAttribute("aria-busy");
       if (result && result.error) {
-        showError(result.error.message || "The payment did not go through. Please try again.");
+        showError(errorText(result.error));
       }
     });
   }
