@@ -20,10 +20,10 @@ from storeplex.models import (
     Store,
     StorePaymentConfig,
 )
-from tests.mail.test_mailbox import _log_in_admin
 from tests.support.factories import (
     PASSWORD,
     bearer,
+    log_in_admin_pages,
     login_staff,
     make_admin,
     make_store_kit,
@@ -57,7 +57,7 @@ async def test_the_operator_creates_a_store_and_its_owner_chooses_the_password(
     database: Database, client: httpx.AsyncClient
 ) -> None:
     admin = await make_admin(database)
-    await _log_in_admin(client, admin.email)
+    await log_in_admin_pages(client, admin.email)
     csrf = await _csrf(client, "/platform/stores/new")
     good = {
         "csrf_token": csrf,
@@ -156,7 +156,7 @@ async def test_suspend_with_a_reason_then_reactivate(
     admin = await make_admin(database)
     staff = httpx.AsyncClient(transport=client._transport, base_url=client.base_url)
     await login_staff(staff, kit.owner_email)
-    await _log_in_admin(client, admin.email)
+    await log_in_admin_pages(client, admin.email)
     store_page = f"/platform/stores/{kit.store.id}"
     csrf = await _csrf(client, store_page)
     listing = await client.get("/platform")
@@ -241,7 +241,7 @@ async def test_the_store_page_says_what_stripe_needs_in_words(
             )
         )
     admin = await make_admin(database)
-    await _log_in_admin(client, admin.email)
+    await log_in_admin_pages(client, admin.email)
     page = await client.get(f"/platform/stores/{kit.store.id}")
     assert page.status_code == 200
     text = _text(page.text)

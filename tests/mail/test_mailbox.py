@@ -13,19 +13,13 @@ from storeplex.mail import notify
 from storeplex.mail.delivery import deliver_due
 from storeplex.models import Order, OutboxMail, utcnow
 from tests.mail.orders import shipped_order
-from tests.support.factories import PASSWORD, make_admin, make_product, make_store
+from tests.support.factories import (
+    log_in_admin_pages,
+    make_admin,
+    make_product,
+    make_store,
+)
 from tests.support.shop import make_order
-
-
-async def _log_in_admin(client: httpx.AsyncClient, email: str) -> None:
-    form = (await client.get("/platform/login")).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token
-    r = await client.post(
-        "/platform/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
-    )
-    assert r.status_code in (302, 303), r.text[:300]
 
 
 async def test_the_platform_admin_reads_kept_mails(
@@ -38,7 +32,7 @@ async def test_the_platform_admin_reads_kept_mails(
     assert r.status_code in (302, 303) and "/platform/login" in r.headers["location"]
 
     admin = await make_admin(database)
-    await _log_in_admin(client, admin.email)
+    await log_in_admin_pages(client, admin.email)
     page = await client.get("/platform/mail")
     assert page.status_code == 200
     subject = f"Your order #{order.number} from Café Lumière has shipped"
@@ -66,7 +60,7 @@ async def test_a_mail_that_waits_and_one_dropped_say_so(
         await notify.payment_needs_action(s, order=order, delay_seconds=900)
     await deliver_due(database, settings)  # not due yet: neither kept nor dropped
     admin = await make_admin(database)
-    await _log_in_admin(client, admin.email)
+    await log_in_admin_pages(client, admin.email)
     page = (await client.get("/platform/mail")).text
     assert "waiting for your bank" in page and "due at " in page
     assert "kept (not sent)" not in page

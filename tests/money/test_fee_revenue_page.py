@@ -13,8 +13,7 @@ import httpx
 
 from storeplex.db import Database
 from storeplex.models import utcnow
-from tests.mail.test_mailbox import _log_in_admin
-from tests.support.factories import make_admin
+from tests.support.factories import log_in_admin_pages, make_admin
 from tests.support.flows import dispute_rows, onboarded_store, paid_order, payment_of
 from tests.support.stack import Stack
 
@@ -39,7 +38,7 @@ async def test_fee_revenue_with_range_totals_dispute_fees_and_csv(
     assert stripe_fee == 1500  # 15.00 EUR
 
     admin = await make_admin(database)
-    await _log_in_admin(http, admin.email)
+    await log_in_admin_pages(http, admin.email)
     page = await http.get("/platform/revenue")
     assert page.status_code == 200
     totals = page.text[page.text.index('id="totals">') + 12 :]

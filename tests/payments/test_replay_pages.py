@@ -14,12 +14,11 @@ from sqlalchemy import func, select, update
 
 from storeplex.db import Database
 from storeplex.models import Order
-from tests.mail.test_mailbox import _log_in_admin
-from tests.payments.test_webhooks import PLATFORM, event_rows, secrets_of
-from tests.support.factories import make_admin, make_product
+from tests.support.factories import log_in_admin_pages, make_admin, make_product
 from tests.support.flows import create_intent, onboarded_store, order_for
 from tests.support.shop import make_order
 from tests.support.stack import Stack, signed
+from tests.support.webhooks import PLATFORM, event_rows, secrets_of
 
 
 def _text(html: str) -> str:
@@ -69,7 +68,7 @@ async def test_replay_reports_failures_and_brings_the_events_of_the_same_payment
         created_row, succeeded_row = (rows[e["id"]] for e in events)
 
         admin = await make_admin(database)
-        await _log_in_admin(http, admin.email)
+        await log_in_admin_pages(http, admin.email)
         listing = await http.get("/platform/webhooks?status=failed")
         text = _text(listing.text)
         assert text.count(kit.store.name) >= 2  # the store column

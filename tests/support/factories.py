@@ -7,6 +7,7 @@ so a test can log in with them.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,3 +153,14 @@ async def login_staff(client: httpx.AsyncClient, email: str, password: str = PAS
     r = await client.post("/api/v1/auth/staff/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return str(r.json()["csrf_token"])
+
+
+async def log_in_admin_pages(client: httpx.AsyncClient, email: str) -> None:
+    form = (await client.get("/platform/login")).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    r = await client.post(
+        "/platform/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert r.status_code in (302, 303), r.text[:300]
