@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +15,15 @@ from storeplex.tenancy import slug_from_host
 
 class BodyTooLarge(Exception):
     pass
+
+
+# Dispute evidence takes one file of up to 5 MB (Stripe's limit), above the general limit:
+# these paths (the evidence API and the dispute page's form) may carry 6 MB.
+UPLOAD_PATHS = re.compile(
+    r"^/(api/v1/store/disputes/\d+/evidence|api/v1/platform/stores/\d+/disputes/\d+/evidence"
+    r"|admin/disputes/\d+)$"
+)
+UPLOAD_MAX_BYTES = 6 * 1_048_576
 
 
 class BodySizeLimitMiddleware:
@@ -40,10 +50,13 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if UPLOAD_PATHS.match(scope.get("path", "")):
+            limit = max(limit, UPLOAD_MAX_BYTES)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.max_bytes
+                too_big = int(length) > limit
             except ValueError:
                 too_big = True
             if too_big:
@@ -57,7 +70,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 

@@ -1,0 +1,111 @@
+"""Answering a dispute with evidence through the API, over the emulator's real HTTP.
+
+Stripe's test evidence "winning_evidence" wins the dispute when it is submitted; the
+webhooks then say won and the store's share comes back. Refusals write nothing, at
+Stripe or here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import update
+
+from storeplex.db import Database
+from storeplex.models import Dispute, utcnow
+from tests.support.factories import bearer, make_store_kit
+from tests.support.flows import dispute_rows, onboarded_store, paid_order, payment_of
+from tests.support.stack import Stack
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def store_balance(stack: Stack, account: str) -> int:
+    balance = stack.stripe.v1.balance.retrieve(options={"stripe_account": account})
+    return sum(b.amount for b in balance.pending + balance.available if b.currency == "eur")
+
+
+async def test_winning_evidence_with_a_file_wins_and_the_share_comes_back(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=4000, card="pm_card_createDispute")
+    payment = await payment_of(database, order["id"])
+    [row] = await dispute_rows(database, order["id"])
+    url = f"/api/v1/store/disputes/{row.id}/evidence"
+    assert store_balance(stack, payment.stripe_account_id) == -payment.amount_platform_fee
+
+    # A draft: kept at Stripe, not submitted.
+    draft = await http.post(
+        url,
+        data={"product_description": "A blue mug", "uncategorized_text": "winning_evidence"},
+        files={"file": ("receipt.pdf", PDF, "application/pdf")},
+        headers=bearer(kit.token),
+    )
+    assert draft.status_code == 200, draft.text
+    assert draft.json()["status"] == "needs_response"
+    at_stripe = stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id)
+    assert at_stripe.evidence.product_description == "A blue mug"
+    file_id = at_stripe.evidence.uncategorized_file
+    assert file_id and stack.stripe.v1.files.retrieve(file_id).size == len(PDF)
+
+    # A file that is not a PDF/JPEG/PNG (named .pdf) is refused, and nothing changes.
+    bad = await http.post(
+        url,
+        data={"uncategorized_text": "other", "submit": "true"},
+        files={"file": ("fake.pdf", b"<html>not a pdf</html>", "application/pdf")},
+        headers=bearer(kit.token),
+    )
+    assert bad.status_code == 400 and "PDF, JPEG or PNG" in bad.json()["error"]["message"]
+    assert stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id).status == "needs_response"
+    too_long = await http.post(
+        url, data={"customer_name": "x" * 201, "submit": "true"}, headers=bearer(kit.token)
+    )
+    assert too_long.status_code == 400 and too_long.json()["error"]["field"] == "customer_name"
+
+    done = await http.post(
+        url,
+        data={"uncategorized_text": "winning_evidence", "submit": "true"},
+        headers=bearer(kit.token),
+    )
+    assert done.status_code == 200, done.text
+    stack.flush_webhooks()
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.status, row.outcome) == ("won", "won") and row.return_transfer_id
+    assert store_balance(stack, payment.stripe_account_id) == 4000 - payment.amount_platform_fee
+    again = await http.post(
+        url, data={"uncategorized_text": "more", "submit": "true"}, headers=bearer(kit.token)
+    )
+    assert again.status_code == 409
+
+
+async def test_another_stores_dispute_is_not_found_and_a_past_deadline_is_refused(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    other = await make_store_kit(database)
+    order = await paid_order(database, stack, http, kit, price=2500, card="pm_card_createDispute")
+    [row] = await dispute_rows(database, order["id"])
+    theirs = await http.post(
+        f"/api/v1/store/disputes/{row.id}/evidence",
+        data={"uncategorized_text": "winning_evidence", "submit": "true"},
+        headers=bearer(other.token),
+    )
+    assert theirs.status_code == 404
+    assert stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id).status == "needs_response"
+
+    async with database.session_scope() as session:  # the deadline passes
+        await session.execute(
+            update(Dispute)
+            .where(Dispute.id == row.id)
+            .values(evidence_due_by=utcnow() - timedelta(minutes=1))
+        )
+    late = await http.post(
+        f"/api/v1/store/disputes/{row.id}/evidence",
+        data={"uncategorized_text": "winning_evidence", "submit": "true"},
+        headers=bearer(kit.token),
+    )
+    assert late.status_code == 409 and "deadline" in late.json()["error"]["message"]
+    at_stripe = stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id)
+    assert at_stripe.status == "needs_response" and at_stripe.evidence.uncategorized_text is None
