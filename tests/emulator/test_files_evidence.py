@@ -159,3 +159,16 @@ async def test_evidence_past_the_deadline_is_refused(
             dispute.id, params={"evidence": {"uncategorized_text": "winning_evidence"}}
         )
     assert "deadline" in str(info.value)
+
+
+async def test_staged_evidence_is_submitted_by_submit_alone(
+    client: stripe.StripeClient, connected: stripe.Account
+) -> None:
+    dispute = await _disputed(client, connected.id)
+    nothing = await client.v1.disputes.update_async(dispute.id, params={"submit": True})
+    assert nothing.status == "needs_response"  # nothing staged, nothing sent
+    await client.v1.disputes.update_async(
+        dispute.id, params={"evidence": {"uncategorized_text": "winning_evidence"}, "submit": False}
+    )
+    sent = await client.v1.disputes.update_async(dispute.id, params={"submit": True})
+    assert sent.status == "won" and sent.evidence_details.submission_count == 1

@@ -19,6 +19,7 @@ from storeplex.web import (
     platform_admin,
     shopper,
     store_admin,
+    store_disputes,
     store_settings,
     storefront,
 )
@@ -45,6 +46,7 @@ async def landing(request: Request, session: SessionDep) -> HTMLResponse:
 router.include_router(shopper.router)
 router.include_router(storefront.router)
 router.include_router(store_settings.router)
+router.include_router(store_disputes.router)
 router.include_router(store_admin.router)
 router.include_router(platform_admin.router)
 router.include_router(mailbox.router)

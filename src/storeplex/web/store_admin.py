@@ -48,6 +48,7 @@ from storeplex.refunds import service as refunds
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
+from storeplex.web import store_disputes
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
     StaffPage,
@@ -176,6 +177,7 @@ async def dashboard(request: Request, staff: Staff, session: SessionDep) -> HTML
             chart=sales_chart(bars_of(points), store.currency, "Sales in the last 30 days"),
             config=config,
             status_text=STATUS_TEXT,
+            disputes_due=await store_disputes.due_disputes(session, store.id),
         ),
     )
 

@@ -189,13 +189,14 @@ def update_dispute(ctx: Ctx) -> dict[str, Any]:
     if dp["status"] not in OPEN:
         raise invalid(f"This dispute is already closed (status {dp['status']}).")
     evidence = p.hash("evidence")
-    if evidence.data and dp["status"] in ("under_review", "warning_under_review"):
+    answering = bool(evidence.data) or "submit" in p
+    if answering and dp["status"] in ("under_review", "warning_under_review"):
         raise invalid(
             "This dispute's evidence was already submitted; it cannot be changed while "
             "the card issuer reviews it.",
             "evidence",
         )
-    if evidence.data and ctx.now > dp["evidence_details"]["due_by"]:
+    if answering and ctx.now > dp["evidence_details"]["due_by"]:
         raise invalid(
             "The deadline to respond to this dispute has passed; evidence can no longer be added.",
             "evidence",
@@ -223,7 +224,8 @@ def update_dispute(ctx: Ctx) -> dict[str, Any]:
     dp["metadata"] = merge_metadata(dp["metadata"], p.metadata())
     has_evidence = any(dp["evidence"][k] for k in EVIDENCE_FIELDS)
     dp["evidence_details"] = {**dp["evidence_details"], "has_evidence": has_evidence}
-    submitted = bool(p.bool("submit", True) and evidence.data)
+    # submit (default true) sends what is given; submit=true alone sends the staged evidence.
+    submitted = bool(p.bool("submit", True) and (evidence.data or ("submit" in p and has_evidence)))
     if submitted:
         dp["status"] = "under_review"
         dp["evidence_details"]["submission_count"] += 1
