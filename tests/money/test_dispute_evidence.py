@@ -12,9 +12,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 
+from storeplex.app import create_app
 from storeplex.db import Database
 from storeplex.models import Dispute, utcnow
-from tests.support.factories import bearer, make_store_kit
+from tests.support.factories import bearer, make_admin, make_store_kit, make_token
 from tests.support.flows import dispute_rows, onboarded_store, paid_order, payment_of
 from tests.support.stack import Stack
 
@@ -109,3 +110,37 @@ async def test_another_stores_dispute_is_not_found_and_a_past_deadline_is_refuse
     assert late.status_code == 409 and "deadline" in late.json()["error"]["message"]
     at_stripe = stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id)
     assert at_stripe.status == "needs_response" and at_stripe.evidence.uncategorized_text is None
+
+
+async def test_when_the_platform_answers_disputes_only_the_platform_admin_may(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=1800, card="pm_card_createDispute")
+    [row] = await dispute_rows(database, order["id"])
+    settings = stack.settings.model_copy(update={"stores_answer_disputes": False})
+    app = create_app(settings, database=database, check_schema=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        staff = await client.post(
+            f"/api/v1/store/disputes/{row.id}/evidence",
+            data={"uncategorized_text": "winning_evidence", "submit": "true"},
+            headers=bearer(kit.token),
+        )
+        assert staff.status_code == 403 and "platform answers" in staff.json()["error"]["message"]
+        assert stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id).status == "needs_response"
+        await make_admin(database)
+        platform_token = await make_token(database)
+        wrong_store = await client.post(
+            f"/api/v1/platform/stores/{kit.store.id + 1000}/disputes/{row.id}/evidence",
+            data={"uncategorized_text": "winning_evidence", "submit": "true"},
+            headers=bearer(platform_token),
+        )
+        assert wrong_store.status_code == 404
+        admin = await client.post(
+            f"/api/v1/platform/stores/{kit.store.id}/disputes/{row.id}/evidence",
+            data={"uncategorized_text": "winning_evidence", "submit": "true"},
+            headers=bearer(platform_token),
+        )
+        assert admin.status_code == 200, admin.text
+        assert admin.json()["outcome"] == "won"
