@@ -65,6 +65,17 @@ async def test_winning_evidence_with_a_file_wins_and_the_share_comes_back(
     )
     assert too_long.status_code == 400 and too_long.json()["error"]["field"] == "customer_name"
 
+    big = b"%PDF-" + b"0" * (5 * 1024 * 1024)  # 5 MB + 5 bytes: over Stripe's limit
+    over = await http.post(
+        url,
+        data={"uncategorized_text": "other"},
+        files={"file": ("big.pdf", big, "application/pdf")},
+        headers=bearer(kit.token),
+    )
+    assert over.status_code == 413 and "5 MB" in over.json()["error"]["message"]
+    kept = stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id).evidence
+    assert (kept.uncategorized_text, kept.uncategorized_file) == ("winning_evidence", file_id)
+
     done = await http.post(
         url,
         data={"uncategorized_text": "winning_evidence", "submit": "true"},
