@@ -21,7 +21,7 @@ class BodyTooLarge(Exception):
 # these paths (the evidence API and the dispute page's form) may carry 6 MB.
 UPLOAD_PATHS = re.compile(
     r"^/(api/v1/store/disputes/\d+/evidence|api/v1/platform/stores/\d+/disputes/\d+/evidence"
-    r"|admin/disputes/\d+)$"
+    r"|admin/disputes/\d+|platform/disputes/\d+)$"
 )
 UPLOAD_MAX_BYTES = 6 * 1_048_576
 

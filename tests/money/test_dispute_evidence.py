@@ -7,6 +7,7 @@ Stripe or here.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -15,7 +16,14 @@ from sqlalchemy import update
 from storeplex.app import create_app
 from storeplex.db import Database
 from storeplex.models import Dispute, utcnow
-from tests.support.factories import bearer, make_admin, make_store_kit, make_token
+from tests.support.factories import (
+    PASSWORD,
+    bearer,
+    login_staff,
+    make_admin,
+    make_store_kit,
+    make_token,
+)
 from tests.support.flows import dispute_rows, onboarded_store, paid_order, payment_of
 from tests.support.stack import Stack
 
@@ -132,7 +140,9 @@ async def test_when_the_platform_answers_disputes_only_the_platform_admin_may(
     settings = stack.settings.model_copy(update={"stores_answer_disputes": False})
     app = create_app(settings, database=database, check_schema=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=30
+    ) as client:
         staff = await client.post(
             f"/api/v1/store/disputes/{row.id}/evidence",
             data={"uncategorized_text": "winning_evidence", "submit": "true"},
@@ -155,3 +165,63 @@ async def test_when_the_platform_answers_disputes_only_the_platform_admin_may(
         )
         assert admin.status_code == 200, admin.text
         assert admin.json()["outcome"] == "won"
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+async def test_pages_when_the_platform_answers_disputes(
+    database: Database, stack: Stack, http: httpx.AsyncClient
+) -> None:
+    kit = await onboarded_store(database, stack, http)
+    order = await paid_order(database, stack, http, kit, price=2200, card="pm_card_createDispute")
+    [row] = await dispute_rows(database, order["id"])
+    settings = stack.settings.model_copy(update={"stores_answer_disputes": False})
+    app = create_app(settings, database=database, check_schema=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=30
+    ) as staff:
+        await login_staff(staff, kit.owner_email)
+        page = await staff.get(f"/admin/disputes/{row.id}")
+        assert "The platform answers disputes for its stores" in page.text
+        assert 'name="uncategorized_text"' not in page.text  # no form to fill
+        refused = await staff.post(
+            f"/admin/disputes/{row.id}",
+            data={"csrf_token": _csrf(page.text), "uncategorized_text": "x", "action": "save"},
+        )
+        assert refused.status_code == 403
+    admin = await make_admin(database)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=30
+    ) as client:
+        login = await client.get("/platform/login")
+        r = await client.post(
+            "/platform/login",
+            data={"email": admin.email, "password": PASSWORD, "csrf_token": _csrf(login.text)},
+        )
+        assert r.status_code in (302, 303)
+        listed = await client.get("/platform/disputes")
+        assert kit.store.name in listed.text and "Needs your answer by" in listed.text
+        page = await client.get(f"/platform/disputes/{row.id}")
+        csrf = _csrf(page.text)
+        review = await client.post(
+            f"/platform/disputes/{row.id}",
+            data={"csrf_token": csrf, "uncategorized_text": "losing_evidence", "action": "review"},
+        )
+        assert "Send this evidence to the bank?" in review.text
+        assert stack.stripe.v1.disputes.retrieve(row.stripe_dispute_id).status == "needs_response"
+        sent = await client.post(
+            f"/platform/disputes/{row.id}", data={"csrf_token": csrf, "action": "confirm"}
+        )
+        assert sent.status_code == 303
+        final = await client.get(sent.headers["location"])
+        assert (
+            "Lost — the 22.00 EUR taken back when the dispute opened is not returned." in final.text
+        )
+    stack.flush_webhooks()
+    [row] = await dispute_rows(database, order["id"])
+    assert (row.status, row.outcome, row.return_transfer_id) == ("lost", "lost", None)

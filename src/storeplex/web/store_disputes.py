@@ -6,6 +6,7 @@ re-renders the form with the service's message and writes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,8 +19,8 @@ from starlette.responses import Response
 from storeplex.deps import SessionDep
 from storeplex.disputes import evidence
 from storeplex.disputes.evidence import EvidenceFile, needs_response
-from storeplex.errors import StoreplexError
-from storeplex.models import Dispute, Order, utcnow
+from storeplex.errors import NotFound, StoreplexError
+from storeplex.models import Dispute, Store, utcnow
 from storeplex.money_format import format_money
 from storeplex.tenancy import get_scoped, scoped
 from storeplex.web.common import StaffPage, page_router, redirect, render, settings_of
@@ -113,6 +114,27 @@ def _base(staff: StaffPage, **extra: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a dispute page: a store's staff, or the platform admin (any store)."""
+
+    store_id: int | None  # None: the platform admin
+    url: str  # the list's path; a dispute is at url/{id}
+    template: str
+    base: dict[str, Any]
+    allowed: bool  # may answer (the platform setting for staff; always for the admin)
+
+
+def staff_viewer(request: Request, staff: StaffPage) -> Viewer:
+    return Viewer(
+        store_id=staff.store.id,
+        url="/admin/disputes",
+        template="admin/dispute.html",
+        base=_base(staff),
+        allowed=settings_of(request).stores_answer_disputes,
+    )
+
+
 @router.get("", response_class=HTMLResponse)
 async def disputes_page(request: Request, staff: Staff, session: SessionDep) -> HTMLResponse:
     rows = (
@@ -134,9 +156,18 @@ async def disputes_page(request: Request, staff: Staff, session: SessionDep) -> 
     return render(request, "admin/disputes.html", _base(staff, items=items))
 
 
-async def _detail(
+async def _row(session: AsyncSession, viewer: Viewer, dispute_id: int) -> Dispute:
+    if viewer.store_id is not None:
+        return await get_scoped(session, Dispute, viewer.store_id, dispute_id, what="dispute")
+    row = await session.get(Dispute, dispute_id)
+    if row is None:
+        raise NotFound("No such dispute")
+    return row
+
+
+async def detail(
     request: Request,
-    staff: StaffPage,
+    viewer: Viewer,
     session: AsyncSession,
     dispute_id: int,
     *,
@@ -147,70 +178,81 @@ async def _detail(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    row = await get_scoped(session, Dispute, staff.store.id, dispute_id, what="dispute")
-    order = await session.get(Order, row.order_id)
+    """A dispute's page: what it is, where it stands, and the evidence form while it is open."""
+    row = await _row(session, viewer, dispute_id)
+    store = await session.get(Store, row.store_id)
     now = utcnow()
     can_answer = needs_response(row, now)
-    allowed = settings_of(request).stores_answer_disputes
     saved: dict[str, str] = {}
-    if can_answer and allowed and values is None:
+    if can_answer and viewer.allowed and values is None:
         try:
             saved = await evidence.saved_evidence(request.app.state.stripe, row)
         except StoreplexError:
             notice = "Your saved draft could not be read from Stripe just now."
     return render(
         request,
-        "admin/dispute.html",
-        _base(
-            staff,
-            dispute=row,
-            order=order,
-            words=outcome_words(row, now),
-            reason=REASONS.get(
+        viewer.template,
+        {
+            **viewer.base,
+            "url": f"{viewer.url}/{row.id}",
+            "store_link": viewer.store_id is not None,
+            "dispute_store": store,
+            "dispute": row,
+            "words": outcome_words(row, now),
+            "reason": REASONS.get(
                 row.reason or "", "the customer's bank gave a reason we do not know"
             ),
-            amount=format_money(row.amount, row.currency, None),
-            due=when(row.evidence_due_by),
-            can_answer=can_answer,
-            allowed=allowed,
-            field_labels=FIELD_LABELS,
-            file_labels=FILE_LABELS,
-            limits=evidence.TEXT_FIELDS,
-            values=values if values is not None else saved,
-            saved_file={k: FILE_LABELS[k] for k in FILE_LABELS if saved.get(k)},
-            error=error,
-            error_field=error_field,
-            confirm=confirm,
-            notice=notice,
-        ),
+            "due": when(row.evidence_due_by),
+            "can_answer": can_answer,
+            "allowed": viewer.allowed,
+            "field_labels": FIELD_LABELS,
+            "file_labels": FILE_LABELS,
+            "limits": evidence.TEXT_FIELDS,
+            "values": values if values is not None else saved,
+            "saved_file": {k: FILE_LABELS[k] for k in FILE_LABELS if saved.get(k)},
+            "error": error,
+            "error_field": error_field,
+            "confirm": confirm,
+            "notice": notice,
+        },
         status_code=status_code,
     )
+
+
+NOTICES = {
+    "saved": "Draft saved. Nothing has been sent to the bank yet.",
+    "submitted": "Your evidence was sent to the cardholder's bank.",
+}
 
 
 @router.get("/{dispute_id}", response_class=HTMLResponse)
 async def dispute_page(
     request: Request, dispute_id: DisputeId, staff: Staff, session: SessionDep
 ) -> HTMLResponse:
-    notices = {
-        "saved": "Draft saved. Nothing has been sent to the bank yet.",
-        "submitted": "Your evidence was sent to the cardholder's bank.",
-    }
-    notice = notices.get(request.query_params.get("done", ""))
-    return await _detail(request, staff, session, dispute_id, notice=notice)
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return await detail(request, staff_viewer(request, staff), session, dispute_id, notice=notice)
 
 
 @router.post("/{dispute_id}", response_class=HTMLResponse)
 async def dispute_submit(
     request: Request, dispute_id: DisputeId, staff: Staff, session: SessionDep
 ) -> Response:
+    return await submit(request, staff_viewer(request, staff), session, dispute_id)
+
+
+async def submit(
+    request: Request, viewer: Viewer, session: AsyncSession, dispute_id: int
+) -> Response:
+    """The evidence form: save a draft, review (save, then ask), or confirm (send)."""
     form = await request.form(max_files=1, max_fields=len(FIELD_LABELS) + 6)
     action = str(form.get("action", "save"))
     text = {k: str(form.get(k, "")) for k in FIELD_LABELS}
-    if not settings_of(request).stores_answer_disputes:
-        return await _detail(
-            request, staff, session, dispute_id, status_code=403,
+    if not viewer.allowed:
+        return await detail(
+            request, viewer, session, dispute_id, status_code=403,
             error="The platform answers disputes for its stores; contact the operator.",
         )  # fmt: skip
+    row = await _row(session, viewer, dispute_id)
     file = None
     upload = form.get("file")
     if isinstance(upload, UploadFile) and upload.filename:
@@ -221,28 +263,28 @@ async def dispute_submit(
         async with session.begin_nested():
             if action == "confirm":
                 row = await evidence.answer_dispute(
-                    session, gateway, store_id=staff.store.id, dispute_id=dispute_id,
+                    session, gateway, store_id=row.store_id, dispute_id=dispute_id,
                     evidence={}, submit=True,
                 )  # fmt: skip
             else:
                 row = await evidence.answer_dispute(
-                    session, gateway, store_id=staff.store.id, dispute_id=dispute_id,
+                    session, gateway, store_id=row.store_id, dispute_id=dispute_id,
                     evidence=text, file=file, submit=False,
                 )  # fmt: skip
     except StoreplexError as exc:
         if exc.status_code == 404:
             raise
-        return await _detail(
-            request, staff, session, dispute_id, error=exc.message, error_field=exc.field,
+        return await detail(
+            request, viewer, session, dispute_id, error=exc.message, error_field=exc.field,
             values=text if action != "confirm" else None, status_code=exc.status_code,
         )  # fmt: skip
     if action == "confirm":
         if row.outcome is None and row.status in evidence.NEEDS_RESPONSE:
-            return await _detail(
-                request, staff, session, dispute_id, status_code=400,
+            return await detail(
+                request, viewer, session, dispute_id, status_code=400,
                 error="There is no evidence to send yet: fill in the form and save it first.",
             )  # fmt: skip
-        return redirect(f"/admin/disputes/{dispute_id}?done=submitted")
+        return redirect(f"{viewer.url}/{dispute_id}?done=submitted")
     if action == "review":
-        return await _detail(request, staff, session, dispute_id, confirm=True)
-    return redirect(f"/admin/disputes/{dispute_id}?done=saved")
+        return await detail(request, viewer, session, dispute_id, confirm=True)
+    return redirect(f"{viewer.url}/{dispute_id}?done=saved")
