@@ -151,6 +151,9 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Whether store staff may answer their disputes with evidence (the platform admin always may).
+    stores_answer_disputes: bool = True
+
     # Mail. With no SMTP URL, mails are kept in the outbox and shown on the platform's
     # mailbox page instead of being sent; production requires both settings.
     smtp_url: SecretStr | None = None

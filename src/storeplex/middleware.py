@@ -17,6 +17,15 @@ class BodyTooLarge(Exception):
     pass
 
 
+# Dispute evidence takes one file of up to 5 MB (Stripe's limit), above the general limit:
+# these paths (the evidence API and the dispute page's form) may carry 6 MB.
+EVIDENCE_PATHS = re.compile(
+    r"^/(api/v1/store/disputes/\d+/evidence|api/v1/platform/stores/\d+/disputes/\d+/evidence"
+    r"|admin/disputes/\d+|platform/disputes/\d+)$"
+)
+EVIDENCE_MAX_BYTES = 6 * 1_048_576
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over `max_bytes` with a 413, whether or not Content-Length is sent."""
 
@@ -28,8 +37,9 @@ class BodySizeLimitMiddleware:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # (path pattern, limit): upload forms whose bodies may be larger (product images)
-        self.uploads = uploads
+        # (path pattern, limit): upload forms whose bodies may be larger (product images,
+        # dispute evidence)
+        self.uploads = (*uploads, (EVIDENCE_PATHS, EVIDENCE_MAX_BYTES))
 
     def _limit(self, path: str) -> int:
         for pattern, limit in self.uploads:

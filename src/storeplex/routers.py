@@ -37,6 +37,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(webhook_endpoints.admin_router)
     app.include_router(refund_endpoints.router)
     app.include_router(dispute_endpoints.router)
+    app.include_router(dispute_endpoints.platform_router)
     app.include_router(report_endpoints.store_router)
     app.include_router(report_endpoints.platform_router)
     app.include_router(payout_endpoints.router)

@@ -46,10 +46,22 @@ from stripe_emulator.resources.accounts import account_invalid, ensure_platform
 from stripe_emulator.resources.payouts import advance
 from stripe_emulator.state import DAY, DEFAULT_COUNTRY, IdemRecord, State, account_id_for_key
 from stripe_emulator.webhooks import Dispatcher
-from stripe_emulator.wire import Params, StripeError, check_unknown, dumps, mask_key, parse_form
+from stripe_emulator.wire import (
+    Params,
+    StripeError,
+    Upload,
+    check_unknown,
+    dumps,
+    mask_key,
+    parse_form,
+    parse_multipart,
+)
 
 log = logging.getLogger("stripe_emulator")
 
+# A multipart body larger than this is refused before parsing (the largest file Stripe
+# takes for any purpose is 16 MB; dispute evidence is limited per purpose, in files.py).
+MAX_UPLOAD_BODY = 17 * 1024 * 1024
 PUBLISHABLE_KEY = re.compile(r"^pk_test_([A-Za-z0-9_]{8,})$")
 STATIC = Path(__file__).parent / "static"
 CORS_HEADERS = [
@@ -233,12 +245,17 @@ def create_app(
         request: Request, method: str, path: str, request_id: str, idem_key: str | None
     ) -> tuple[int, bytes, dict[str, str]]:
         platform, publishable = authenticate(state, request.headers.get("authorization"))
-        raw_body = (
-            (await request.body()).decode("utf-8", errors="replace") if method == "POST" else ""
-        )
+        body_bytes = await request.body() if method == "POST" else b""
         params = parse_form(request.url.query)
-        if raw_body:
-            params.update(parse_form(raw_body))
+        uploads: dict[str, Upload] = {}
+        content_type = request.headers.get("content-type", "")
+        if body_bytes and content_type.lower().startswith("multipart/form-data"):
+            if len(body_bytes) > MAX_UPLOAD_BODY:
+                raise StripeError(413, "The request body is too large.", param="file")
+            form, uploads = parse_multipart(content_type, body_bytes)
+            params.update(form)
+        elif body_bytes:
+            params.update(parse_form(body_bytes.decode("utf-8", errors="replace")))
         found = match(method, path)
         if found is None:
             raise StripeError(
@@ -273,7 +290,10 @@ def create_app(
             fingerprint = ""
             if method == "POST" and idem_key:
                 record_key = (platform, account, idem_key)
-                fingerprint = _fingerprint(method, path, {**params, "expand": expand_paths})
+                digests = {k: hashlib.sha256(u.data).hexdigest() for k, u in uploads.items()}
+                fingerprint = _fingerprint(
+                    method, path, {**params, "expand": expand_paths, "uploads": digests}
+                )
                 record = previous_result(state, record_key, fingerprint)
                 if record is not None:
                     replayed = {**record.headers, "Idempotent-Replayed": "true"}
@@ -291,6 +311,7 @@ def create_app(
                 request_id=request_id,
                 idempotency_key=idem_key,
                 expand=expand_paths,
+                uploads=uploads,
             )
             token = current_request.set((request_id, idem_key))
             try:

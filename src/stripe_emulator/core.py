@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.schema import conform
 from stripe_emulator.state import State, Stored
-from stripe_emulator.wire import Params, StripeError, not_found
+from stripe_emulator.wire import Params, StripeError, Upload, not_found
 
 if TYPE_CHECKING:
     from stripe_emulator.faults import Faults
@@ -54,6 +54,7 @@ class Ctx:
     request_id: str
     idempotency_key: str | None = None
     expand: list[str] = field(default_factory=list)
+    uploads: dict[str, Upload] = field(default_factory=dict)
 
     @property
     def state(self) -> State:

@@ -8,6 +8,7 @@ problem into Stripe's ``{"error": {...}}`` body:
 * :class:`Params` reads typed values out of that tree (every value arrives as a
   string) and rejects unknown parameters the way Stripe does.
 * :class:`StripeError` carries HTTP status plus Stripe's error fields.
+* :func:`parse_multipart` splits a Files API upload into parameters and file parts.
 * :func:`mask_key` hides an API key the way Stripe's messages do.
 """
 
@@ -16,6 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from email import policy as email_policy
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -316,3 +320,34 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
         else:
             merged[k] = v
     return merged
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a ``multipart/form-data`` request (the Files API's ``file``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Upload]]:
+    """Split a ``multipart/form-data`` body into form parameters and file parts."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise invalid("The request body is not a valid multipart/form-data body.")
+    pairs: list[tuple[str, str]] = []
+    uploads: dict[str, Upload] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise invalid("A multipart part has no name.")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            uploads[name] = Upload(filename, part.get_content_type(), data)
+        else:
+            pairs.append((name, data.decode("utf-8", errors="replace")))
+    return parse_pairs(pairs), uploads

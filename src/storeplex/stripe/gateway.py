@@ -9,6 +9,7 @@ own ids, so a retried request never creates a second object.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -325,6 +326,27 @@ class StripeGateway:
         return await self._call(
             "dispute.retrieve", self.client.v1.disputes.retrieve_async, stripe_dispute_id, ids=ids
         )
+
+    async def upload_file(
+        self, data: bytes, *, filename: str, purpose: str, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        """Upload a file to Stripe's Files API (the SDK sends it to the `files` base)."""
+        blob = io.BytesIO(data)
+        blob.name = filename
+        return await self._call(
+            "file.create", self.client.v1.files.create_async,
+            params={"purpose": purpose, "file": blob},
+            idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
+
+    async def update_dispute(
+        self, stripe_dispute_id: str, params: dict[str, Any], *, idempotency_key: str, **ids: Any
+    ) -> StripeDict:
+        """Save evidence on a dispute (`submit` false: staged; true: sent to the issuer)."""
+        return await self._call(
+            "dispute.update", self.client.v1.disputes.update_async, stripe_dispute_id,
+            params=params, idempotency_key=idempotency_key, ids=ids,
+        )  # fmt: skip
 
     async def create_transfer_reversal(
         self, transfer_id: str, params: dict[str, Any], *, idempotency_key: str, **ids: Any

@@ -17,8 +17,10 @@ from storeplex.stores.service import taking_orders_filter
 from storeplex.web import (
     mailbox,
     platform_admin,
+    platform_disputes,
     shopper,
     store_admin,
+    store_disputes,
     store_settings,
     storefront,
 )
@@ -45,6 +47,8 @@ async def landing(request: Request, session: SessionDep) -> HTMLResponse:
 router.include_router(shopper.router)
 router.include_router(storefront.router)
 router.include_router(store_settings.router)
+router.include_router(store_disputes.router)
 router.include_router(store_admin.router)
+router.include_router(platform_disputes.router)
 router.include_router(platform_admin.router)
 router.include_router(mailbox.router)

@@ -55,6 +55,7 @@ from storeplex.reports import exports
 from storeplex.reports import service as reports
 from storeplex.stripe.gateway import StripeCallError
 from storeplex.tenancy import get_scoped
+from storeplex.web import store_disputes
 from storeplex.web.accounts import add_account_pages
 from storeplex.web.charts import sales_chart
 from storeplex.web.common import (
@@ -189,6 +190,7 @@ async def dashboard(request: Request, staff: Staff, session: SessionDep) -> HTML
             chart=sales_chart(bars_of(points), store.currency, "Sales in the last 30 days"),
             config=config,
             status_text=STATUS_TEXT,
+            disputes_due=await store_disputes.due_disputes(session, store.id),
         ),
     )
 

@@ -11,6 +11,7 @@ MODULES = (
     "customers",
     "disputes",
     "events",
+    "files",
     "payment_intents",
     "payouts",
     "refunds",

@@ -1,5 +1,9 @@
 """Disputes opened by the dispute test card; evidence, close, and resolution.
 
+Evidence fields that take a file accept only a ``dispute_evidence`` file of the
+dispute's own account; evidence cannot change after submission or past ``due_by``;
+Stripe's test values ``winning_evidence`` / ``losing_evidence`` decide the outcome.
+
 Opening a dispute debits the charge's account by the disputed amount plus the
 dispute fee (:func:`stripe_emulator.money.dispute_fee`); winning reinstates the
 disputed amount (the fee is kept).
@@ -13,6 +17,7 @@ from typing import Any
 from stripe_emulator import money
 from stripe_emulator.core import PAGING, Ctx, created_filter, list_object, route
 from stripe_emulator.ledger import add_txn, stripe_fee_detail
+from stripe_emulator.resources.files import find_file
 from stripe_emulator.schema import conform
 from stripe_emulator.state import DAY, Stored
 from stripe_emulator.wire import check_unknown, invalid, merge_metadata
@@ -46,6 +51,29 @@ EVIDENCE_FIELDS = (
     "uncategorized_file",
     "uncategorized_text",
 )
+# Evidence fields that name a file uploaded with purpose dispute_evidence.
+FILE_FIELDS = frozenset(
+    (
+        "cancellation_policy",
+        "customer_communication",
+        "customer_signature",
+        "duplicate_charge_documentation",
+        "receipt",
+        "refund_policy",
+        "service_documentation",
+        "shipping_documentation",
+        "uncategorized_file",
+    )
+)
+TEXT = frozenset(EVIDENCE_FIELDS) - FILE_FIELDS
+# Stripe's API reference: "The combined character count of all fields is limited to 150,000."
+MAX_EVIDENCE_CHARS = 150_000
+# Stripe's test evidence (testing docs, "Disputes"): submitting uncategorized_text
+# "winning_evidence" closes the dispute as won, "losing_evidence" as lost. Stripe does it
+# shortly after the submission; the emulator does it as part of the submission, so the
+# update answers with the final status and the events follow in order
+# (updated -> under_review, updated -> won/lost, funds_reinstated when won, closed).
+TEST_OUTCOMES = {"winning_evidence": "won", "losing_evidence": "lost"}
 OPEN = ("needs_response", "warning_needs_response", "under_review", "warning_under_review")
 
 
@@ -160,20 +188,53 @@ def update_dispute(ctx: Ctx) -> dict[str, Any]:
     dp = stored.obj
     if dp["status"] not in OPEN:
         raise invalid(f"This dispute is already closed (status {dp['status']}).")
-    before = copy.deepcopy(dp)
     evidence = p.hash("evidence")
+    answering = bool(evidence.data) or "submit" in p
+    if answering and dp["status"] in ("under_review", "warning_under_review"):
+        raise invalid(
+            "This dispute's evidence was already submitted; it cannot be changed while "
+            "the card issuer reviews it.",
+            "evidence",
+        )
+    if answering and ctx.now > dp["evidence_details"]["due_by"]:
+        raise invalid(
+            "The deadline to respond to this dispute has passed; evidence can no longer be added.",
+            "evidence",
+        )
+    updates: dict[str, str | None] = {}
     for key in EVIDENCE_FIELDS:
         if key in evidence:
-            dp["evidence"][key] = evidence.str(key)
+            value = evidence.str(key)
+            if key in FILE_FIELDS and value:
+                file = find_file(ctx, value, f"evidence[{key}]")
+                if file.obj["purpose"] != "dispute_evidence":
+                    raise invalid(
+                        f"The file {value} was not uploaded with purpose dispute_evidence.",
+                        f"evidence[{key}]",
+                    )
+            updates[key] = value
+    total = sum(len(v or "") for k, v in {**dp["evidence"], **updates}.items() if k in TEXT)
+    if total > MAX_EVIDENCE_CHARS:
+        raise invalid(
+            f"The evidence text is {total} characters; the limit is {MAX_EVIDENCE_CHARS}.",
+            "evidence",
+        )
+    before = copy.deepcopy(dp)
+    dp["evidence"].update(updates)
     dp["metadata"] = merge_metadata(dp["metadata"], p.metadata())
     has_evidence = any(dp["evidence"][k] for k in EVIDENCE_FIELDS)
     dp["evidence_details"] = {**dp["evidence_details"], "has_evidence": has_evidence}
-    if p.bool("submit", True) and evidence.data:
+    # submit (default true) sends what is given; submit=true alone sends the staged evidence.
+    submitted = bool(p.bool("submit", True) and (evidence.data or ("submit" in p and has_evidence)))
+    if submitted:
         dp["status"] = "under_review"
         dp["evidence_details"]["submission_count"] += 1
     previous = {k: v for k, v in before.items() if dp[k] != v}
     if previous:
         ctx.emit_on(stored.owner, "charge.dispute.updated", dp, previous)
+    outcome = TEST_OUTCOMES.get(dp["evidence"]["uncategorized_text"] or "")
+    if submitted and outcome is not None:
+        resolve(ctx, stored, outcome)
     return dp
 
 
