@@ -33,7 +33,7 @@ class Product(TimestampMixin, Base):
     price_amount: Mapped[int] = mapped_column(Money, nullable=False)
     stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    # A price of 0 only for a product its store marked free (migration 0013).
+    # A price of 0 only for a product its store marked free (migration 0012).
     is_free: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
