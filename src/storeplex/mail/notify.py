@@ -21,9 +21,9 @@ from storeplex.models import (
     Dispute,
     Order,
     OrderItem,
+    OrderPaymentStatus,
     OrderStatus,
     Payment,
-    PaymentStatus,
     Payout,
     Refund,
     RefundState,
@@ -165,7 +165,7 @@ async def order_paid(session: AsyncSession, *, order: Order, payment: Payment | 
     )
 
 
-AWAITING_PAYMENT = (PaymentStatus.PENDING, PaymentStatus.FAILED)
+AWAITING_PAYMENT = (OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED)
 
 
 def awaits_payment(order: Order) -> bool:

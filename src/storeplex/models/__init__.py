@@ -13,7 +13,7 @@ from storeplex.models.account import (
 from storeplex.models.base import Base, utcnow
 from storeplex.models.catalog import Cart, CartItem, Customer, Product
 from storeplex.models.mail import MailStatus, OutboxMail
-from storeplex.models.order import Order, OrderItem, OrderStatus, PaymentStatus
+from storeplex.models.order import Order, OrderItem, OrderPaymentStatus, OrderStatus
 from storeplex.models.payment import (
     AccountStatus,
     EventStatus,
@@ -60,12 +60,12 @@ __all__ = [
     "MailStatus",
     "Order",
     "OrderItem",
+    "OrderPaymentStatus",
     "OrderStatus",
     "OutboxMail",
     "Payment",
     "PaymentMethod",
     "PaymentState",
-    "PaymentStatus",
     "Payout",
     "PayoutSchedule",
     "PayoutState",

@@ -25,7 +25,10 @@ class OrderStatus:
     ALL = (PENDING, PROCESSING, SHIPPED, COMPLETED, CANCELED)
 
 
-class PaymentStatus:
+class OrderPaymentStatus:
+    """`orders.payment_status`: how far the shopper has paid the order. The Stripe-side
+    state of its PaymentIntent is `PaymentState` (`payments.status`)."""
+
     PENDING = "pending"
     PAID = "paid"
     FAILED = "failed"
@@ -53,7 +56,7 @@ class Order(TimestampMixin, Base):
     shipping_amount: Mapped[int] = mapped_column(Money, nullable=False, default=0)
     # Payment fields.
     payment_status: Mapped[str] = mapped_column(
-        String(50), nullable=False, default=PaymentStatus.PENDING
+        String(50), nullable=False, default=OrderPaymentStatus.PENDING
     )
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     total_amount_cents: Mapped[int] = mapped_column(Money, nullable=False)

@@ -93,6 +93,9 @@ class StorePaymentConfig(TimestampMixin, Base):
 
 
 class PaymentState:
+    """`payments.status`: our record of the order's PaymentIntent at Stripe, moving only
+    forward (`payments/states.py`). What the order shows is `OrderPaymentStatus`."""
+
     PENDING = "pending"
     FAILED = "failed"
     PROCESSING = "processing"

@@ -27,8 +27,8 @@ from storeplex.models import (
     DisputeOutcome,
     Order,
     OrderItem,
+    OrderPaymentStatus,
     OrderStatus,
-    PaymentStatus,
     Product,
     utcnow,
 )
@@ -36,8 +36,8 @@ from storeplex.tenancy import get_scoped, scoped
 
 log = logging.getLogger("storeplex.orders")
 
-UNPAID = (PaymentStatus.PENDING, PaymentStatus.FAILED)
-SHIPPABLE_PAYMENT = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
+UNPAID = (OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED)
+SHIPPABLE_PAYMENT = (OrderPaymentStatus.PAID, OrderPaymentStatus.PARTIALLY_REFUNDED)
 
 # target status → the status an order must be in to move there.
 FULFILMENT_STEPS: dict[str, str] = {
@@ -92,7 +92,7 @@ async def closed_reasons(session: AsyncSession, orders: list[Order]) -> dict[int
     reasons = {
         o.id: ClosedReason.REFUNDED
         for o in orders
-        if o.status == OrderStatus.PROCESSING and o.payment_status == PaymentStatus.REFUNDED
+        if o.status == OrderStatus.PROCESSING and o.payment_status == OrderPaymentStatus.REFUNDED
     }
     candidates = [
         o.id for o in orders if o.status == OrderStatus.PROCESSING and o.id not in reasons
@@ -266,7 +266,7 @@ def mark_order_paid(order: Order, *, paid_at: datetime) -> bool:
     """
     if order.payment_status not in UNPAID:
         return False
-    order.payment_status = PaymentStatus.PAID
+    order.payment_status = OrderPaymentStatus.PAID
     order.paid_at = paid_at
     if order.status == OrderStatus.PENDING:
         order.status = OrderStatus.PROCESSING
@@ -286,8 +286,8 @@ async def mark_order_payment_failed(
     order = await _locate(session, order_id, store_id)
     await session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.payment_status == PaymentStatus.PENDING)
-        .values(payment_status=PaymentStatus.FAILED, updated_at=utcnow())
+        .where(Order.id == order.id, Order.payment_status == OrderPaymentStatus.PENDING)
+        .values(payment_status=OrderPaymentStatus.FAILED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return await _reload(session, order.id)

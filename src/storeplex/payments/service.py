@@ -29,10 +29,10 @@ from storeplex.mail import notify
 from storeplex.models import (
     AccountStatus,
     Order,
+    OrderPaymentStatus,
     OrderStatus,
     Payment,
     PaymentState,
-    PaymentStatus,
     Store,
     StorePaymentConfig,
     StoreStatus,
@@ -340,7 +340,7 @@ class PaymentService:
                 f"{store_name} cannot take card payments right now, so this order cannot be "
                 "paid. No money has been taken."
             )
-        if order.payment_status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        if order.payment_status not in (OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED):
             raise Conflict(f"Order #{order.number} is already {order.payment_status}")
         if order.status == OrderStatus.CANCELED:
             raise Conflict(f"Order #{order.number} was canceled")
@@ -648,7 +648,7 @@ class PaymentService:
             .where(
                 Order.id == payment.order_id,
                 Order.status == OrderStatus.PENDING,
-                Order.payment_status.in_((PaymentStatus.PENDING, PaymentStatus.FAILED)),
+                Order.payment_status.in_((OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED)),
             )
             .values(status=OrderStatus.CANCELED, canceled_at=utcnow(), updated_at=utcnow())
             .execution_options(synchronize_session=False)

@@ -32,9 +32,9 @@ from storeplex.models import (
     Dispute,
     DisputeOutcome,
     Order,
+    OrderPaymentStatus,
     Payment,
     PaymentState,
-    PaymentStatus,
     Refund,
     RefundReason,
     RefundState,
@@ -485,12 +485,14 @@ async def settle_payment_status(session: AsyncSession, *, payment_id: int) -> Pa
         if new == PaymentState.REFUNDED:
             payment.refunded_at = utcnow()
     order_state = (
-        PaymentStatus.REFUNDED if new == PaymentState.REFUNDED else PaymentStatus.PARTIALLY_REFUNDED
+        OrderPaymentStatus.REFUNDED
+        if new == PaymentState.REFUNDED
+        else OrderPaymentStatus.PARTIALLY_REFUNDED
     )
     before = (
-        (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
-        if order_state == PaymentStatus.REFUNDED
-        else (PaymentStatus.PAID,)
+        (OrderPaymentStatus.PAID, OrderPaymentStatus.PARTIALLY_REFUNDED)
+        if order_state == OrderPaymentStatus.REFUNDED
+        else (OrderPaymentStatus.PAID,)
     )
     await session.execute(
         update(Order)

@@ -32,10 +32,10 @@ from storeplex.models import (
     AccountStatus,
     Dispute,
     Order,
+    OrderPaymentStatus,
     OrderStatus,
     Payment,
     PaymentState,
-    PaymentStatus,
     Product,
     RefundState,
     StaffRole,
@@ -704,7 +704,7 @@ async def orders_export(
     conditions: list[ColumnElement[bool]] = []
     if status in OrderStatus.ALL:
         conditions.append(Order.status == status)
-    if payment_status in PaymentStatus.ALL:
+    if payment_status in OrderPaymentStatus.ALL:
         conditions.append(Order.payment_status == payment_status)
     search = orders.check_search(q)
     if search:
@@ -726,7 +726,7 @@ async def orders_list(
     offset: Offset = 0,
 ) -> HTMLResponse:
     status = status if status in OrderStatus.ALL else None
-    payment_status = payment_status if payment_status in PaymentStatus.ALL else None
+    payment_status = payment_status if payment_status in OrderPaymentStatus.ALL else None
     search_error = None
     try:
         search = orders.check_search(q)
@@ -758,7 +758,7 @@ async def orders_list(
             offset=offset,
             page=PAGE,
             statuses=OrderStatus.ALL,
-            payment_statuses=PaymentStatus.ALL,
+            payment_statuses=OrderPaymentStatus.ALL,
             filters={
                 "status": status or "",
                 "payment_status": payment_status or "",
@@ -803,7 +803,7 @@ async def _order_page(
             next_step=None if closed else NEXT_STEP.get(order.status),
             closed=orders.ClosedReason.TEXT[closed] if closed else None,
             can_cancel=order.status == OrderStatus.PENDING
-            and order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED),
+            and order.payment_status in (OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED),
             error=error,
         ),
         status_code=status_code,

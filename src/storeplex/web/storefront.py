@@ -24,9 +24,9 @@ from storeplex.mail.render import order_id_of_key
 from storeplex.models import (
     Customer,
     Order,
+    OrderPaymentStatus,
     OrderStatus,
     Payment,
-    PaymentStatus,
     Product,
     Store,
     StoreStatus,
@@ -55,7 +55,11 @@ router = page_router("/s/{slug}")
 CartCookie = Annotated[str | None, Cookie(alias=carts.CART_COOKIE)]
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
 PAGE_SIZE = 24
-PAID_STATES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+PAID_STATES = (
+    OrderPaymentStatus.PAID,
+    OrderPaymentStatus.PARTIALLY_REFUNDED,
+    OrderPaymentStatus.REFUNDED,
+)
 
 
 def order_cookie_name(order_id: int) -> str:
@@ -547,7 +551,7 @@ async def order_confirmation(
         redirect_status in ("succeeded", "processing") or payment.status == "processing"
     ):
         state = "confirming"
-    elif order.payment_status == PaymentStatus.FAILED:
+    elif order.payment_status == OrderPaymentStatus.FAILED:
         state = "failed"
     else:
         state = "unpaid"
