@@ -19,6 +19,7 @@ from storeplex.orders.service import (
     release_stock,
     set_fulfilment_status,
 )
+from storeplex.web.queries import dashboard_figures
 from tests.support.factories import (
     bearer,
     login_staff,
@@ -444,3 +445,23 @@ async def test_marking_paid_reports_whether_it_changed_the_order_and_flags_a_can
     assert warnings == [
         f"order {canceled.order.id} was paid after it was canceled; it needs a refund"
     ]
+
+
+async def test_the_api_dashboard_and_the_page_count_the_same_orders_to_ship(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """A paid order waits to be shipped; a refunded one in the same status does not, on the
+    API's dashboard as on the page's."""
+    kit = await make_store_kit(database)
+    product = await make_product(database, kit.store, price_amount=1000, stock=10)
+    await make_order(
+        database, kit.store, [(product, 1)], status="processing", payment_status="paid"
+    )
+    await make_order(
+        database, kit.store, [(product, 1)], status="processing", payment_status="refunded"
+    )
+    r = await client.get("/api/v1/store/dashboard", headers=bearer(kit.token))
+    assert r.status_code == 200, r.text
+    async with database.session_scope() as s:
+        page = await dashboard_figures(s, store_id=kit.store.id)
+    assert r.json()["orders_to_fulfil"] == page["to_fulfil"] == 1

@@ -23,8 +23,6 @@ from storeplex.mail import notify
 from storeplex.mail.render import order_id_of_key
 from storeplex.models import (
     Customer,
-    Dispute,
-    DisputeOutcome,
     Order,
     OrderItem,
     OrderPaymentStatus,
@@ -32,12 +30,12 @@ from storeplex.models import (
     Product,
     utcnow,
 )
+from storeplex.models.predicates import SHIPPABLE_PAYMENT, lost_to_dispute
 from storeplex.tenancy import get_scoped, scoped
 
 log = logging.getLogger("storeplex.orders")
 
 UNPAID = (OrderPaymentStatus.PENDING, OrderPaymentStatus.FAILED)
-SHIPPABLE_PAYMENT = (OrderPaymentStatus.PAID, OrderPaymentStatus.PARTIALLY_REFUNDED)
 
 # target status → the status an order must be in to move there.
 FULFILMENT_STEPS: dict[str, str] = {
@@ -64,27 +62,6 @@ class ClosedReason:
         REFUNDED: "refunded in full, nothing to ship",
         LOST_TO_DISPUTE: "lost to a dispute (the bank gave the money back), nothing to ship",
     }
-
-
-def lost_to_dispute() -> ColumnElement[bool]:
-    """For a query over orders: the order has a dispute that was lost."""
-    return (
-        select(Dispute.id)
-        .where(
-            Dispute.order_id == Order.id,
-            (Dispute.outcome == DisputeOutcome.LOST) | (Dispute.status == "lost"),
-        )
-        .exists()
-    )
-
-
-def awaiting_fulfilment() -> ColumnElement[bool]:
-    """For a query over orders: the store still has to ship it (paid, not given back)."""
-    return (
-        (Order.status == OrderStatus.PROCESSING)
-        & Order.payment_status.in_(SHIPPABLE_PAYMENT)
-        & ~lost_to_dispute()
-    )
 
 
 async def closed_reasons(session: AsyncSession, orders: list[Order]) -> dict[int, str]:

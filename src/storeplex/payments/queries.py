@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storeplex.errors import BadRequest
 from storeplex.ledger import Totals, store_days
-from storeplex.models import Order, OrderStatus, Payment, PaymentState, Store
+from storeplex.models import Order, Payment, PaymentState, Store
+from storeplex.models.predicates import awaiting_fulfilment
 from storeplex.tenancy import get_scoped, scoped
 
 
@@ -107,9 +108,7 @@ async def dashboard(
             last_30.merge(totals)
     to_fulfil = (
         await session.execute(
-            select(func.count(Order.id)).where(
-                Order.store_id == store_id, Order.status == OrderStatus.PROCESSING
-            )
+            select(func.count(Order.id)).where(Order.store_id == store_id, awaiting_fulfilment())
         )
     ).scalar_one()
     currency = (await session.execute(select(Store.currency).where(Store.id == store_id))).scalar()

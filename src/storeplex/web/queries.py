@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storeplex.ledger import Totals, days_over, store_days, stores_over
 from storeplex.models import Dispute, Order, OrderStatus, Payment, Store, StorePaymentConfig
 from storeplex.models.base import utcnow
+from storeplex.models.predicates import awaiting_fulfilment
 from storeplex.money import exponent
-from storeplex.orders.service import awaiting_fulfilment
 from storeplex.tenancy import scoped
 
 
