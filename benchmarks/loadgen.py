@@ -39,18 +39,24 @@ class Request:
 
 @dataclass(frozen=True)
 class WrkResult:
-    """One wrk run: completed requests, seconds, latency percentiles (seconds), errors."""
+    """One wrk run: answered requests, seconds, latency percentiles (seconds), errors."""
 
-    requests: int
+    requests: int  # answers received, whatever their status
     seconds: float
     p50: float
     p99: float
-    errors: int  # socket errors (connect, read, write, timeout) plus answers that are not 2xx
+    non2xx: int  # answers that are not 2xx
+    socket_errors: int  # connect, read, write, timeout
     wraps: int  # how often a thread ran out of prepared requests and started again
 
     @property
+    def errors(self) -> int:
+        return self.non2xx + self.socket_errors
+
+    @property
     def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds > 0 else 0.0
+        """Successful (2xx) answers per second: a fast error is not throughput."""
+        return (self.requests - self.non2xx) / self.seconds if self.seconds > 0 else 0.0
 
 
 def wrk_binary() -> str:
@@ -80,13 +86,13 @@ def parse_summary(output: str) -> WrkResult:
     if match is None:
         raise RuntimeError(f"wrk printed no summary:\n{output[-2000:]}")
     data = json.loads(match.group(1))
-    socket_errors = sum(int(data[k]) for k in ("connect", "read", "write", "timeout"))
     return WrkResult(
         requests=int(data["requests"]),
         seconds=int(data["duration_us"]) / 1e6,
         p50=int(data["p50_us"]) / 1e6,
         p99=int(data["p99_us"]) / 1e6,
-        errors=socket_errors + int(data["non2xx"]),
+        non2xx=int(data["non2xx"]),
+        socket_errors=sum(int(data[k]) for k in ("connect", "read", "write", "timeout")),
         wraps=int(data["wraps"]),
     )
 

@@ -500,7 +500,7 @@ def measure_webhooks(bench: Bench, url: str, shops: list[datagen.Shop], secret: 
     ]
     files = [bench.file(f"webhook-{i}", p) for i, p in enumerate(slices(events, ROUNDS + 1))]
     figure = bench.measure(WEBHOOK, bench.app, files[1:], warmup=files[0])
-    answered = sum(r.requests - r.errors for r in figure.rounds + figure.warmup_rounds)
+    answered = sum(r.requests - r.non2xx for r in figure.rounds + figure.warmup_rounds)
     bench.report.lag = webhook_lag(url, answered)
 
 
