@@ -73,7 +73,7 @@ def create_app() -> FastAPI:
     @app.post("/floor/core-insert")
     async def core_insert() -> dict[str, int]:
         async with database.engine.begin() as conn:
-            row_id = (await conn.execute(_CORE_INSERT, {"note": "core"})).scalar_one()
+            row_id: int = (await conn.execute(_CORE_INSERT, {"note": "core"})).scalar_one()
         return {"id": int(row_id)}
 
     @app.post("/floor/session-insert")
