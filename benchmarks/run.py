@@ -818,6 +818,17 @@ def render_peer(report: Report) -> list[str]:
                 f"  {f'Storeplex events/s / dj-stripe ({mode})':<52}{ratio:>9.1f}"
                 f"   target >= {PEER_TARGET:.0f}      {met(ratio >= PEER_TARGET)}"
             )
+        # The peer runs minutes later, on a machine whose load moves: each against its own
+        # floor, the two shares compare without that drift.
+        for mode in PEER_MODES:
+            floor, dj = peer.floor.get(mode), peer.djstripe.get(mode)
+            if floor is None or dj is None or not dj.rate or not floor.rate:
+                continue
+            shares = (hook.rate / hook.floor_rate) / (dj.rate / floor.rate)
+            lines.append(
+                f"  {f'the same, each over its own floor ({mode})':<52}{shares:>9.1f}"
+                "   (no target: the drift-free reading)"
+            )
     return lines
 
 
