@@ -319,3 +319,28 @@ def create_pending_payments(
     conn.execute(_PENDING, params)
     conn.commit()
     return [f"pi_hook{tag}_{g}" for g in range(count)]
+
+
+_CARTS = """
+WITH made AS (
+    INSERT INTO carts (store_id, token_hash, created_at, updated_at)
+    SELECT t.store_id, encode(sha256(convert_to(t.token, 'UTF8')), 'hex'), %(now)s, %(now)s
+    FROM unnest(%(stores)s::bigint[], %(tokens)s::text[]) AS t(store_id, token)
+    RETURNING id, store_id
+)
+INSERT INTO cart_items (cart_id, product_id, quantity, created_at, updated_at)
+SELECT made.id, p.id, 1, %(now)s, %(now)s
+FROM made JOIN products p ON p.store_id = made.store_id AND p.sku = 'BENCH-1'
+"""
+
+
+def create_carts(conn: psycopg.Connection, *, carts: list[tuple[Shop, str]], now: datetime) -> None:
+    """One cart per (shop, cart token), holding one of the shop's bench product; the database
+    keeps only the token's SHA-256, as `storeplex.carts` does."""
+    params = {
+        "stores": [shop.store_id for shop, _ in carts],
+        "tokens": [token for _, token in carts],
+        "now": now,
+    }
+    conn.execute(_CARTS, params)
+    conn.commit()

@@ -1,7 +1,8 @@
 """Server processes of a benchmark run: start on a free 127.0.0.1 port, wait, measure, stop.
 
 Each process is started by this runner and stopped by its own pid; its peak
-resident memory (VmHWM) is read from /proc before it stops.
+resident memory (VmHWM) is read from /proc before it stops. An app is served by two
+worker processes on one listening socket (`ServedApp`), as `uvicorn --workers 2` does.
 """
 
 from __future__ import annotations
@@ -39,15 +40,29 @@ def peak_rss_mb(pid: int) -> float:
 class Server:
     """One server process on 127.0.0.1, its output in a log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_dir: Path,
+        *,
+        port: int | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
         argv = [sys.executable, *[a.replace("{port}", str(self.port)) for a in args]]
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
         )
         self.peak_mb = 0.0
 
@@ -83,11 +98,40 @@ class Server:
         self._log.close()
 
 
-def uvicorn_args(factory: str) -> list[str]:
-    """How both the floor app and Storeplex are served: one uvicorn process per port.
-    Keep-alive outlasts the pauses between parts, so that a client never reuses a
-    connection the server has just closed (a ReadError that is not the app's)."""
-    return [
-        "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", "{port}",
-        "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "120",
-    ]  # fmt: skip
+class ServedApp:
+    """An app served by `workers` processes of `benchmarks.serve` sharing one listening socket
+    (`storeplex serve`'s uvicorn settings in each), like `uvicorn --workers N`."""
+
+    def __init__(
+        self, name: str, factory: str, env: dict[str, str], log_dir: Path, *, workers: int = 2
+    ) -> None:
+        self.name = name
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2048)
+        listener.set_inheritable(True)
+        self.port = int(listener.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        try:
+            self.workers = [
+                Server(
+                    f"{name}-{i}",
+                    ["-m", "benchmarks.serve", "--fd", str(listener.fileno()), factory],
+                    env,
+                    log_dir,
+                    port=self.port,
+                    pass_fds=(listener.fileno(),),
+                )
+                for i in range(1, workers + 1)
+            ]
+        finally:
+            listener.close()  # the workers hold it now
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        for worker in self.workers:
+            worker.wait_ready(path, timeout)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()

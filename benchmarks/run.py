@@ -1,13 +1,15 @@
-"""`python -m benchmarks.run [--size tiny|full]`: the whole benchmark in one run.
+"""`python -m benchmarks.run [--size tiny|full] [--peer djstripe]`: the whole benchmark in one run.
 
-On a PostgreSQL database that is dropped and recreated each run, it serves the
-floor app and then Storeplex as two uvicorn processes each (the load alternates
-between them) with the Stripe emulator as its own process, and measures:
-floors (a constant, one INSERT+COMMIT), checkout (cart + checkout + create-intent),
-signed `payment_intent.succeeded` webhooks, the store and platform read paths at
-two data sizes, and each process's peak resident memory. It prints one table,
-then the ratios to the floor and the targets. All traffic goes to 127.0.0.1;
-every loop is bounded by a count and a time limit.
+On a PostgreSQL database that is dropped and recreated each run, it serves the floor
+app and Storeplex as `storeplex serve` serves them (`benchmarks.serve`: its uvicorn
+settings, two worker processes on one socket), the Stripe emulator and a
+`storeplex worker` as processes of their own, and loads them with wrk (`loadgen`),
+replaying requests prepared beforehand: nothing in Python runs while a figure is
+measured. Every figure is the median of 5 short rounds interleaved with rounds of the
+Core INSERT+COMMIT floor (floor, app, floor, app ...), printed with its spread and its
+ratio to the floor rounds beside it. Then the store and platform read paths at two
+data sizes, each process's peak memory and, with `--peer djstripe`, the dj-stripe
+harness run in the same command once Storeplex's processes have stopped.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import json
 import os
 import secrets
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,8 +37,11 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import datagen
-from benchmarks.load import LoadResult, Timings, drive, make_clients, percentile, timed
-from benchmarks.processes import Server, peak_rss_mb, uvicorn_args
+from benchmarks.floor_app import FLOOR_TABLE_DDL
+from benchmarks.loadgen import Request, WrkResult, captured_lines, run_wrk, write_requests
+from benchmarks.peer import MODES as PEER_MODES
+from benchmarks.peer import PeerRun, run_peer
+from benchmarks.processes import ROOT, ServedApp, Server, peak_rss_mb
 from storeplex import ledger as totals
 from storeplex.carts.service import CART_COOKIE, new_cart_token
 from storeplex.config import load_settings
@@ -44,47 +51,47 @@ from storeplex.models import Payment
 from storeplex.payments.queries import encode_cursor
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/storeplex_bench"
-CONCURRENCY = 32
-CHECKOUT_SHOPS = 8
+DEFAULT_PEER_DIR = ROOT / ".." / "shared" / "peers" / "djstripe"
 APP_FACTORY = "storeplex.app:create_app"
+FLOOR_FACTORY = "benchmarks.floor_app:create_app"
+ROUNDS = 5
+SHOPS = 8
+LAG_WAIT_SECONDS = 120
 
 
 @dataclass(frozen=True)
 class Size:
-    floor_count: int
-    floor_seconds: float
-    checkout_count: int
-    checkout_seconds: float
-    webhook_count: int
-    webhook_seconds: float
+    round_seconds: float
+    pool: int  # distinct prepared requests per round for the steps that consume them
     scale_small: int
     scale_large: int
     scale_samples: int
     small_label: str
     large_label: str
+    peer_seconds: int
 
 
 SIZES = {
-    "tiny": Size(64, 10, 16, 20, 64, 10, 100, 1_000, 5, "100", "1k"),
-    "full": Size(8_000, 15, 3_000, 40, 8_000, 30, 10_000, 1_000_000, 60, "10k", "1M"),
+    "tiny": Size(1, 2_500, 100, 1_000, 5, "100", "1k", 5),
+    "full": Size(5, 10_000, 10_000, 1_000_000, 60, "10k", "1M", 15),
 }
 
-# The rows of the printed table, in order (the smoke test checks each one is there).
-CONSTANT_FLOOR = "floor: constant"
-BEFORE_CHECKOUT = "floor: INSERT+COMMIT"
-BEFORE_WEBHOOKS = "floor: INSERT+COMMIT, after checkout"
-AFTER_WEBHOOKS = "floor: INSERT+COMMIT, after webhooks"
-THROUGHPUT_ROWS = (
-    CONSTANT_FLOOR,
-    BEFORE_CHECKOUT,
-    BEFORE_WEBHOOKS,
-    AFTER_WEBHOOKS,
-    "checkout: 3 requests",
-    "checkout: cart item",
-    "checkout: checkout",
-    "checkout: create-intent",
-    "webhook: payment_intent.succeeded",
-)
+# The figures of the table, in order (the smoke test checks that each one is printed).
+CORE = "floor: Core INSERT+COMMIT"
+CONSTANT = "floor: constant"
+SESSION = "floor: Storeplex session INSERT"
+HOME = "storefront: home page"
+PRODUCT = "storefront: product page"
+CART = "cart add"
+CHECKOUT = "checkout"
+INTENT = "create-intent"
+WEBHOOK = "webhook: payment_intent.succeeded"
+THROUGHPUT_ROWS = (CORE, CONSTANT, SESSION, HOME, PRODUCT, CART, CHECKOUT, INTENT, WEBHOOK)
+# Throughput targets, as a share of the Core floor measured in the rounds beside each figure.
+TARGETS = {HOME: 0.8, PRODUCT: 0.8, CART: 0.5, CHECKOUT: 0.4, INTENT: 0.3, WEBHOOK: 0.6}
+WEBHOOK_P99_TARGET = 1.2  # webhook p99 at most this times the Core floor's p99
+LAG_P99_TARGET = 1.0  # seconds from receipt to applied
+PEER_TARGET = 20.0  # Storeplex's webhook events/s over dj-stripe's
 SCALE_ROWS = (
     "dashboard",
     "payments page 1",
@@ -92,21 +99,61 @@ SCALE_ROWS = (
     "statement (month)",
     "platform fee report",
 )
-RATIOS_HEADING = (
-    "ratios to the INSERT+COMMIT floor (the mean of the floor measured just before and just"
-    " after each part) and targets"
-)
-MEMORY_ROWS = ("app process 1", "app process 2", "stripe emulator", "load generator")
+TARGETS_HEADING = "targets (ratios to the Core INSERT+COMMIT floor rounds beside each figure)"
+MEMORY_ROWS = ("app worker 1", "app worker 2", "storeplex worker", "stripe emulator")
+PEER_HEADING = "peer: dj-stripe (its harness, run after Storeplex's rounds in this same command)"
 
 
 @dataclass
-class ThroughputRow:
+class Figure:
+    """A figure's rounds and the Core floor rounds interleaved with them."""
+
     name: str
-    rate: float | None  # per second; None when the row is one step of a larger unit
-    p50: float
-    p99: float
-    count: int
-    errors: int
+    rounds: list[WrkResult] = field(default_factory=list)
+    floor_rounds: list[WrkResult] = field(default_factory=list)
+    warmup_rounds: list[WrkResult] = field(default_factory=list)
+    distinct: bool = False  # each request sent once (a wrap then repeats some)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(r.rate for r in self.rounds)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(r.p50 for r in self.rounds)
+
+    @property
+    def p99(self) -> float:
+        return statistics.median(r.p99 for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
+
+    @property
+    def wraps(self) -> int:
+        return sum(r.wraps for r in self.rounds)
+
+    @property
+    def floor_rate(self) -> float:
+        return statistics.median(r.rate for r in self.floor_rounds)
+
+    @property
+    def floor_p99(self) -> float:
+        return statistics.median(r.p99 for r in self.floor_rounds)
+
+
+@dataclass
+class Lag:
+    """Webhook events of the run: stored, applied, and receipt → applied in seconds."""
+
+    stored: int
+    applied: int
+    pending: int
+    answered: int
+    p50: float | None
+    p99: float | None
+    column: str
 
 
 @dataclass
@@ -121,10 +168,19 @@ class ScaleRow:
 class Report:
     size_name: str
     size: Size
-    throughput: dict[str, ThroughputRow] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
     scale: dict[str, ScaleRow] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
     load_seconds: dict[str, float] = field(default_factory=dict)
+    lag: Lag | None = None
+    peer: PeerRun | None = None
+    peer_error: str = ""
+
+    @property
+    def core(self) -> Figure | None:
+        """All the Core floor rounds of the run, as one figure."""
+        rounds = [r for f in self.figures.values() for r in f.floor_rounds]
+        return Figure(CORE, rounds, rounds) if rounds else None
 
 
 def say(message: str) -> None:
@@ -143,7 +199,7 @@ def recreate_database(url: str) -> None:
     """Drop and create the benchmark database (only the one named in `url`)."""
     info = psycopg.conninfo.conninfo_to_dict(plain_url(url))
     name = str(info["dbname"])
-    if not (name.startswith("storeplex_") and name.endswith("bench")):
+    if not (name.startswith("storeplex_") and "bench" in name):
         raise SystemExit(f"refusing to drop database {name!r}: not a benchmark database")
     admin = psycopg.conninfo.make_conninfo(plain_url(url), dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -157,10 +213,7 @@ async def prepare_schema(url: str, env: dict[str, str]) -> None:
     settings = load_settings(database_url=url, data_dir=env["STOREPLEX_DATA_DIR"])
     await upgrade_async(settings)
     with psycopg.connect(plain_url(url)) as conn:
-        conn.execute(
-            "CREATE TABLE bench_floor (id bigserial PRIMARY KEY, note varchar(64) NOT NULL,"
-            " created_at timestamptz NOT NULL DEFAULT now())"
-        )
+        conn.execute(FLOOR_TABLE_DDL)
 
 
 async def rebuild_totals(url: str, env: dict[str, str]) -> float:
@@ -190,6 +243,8 @@ def base_env(url: str, data_dir: Path) -> dict[str, str]:
             "STOREPLEX_DATA_DIR": str(data_dir),
             "STOREPLEX_SECRET_KEY": secrets.token_urlsafe(32),
             "STOREPLEX_LOG_LEVEL": "WARNING",
+            # Reconciliation would ask the emulator about the SQL-made pending payments.
+            "STOREPLEX_RECONCILE_EVERY_SECONDS": str(7 * 24 * 3600),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -213,63 +268,76 @@ def stripe_env(env: dict[str, str], emulator_url: str) -> dict[str, str]:
     }
 
 
-def start_pair(name: str, factory: str, env: dict[str, str], log_dir: Path) -> list[Server]:
-    servers = [Server(f"{name}-{i}", uvicorn_args(factory), env, log_dir) for i in (1, 2)]
-    for server in servers:
-        server.wait_ready("/floor/constant" if name == "floor" else "/healthz")
-    return servers
+# Rounds ------------------------------------------------------------------------------------
 
 
-# Measurements ------------------------------------------------------------------------------
+@dataclass
+class Bench:
+    """What every figure is measured with: the two served apps and the run's files."""
+
+    report: Report
+    floor: ServedApp
+    app: ServedApp
+    work: Path
+    core_file: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.core_file = self.file("core", [Request("POST", "/floor/core-insert")] * 2)
+
+    def file(self, name: str, requests: Sequence[Request]) -> Path:
+        path = self.work / f"{name}.req"
+        write_requests(path, requests)
+        return path
+
+    def measure(
+        self,
+        name: str,
+        target: ServedApp,
+        files: Sequence[Path],
+        *,
+        warmup: Path | None = None,
+        capture: Path | None = None,
+    ) -> Figure:
+        """Warm up, then ROUNDS x (a Core floor round, a round of this figure). `files` is one
+        file replayed every round, or ROUNDS files (each round its own distinct requests)."""
+        seconds = self.report.size.round_seconds
+        figure = self.report.figures.setdefault(name, Figure(name))
+        figure.distinct = warmup is not None
+        run_wrk(self.floor.url, self.core_file, seconds=1)
+        figure.warmup_rounds.append(
+            run_wrk(target.url, warmup or files[0], seconds=1, capture=capture)
+        )
+        for i in range(ROUNDS):
+            figure.floor_rounds.append(run_wrk(self.floor.url, self.core_file, seconds=seconds))
+            result = run_wrk(target.url, files[i % len(files)], seconds=seconds, capture=capture)
+            figure.rounds.append(result)
+        say(
+            f"  {name}: {figure.rate:.0f}/s (Core floor {figure.floor_rate:.0f}/s),"
+            f" {figure.errors} errors, {figure.wraps} wraps"
+        )
+        return figure
 
 
-def throughput_row(name: str, result: LoadResult, sample: str, per_unit: int = 1) -> ThroughputRow:
-    values = result.timings.samples.get(sample, [])
-    return ThroughputRow(
-        name,
-        result.rate * per_unit if per_unit else None,
-        percentile(values, 50),
-        percentile(values, 99),
-        len(values),
-        result.errors,
-    )
+def slices(requests: list[Request], parts: int) -> list[list[Request]]:
+    size = len(requests) // parts
+    return [requests[i * size : (i + 1) * size] for i in range(parts)]
 
 
-def step_row(name: str, result: LoadResult, sample: str) -> ThroughputRow:
-    values = result.timings.samples.get(sample, [])
-    return ThroughputRow(name, None, percentile(values, 50), percentile(values, 99), len(values), 0)
+def json_request(
+    method: str, path: str, body: object, headers: tuple[tuple[str, str], ...] = ()
+) -> Request:
+    return Request(method, path, (("Content-Type", "application/json"), *headers), json.dumps(body))
 
 
-FLOOR_PATHS = {"floor: constant": ("GET", "/floor/constant")}
-
-
-async def measure_floors(report: Report, servers: list[Server], names: list[str]) -> None:
-    """Measure the named floors (any name starting "floor: INSERT" is the INSERT+COMMIT one)."""
-    size = report.size
-    clients = make_clients([s.url for s in servers], CONCURRENCY)
-    try:
-        for name in names:
-            method, path = FLOOR_PATHS.get(name, ("POST", "/floor/insert"))
-            timings = Timings()
-
-            async def job(
-                i: int, method: str = method, path: str = path, t: Timings = timings
-            ) -> None:
-                await timed(t, "request", clients[i % 2].request(method, path))
-
-            await drive(job, Timings(), concurrency=CONCURRENCY, count=CONCURRENCY * 4, seconds=10)
-            result = await drive(
-                job,
-                timings,
-                concurrency=CONCURRENCY,
-                count=size.floor_count,
-                seconds=size.floor_seconds,
-            )
-            report.throughput[name] = throughput_row(name, result, "request")
-            say(f"  {name}: {result.rate:.0f}/s")
-    finally:
-        for client in clients:
-            await client.aclose()
+CHECKOUT_BODY = {
+    "name": "Bench Shopper",
+    "shipping": {
+        "line1": "1 Rue du Test",
+        "city": "Luxembourg",
+        "postal_code": "L-1234",
+        "country": "LU",
+    },
+}
 
 
 async def onboard_shops(shops: list[datagen.Shop], app_url: str, emulator_url: str) -> None:
@@ -292,80 +360,90 @@ async def onboard_shops(shops: list[datagen.Shop], app_url: str, emulator_url: s
                 raise RuntimeError(f"shop {shop.slug} does not accept payments: {r.text[:300]}")
 
 
-async def measure_checkout(report: Report, urls: list[str], shops: list[datagen.Shop]) -> None:
-    size = report.size
-    clients = make_clients(urls, CONCURRENCY)
-    timings = Timings()
-
-    async def job(i: int, t: Timings = timings) -> None:
-        client = clients[i % 2]
-        shop = shops[i % len(shops)]
-        cart = {"Cookie": f"{CART_COOKIE}={new_cart_token()}"}
-        started = time.perf_counter()
-        await timed(
-            t,
-            "cart",
-            client.post(
-                f"/api/v1/storefront/{shop.slug}/cart/items",
-                json={"product_id": shop.product_id, "quantity": 1},
-                headers=cart,
-            ),
-        )
-        body = {
-            "email": f"shopper{i}@example.com",
-            "name": "Bench Shopper",
-            "shipping": {
-                "line1": "1 Rue du Test",
-                "city": "Luxembourg",
-                "postal_code": "L-1234",
-                "country": "LU",
-            },
-        }
-        order = (
-            await timed(
-                t,
-                "checkout",
-                client.post(f"/api/v1/storefront/{shop.slug}/checkout", json=body, headers=cart),
-            )
-        ).json()
-        await timed(
-            t,
-            "create-intent",
-            client.post(
-                f"/api/v1/platform/stores/{shop.store_id}/payments/create-intent",
-                json={"order_id": order["id"]},
-                headers={"X-Order-Token": order["access_token"]},
-            ),
-        )
-        t.add("total", time.perf_counter() - started)
-
-    try:
-        await drive(job, Timings(), concurrency=CONCURRENCY, count=CONCURRENCY, seconds=30)
-        result = await drive(
-            job,
-            timings,
-            concurrency=CONCURRENCY,
-            count=size.checkout_count,
-            seconds=size.checkout_seconds,
-        )
-    finally:
-        for client in clients:
-            await client.aclose()
-    report.throughput["checkout: 3 requests"] = throughput_row(
-        "checkout: 3 requests", result, "total"
+def measure_floors_and_pages(bench: Bench, shops: list[datagen.Shop]) -> None:
+    constant = bench.file("constant", [Request("GET", "/floor/constant")] * 2)
+    bench.measure(CONSTANT, bench.floor, [constant])
+    session = bench.file("session", [Request("POST", "/floor/session-insert")] * 2)
+    bench.measure(SESSION, bench.floor, [session])
+    home = bench.file("home", [Request("GET", f"/s/{s.slug}/") for s in shops])
+    bench.measure(HOME, bench.app, [home])
+    product = bench.file(
+        "product", [Request("GET", f"/s/{s.slug}/products/{s.product_id}") for s in shops]
     )
-    steps = (("cart", "cart item"), ("checkout", "checkout"), ("create-intent", "create-intent"))
-    for step, name in steps:
-        report.throughput[f"checkout: {name}"] = step_row(f"checkout: {name}", result, step)
-    say(f"  checkout: {result.rate:.0f}/s, {result.errors} errors {result.timings.errors[:3]}")
+    bench.measure(PRODUCT, bench.app, [product])
 
 
-def signed_event(
-    intent_id: str, destination: str, secret: str, n: int
-) -> tuple[str, dict[str, str]]:
-    """A `payment_intent.succeeded` event body and its Stripe-Signature header; it carries
-    the payment's amount, currency and store account, or the platform would reject it."""
-    now = int(time.time())
+def cart_add(shop: datagen.Shop, token: str) -> Request:
+    return json_request(
+        "POST",
+        f"/api/v1/storefront/{shop.slug}/cart/items",
+        {"product_id": shop.product_id, "quantity": 1},
+        (("Cookie", f"{CART_COOKIE}={token}"),),
+    )
+
+
+def measure_cart_and_checkout(bench: Bench, url: str, shops: list[datagen.Shop]) -> list[str]:
+    """Cart add (each request a new browser's cart), then checkout of carts made beforehand
+    in the database; returns the checkout answers (the orders, for create-intent)."""
+    pool = bench.report.size.pool
+    adds = [cart_add(shops[i % len(shops)], new_cart_token()) for i in range(pool * (ROUNDS + 1))]
+    files = [bench.file(f"cart-{i}", part) for i, part in enumerate(slices(adds, ROUNDS + 1))]
+    bench.measure(CART, bench.app, files[1:], warmup=files[0])
+
+    carts = [(shops[i % len(shops)], new_cart_token()) for i in range(pool * (ROUNDS + 1))]
+    with psycopg.connect(plain_url(url)) as conn:
+        datagen.create_carts(conn, carts=carts, now=datetime.now(UTC))
+        datagen.vacuum_analyze(conn)
+    checkouts = [checkout_request(shop, token, i) for i, (shop, token) in enumerate(carts)]
+    files = [bench.file(f"checkout-{i}", p) for i, p in enumerate(slices(checkouts, ROUNDS + 1))]
+    capture = bench.work / "orders"
+    bench.measure(CHECKOUT, bench.app, files[1:], warmup=files[0], capture=capture)
+
+    # More orders for create-intent, by an untimed checkout pass as long as all those rounds.
+    carts = [(shops[i % len(shops)], new_cart_token()) for i in range(pool * 2)]
+    with psycopg.connect(plain_url(url)) as conn:
+        datagen.create_carts(conn, carts=carts, now=datetime.now(UTC))
+    first = pool * (ROUNDS + 1)
+    more = [checkout_request(shop, token, first + i) for i, (shop, token) in enumerate(carts)]
+    seconds = bench.report.size.round_seconds * (ROUNDS + 1)
+    run_wrk(bench.app.url, bench.file("checkout-more", more), seconds=seconds, capture=capture)
+    return captured_lines(capture)
+
+
+def checkout_request(shop: datagen.Shop, token: str, n: int) -> Request:
+    return json_request(
+        "POST",
+        f"/api/v1/storefront/{shop.slug}/checkout",
+        {**CHECKOUT_BODY, "email": f"shopper{n}@example.com"},
+        (("Cookie", f"{CART_COOKIE}={token}"),),
+    )
+
+
+def measure_create_intent(bench: Bench, url: str, answers: list[str]) -> None:
+    orders = [json.loads(line) for line in answers]
+    with psycopg.connect(plain_url(url)) as conn:
+        store_of: dict[int, int] = dict(
+            conn.execute(
+                "SELECT id, store_id FROM orders WHERE id = ANY(%s)", ([o["id"] for o in orders],)
+            ).fetchall()
+        )
+    requests = [
+        json_request(
+            "POST",
+            f"/api/v1/platform/stores/{store_of[o['id']]}/payments/create-intent",
+            {"order_id": o["id"]},
+            (("X-Order-Token", o["access_token"]),),
+        )
+        for o in orders
+    ]
+    say(f"  create-intent: {len(requests)} orders from checkout to pay")
+    files = [bench.file(f"intent-{i}", p) for i, p in enumerate(slices(requests, ROUNDS + 1))]
+    bench.measure(INTENT, bench.app, files[1:], warmup=files[0])
+
+
+def signed_event(intent_id: str, destination: str, secret: str, n: int, now: int) -> Request:
+    """A `payment_intent.succeeded` delivery with its Stripe-Signature header; it carries the
+    payment's amount, currency and store account, or the platform would reject it."""
     event = {
         "id": f"evt_bench_{n}_{secrets.token_hex(4)}",
         "object": "event",
@@ -393,45 +471,77 @@ def signed_event(
     }
     payload = json.dumps(event)
     digest = hmac.new(secret.encode(), f"{now}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return payload, {"Stripe-Signature": f"t={now},v1={digest}", "Content-Type": "application/json"}
+    headers = (
+        ("Content-Type", "application/json"),
+        ("Stripe-Signature", f"t={now},v1={digest}"),
+    )
+    return Request("POST", "/api/v1/webhooks/stripe", headers, payload)
 
 
-async def measure_webhooks(
-    report: Report, urls: list[str], intents: list[tuple[str, str]], secret: str, warmup: int
-) -> None:
-    size = report.size
-    clients = make_clients(urls, CONCURRENCY)
-    timings = Timings()
-    offset = 0
-
-    async def job(i: int, t: Timings = timings) -> None:
-        n = offset + i
-        payload, headers = signed_event(*intents[n], secret, n)
-        response = await timed(
-            t,
-            "event",
-            clients[i % 2].post("/api/v1/webhooks/stripe", content=payload, headers=headers),
+def measure_webhooks(bench: Bench, url: str, shops: list[datagen.Shop], secret: str) -> None:
+    count = bench.report.size.pool * (ROUNDS + 1)
+    with psycopg.connect(plain_url(url)) as conn:
+        intent_ids = datagen.create_pending_payments(
+            conn, shops=shops, count=count, now=datetime.now(UTC)
         )
-        if response.json().get("status") != "applied":
-            raise RuntimeError(f"event for {intents[n]} was {response.text[:200]}")
-
-    try:
-        await drive(job, Timings(), concurrency=CONCURRENCY, count=warmup, seconds=30)
-        offset = warmup
-        count = min(size.webhook_count, len(intents) - warmup)
-        result = await drive(
-            job,
-            timings,
-            concurrency=CONCURRENCY,
-            count=count,
-            seconds=size.webhook_seconds,
+        accounts: dict[str, str] = dict(
+            conn.execute(
+                "SELECT stripe_payment_intent_id, stripe_account_id FROM payments"
+                " WHERE stripe_payment_intent_id = ANY(%s)",
+                (intent_ids,),
+            ).fetchall()
         )
-    finally:
-        for client in clients:
-            await client.aclose()
-    name = "webhook: payment_intent.succeeded"
-    report.throughput[name] = throughput_row(name, result, "event")
-    say(f"  webhooks: {result.rate:.0f}/s, {result.errors} errors {result.timings.errors[:3]}")
+        datagen.vacuum_analyze(conn)
+    # Signed just before the rounds: Stripe's SDK refuses signatures older than 5 minutes.
+    now = int(time.time())
+    events = [
+        signed_event(intent, accounts[intent], secret, n, now)
+        for n, intent in enumerate(intent_ids)
+    ]
+    files = [bench.file(f"webhook-{i}", p) for i, p in enumerate(slices(events, ROUNDS + 1))]
+    figure = bench.measure(WEBHOOK, bench.app, files[1:], warmup=files[0])
+    answered = sum(r.requests - r.non2xx for r in figure.rounds + figure.warmup_rounds)
+    bench.report.lag = webhook_lag(url, answered)
+
+
+def webhook_lag(url: str, answered: int) -> Lag:
+    """Once no bench event waits to be applied (or after LAG_WAIT_SECONDS), count them and
+    read receipt → applied from the inbox rows (applied_at when the table has it)."""
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'stripe_events'"
+            ).fetchall()
+        }
+        column = "applied_at" if "applied_at" in columns else "processed_at"
+        deadline = time.monotonic() + LAG_WAIT_SECONDS
+        while True:
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'applied'),"
+                " count(*) FILTER (WHERE status = 'received')"
+                " FROM stripe_events WHERE stripe_event_id LIKE 'evt_bench_%'"
+            ).fetchone()
+            assert row is not None
+            stored, applied, pending = (int(v) for v in row)
+            if pending == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        lag = conn.execute(
+            sql.SQL(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s),"
+                " percentile_cont(0.99) WITHIN GROUP (ORDER BY s) FROM ("
+                " SELECT extract(epoch FROM {col} - received_at) AS s FROM stripe_events"
+                " WHERE stripe_event_id LIKE 'evt_bench_%' AND status = 'applied'"
+                " AND {col} IS NOT NULL) AS t"
+            ).format(col=sql.Identifier(column))
+        ).fetchone()
+    p50, p99 = (float(v) if v is not None else None for v in (lag or (None, None)))
+    return Lag(stored, applied, pending, answered, p50, p99, column)
+
+
+# Scale -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -463,19 +573,26 @@ def deep_cursor(url: str, store_id: int) -> str:
     return encode_cursor(Payment(id=row[0], created_at=row[1]))
 
 
-async def measure_scale(
-    report: Report, urls: list[str], queries: list[ScaleQuery], which: str
-) -> None:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def measure_scale(report: Report, url: str, queries: list[ScaleQuery], which: str) -> None:
+    """The latency of single requests, one at a time (no load: one client, sequential)."""
     samples = report.size.scale_samples
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, trust_env=False) as http:
         for query in queries:
             row = report.scale.setdefault(query.name, ScaleRow(query.name))
             path = query.path()
             values = row.small if which == "small" else row.large
             for i in range(samples + 3):
-                url = urls[i % 2] + path
                 started = time.perf_counter()
-                r = await http.get(url, headers={"Authorization": f"Bearer {query.token}"})
+                r = await http.get(path, headers={"Authorization": f"Bearer {query.token}"})
                 elapsed = time.perf_counter() - started
                 if r.status_code == 404 and "error" not in r.json():
                     row.note = "endpoint not built yet"
@@ -488,6 +605,49 @@ async def measure_scale(
                 say(f"  {query.name} at {which}: p50 {percentile(values, 50) * 1000:.1f} ms")
 
 
+async def measure_scale_paths(report: Report, url: str, app_url: str, env: dict[str, str]) -> None:
+    size = report.size
+    now = datetime.now(UTC)
+    say("scale: stores and tokens")
+    with psycopg.connect(plain_url(url)) as conn:
+        big_store = datagen.create_scale_stores(conn, now=now)
+        staff_token = datagen.store_token(conn, store_id=big_store, now=now)
+        platform_token = datagen.store_token(conn, store_id=None, now=now)
+    month_from, month_to = last_full_month(now)
+    period = f"from={month_from.isoformat()}&to={month_to.isoformat()}"
+    cursor: dict[str, str] = {}
+    queries = [
+        ScaleQuery("dashboard", lambda: "/api/v1/store/dashboard", staff_token),
+        ScaleQuery("payments page 1", lambda: "/api/v1/store/payments?limit=20", staff_token),
+        ScaleQuery(
+            "payments deep page",
+            lambda: f"/api/v1/store/payments?limit=20&cursor={cursor['deep']}",
+            staff_token,
+        ),
+        ScaleQuery(
+            "statement (month)",
+            lambda: f"/api/v1/store/statements?period=month&{period}",
+            staff_token,
+        ),
+        ScaleQuery(
+            "platform fee report", lambda: f"/api/v1/platform/reports/fees?{period}", platform_token
+        ),
+    ]
+    steps = [
+        ("small", size.scale_small, size.small_label),
+        ("large", size.scale_large, size.large_label),
+    ]
+    for which, target, label in steps:
+        say(f"scale: loading {target:,} payments")
+        with psycopg.connect(plain_url(url)) as conn:
+            report.load_seconds[label] = datagen.grow_payments(
+                conn, now=now, target=target, say=say
+            )
+        report.load_seconds[label] += await rebuild_totals(url, env)
+        cursor["deep"] = deep_cursor(url, big_store)
+        await measure_scale(report, app_url, queries, which)
+
+
 # Output ------------------------------------------------------------------------------------
 
 
@@ -495,113 +655,113 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
 def render(report: Report) -> str:
-    size = report.size
     out = [
-        f"Storeplex benchmark (size {report.size_name}, concurrency {CONCURRENCY}, "
-        f"2 app processes, PostgreSQL)",
+        f"Storeplex benchmark (size {report.size_name}; wrk, 2 threads, 32 connections; each"
+        f" figure the median of {ROUNDS} rounds of {report.size.round_seconds:g} s interleaved"
+        " with Core floor rounds; apps served as `storeplex serve` with 2 workers; PostgreSQL)",
         "",
+        f"{'figure':<36}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'spread req/s':>15}"
+        f"{'x Core':>8}{'target':>9}  met?",
     ]
-    out.append(f"{'throughput':<40}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}{'n':>7}{'errors':>7}")
     for name in THROUGHPUT_ROWS:
-        t = report.throughput.get(name)
-        if t is None:
-            out.append(f"{name:<40}{'not measured':>20}")
+        figure = report.core if name == CORE else report.figures.get(name)
+        if figure is None or not figure.rounds:
+            out.append(f"{name:<36}{'not measured':>16}")
             continue
-        rate = f"{t.rate:.0f}" if t.rate is not None else "-"
-        out.append(f"{name:<40}{rate:>9}{ms(t.p50):>9}{ms(t.p99):>9}{t.count:>7}{t.errors:>7}")
+        low, high = min(r.rate for r in figure.rounds), max(r.rate for r in figure.rounds)
+        ratio = figure.rate / figure.floor_rate if figure.floor_rate else 0.0
+        goal = TARGETS.get(name)
+        target = f">= {goal:.2f}" if goal else ""
+        verdict = met(ratio >= goal) if goal else ""
+        notes = []
+        if figure.errors:
+            notes.append(f"{figure.errors} errors")
+        if figure.wraps and figure.distinct:
+            notes.append(f"{figure.wraps} wraps (requests repeated)")
+        out.append(
+            f"{name:<36}{figure.rate:>8.0f}{ms(figure.p50):>8}{ms(figure.p99):>8}"
+            f"{f'{low:.0f}-{high:.0f}':>15}{ratio:>8.2f}{target:>9}  {verdict}"
+            + (f"  ({', '.join(notes)})" if notes else "")
+        )
     out.append("")
-    s, big = size.small_label, size.large_label
-    out.append(
-        f"{'scale (big store: 40 % of payments)':<40}{s + ' p50':>9}{s + ' p95':>9}"
+    out.extend(render_scale(report))
+    out.append("")
+    out.append(f"{'peak resident memory (VmHWM)':<36}{'MB':>8}")
+    for name in MEMORY_ROWS:
+        out.append(f"{name:<36}{report.memory.get(name, 0.0):>8.0f}")
+    for name, value in report.memory.items():
+        if name not in MEMORY_ROWS:
+            out.append(f"{name:<36}{value:>8.0f}")
+    out.append("")
+    out.extend(render_targets(report))
+    if report.peer is not None or report.peer_error:
+        out.append("")
+        out.extend(render_peer(report))
+    return "\n".join(out)
+
+
+def render_scale(report: Report) -> list[str]:
+    s, big = report.size.small_label, report.size.large_label
+    out = [
+        f"{'scale (big store: 40 % of payments)':<36}{s + ' p50':>9}{s + ' p95':>9}"
         f"{big + ' p50':>9}{big + ' p95':>9}{'p50 x':>8}{'p95 x':>8}"
-    )
+    ]
     for name in SCALE_ROWS:
         row = report.scale.get(name)
         if row is None or not row.small or not row.large:
             note = row.note if row and row.note else "not measured"
-            out.append(f"{name:<40}  {note}")
+            out.append(f"{name:<36}  {note}")
             continue
         a50, a95 = percentile(row.small, 50), percentile(row.small, 95)
         b50, b95 = percentile(row.large, 50), percentile(row.large, 95)
         out.append(
-            f"{name:<40}{ms(a50):>9}{ms(a95):>9}{ms(b50):>9}{ms(b95):>9}"
+            f"{name:<36}{ms(a50):>9}{ms(a95):>9}{ms(b50):>9}{ms(b95):>9}"
             f"{b50 / a50:>8.2f}{b95 / a95:>8.2f}"
         )
     loads = ", ".join(f"{k}: {v:.0f} s" for k, v in report.load_seconds.items())
     out.append(f"(bulk load {loads})")
-    out.append("")
-    out.append(f"{'peak resident memory (VmHWM)':<40}{'MB':>9}")
-    for name in MEMORY_ROWS:
-        out.append(f"{name:<40}{report.memory.get(name, 0.0):>9.0f}")
-    for name, value in report.memory.items():
-        if name not in MEMORY_ROWS:
-            out.append(f"{name:<40}{value:>9.0f}")
-    out.append("")
-    out.extend(render_ratios(report))
-    return "\n".join(out)
+    return out
 
 
-def floor_around(report: Report, before: str, after: str) -> tuple[float, float] | None:
-    """The INSERT floor's requests/s and p99 around a measurement: the mean of both sides."""
-    rows = [report.throughput.get(before), report.throughput.get(after)]
-    measured = [r for r in rows if r is not None and r.rate]
-    if not measured:
-        return None
-    return (
-        sum(r.rate or 0.0 for r in measured) / len(measured),
-        sum(r.p99 for r in measured) / len(measured),
-    )
-
-
-def render_ratios(report: Report) -> list[str]:
-    t = report.throughput
-    lines = [RATIOS_HEADING]
+def render_targets(report: Report) -> list[str]:
+    lines = [TARGETS_HEADING]
 
     def check(label: str, value: float, ok: bool, target: str) -> None:
-        if value == 0:
-            lines.append(f"  {label:<52}{'no samples':>8}   target {target}")
-            return
-        lines.append(f"  {label:<52}{value:>8.2f}   target {target:<10}{'ok' if ok else 'MISSED'}")
+        lines.append(f"  {label:<52}{value:>9.2f}   target {target:<12}{met(ok)}")
 
-    first, const = t.get(BEFORE_CHECKOUT), t.get(CONSTANT_FLOOR)
-    if first and first.rate and const and const.rate:
+    for name, goal in TARGETS.items():
+        figure = report.figures.get(name)
+        if figure is None or not figure.rounds or not figure.floor_rate:
+            lines.append(f"  {name}: not measured")
+            continue
+        ratio = figure.rate / figure.floor_rate
+        check(f"{name}: req/s / Core floor", ratio, ratio >= goal, f">= {goal:.2f}")
+    hook = report.figures.get(WEBHOOK)
+    if hook is not None and hook.rounds and hook.floor_p99:
+        ratio = hook.p99 / hook.floor_p99
+        check(
+            "webhook p99 / Core floor p99",
+            ratio,
+            ratio <= WEBHOOK_P99_TARGET,
+            f"<= {WEBHOOK_P99_TARGET:.1f}",
+        )
+    lag = report.lag
+    if lag is not None:
         lines.append(
-            f"  {'INSERT floor / constant floor':<52}{first.rate / const.rate:>8.2f}"
-            "   (the client's ceiling is the constant floor)"
+            f"  webhook events: {lag.answered} answered 2xx, {lag.stored} stored,"
+            f" {lag.applied} applied, {lag.pending} still waiting"
         )
-    checkout = t.get("checkout: 3 requests")
-    floor = floor_around(report, BEFORE_CHECKOUT, BEFORE_WEBHOOKS)
-    if floor and checkout and checkout.rate is not None:
-        rate, p99 = floor
-        check(
-            "checkouts/s (3 requests each) / floor",
-            checkout.rate / rate,
-            checkout.rate >= 0.2 * rate,
-            ">= 0.20",
-        )
-        check(
-            "checkout requests/s / floor",
-            3 * checkout.rate / rate,
-            3 * checkout.rate >= 0.2 * rate,
-            ">= 0.20",
-        )
-        check("checkout p99 ms (3 requests)", checkout.p99 * 1000, checkout.p99 <= 0.1, "<= 100")
-        intent = t.get("checkout: create-intent")
-        if intent:
-            check("create-intent p99 ms", intent.p99 * 1000, intent.p99 <= 0.1, "<= 100")
-        lines.append(f"  {'checkout p99 (3 requests) / floor p99':<52}{checkout.p99 / p99:>8.2f}")
-    hook = t.get("webhook: payment_intent.succeeded")
-    floor = floor_around(report, BEFORE_WEBHOOKS, AFTER_WEBHOOKS)
-    if floor and hook and hook.rate is not None:
-        rate, p99 = floor
-        check("webhook events/s / floor", hook.rate / rate, hook.rate >= 0.5 * rate, ">= 0.50")
-        check("webhook p99 ms", hook.p99 * 1000, hook.p99 <= 0.1, "<= 100")
-        lines.append(f"  {'webhook p99 / floor p99':<52}{hook.p99 / p99:>8.2f}")
-        if p99 > 0.1:
-            lines.append(
-                "  (the INSERT floor's own p99 is over 100 ms here: at concurrency 32 a 100 ms p99"
-                " needs more than 320 requests/s from this machine)"
+        if lag.p99 is not None and lag.p50 is not None:
+            check(
+                f"webhook lag receipt -> applied p99 s ({lag.column}; p50 {lag.p50:.3f})",
+                lag.p99,
+                lag.p99 <= LAG_P99_TARGET,
+                f"<= {LAG_P99_TARGET:.1f}",
             )
     big = report.size.large_label
     for name in SCALE_ROWS:
@@ -613,9 +773,62 @@ def render_ratios(report: Report) -> list[str]:
         p95 = percentile(row.large, 95) * 1000
         check(f"{name}: p50 {big} / {report.size.small_label}", ratio, ratio <= 2, "<= 2")
         check(f"{name}: p95 ms at {big}", p95, p95 <= 50, "<= 50")
-    for name in ("app process 1", "app process 2"):
+    for name in ("app worker 1", "app worker 2", "storeplex worker"):
         mb = report.memory.get(name, 0.0)
-        check(f"{name} peak MB", mb, mb <= 250, "<= 250")
+        check(f"{name} peak MB", mb, 0 < mb <= 250, "<= 250")
+    return lines
+
+
+def render_peer(report: Report) -> list[str]:
+    lines = [PEER_HEADING]
+    peer = report.peer
+    if peer is None:
+        lines.append(f"  not measured: {report.peer_error}")
+        return lines
+    lines.append(f"  {peer.versions}  ({peer.results_file})")
+    lines.append(
+        f"  {'figure':<44}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}{'x own floor':>13}"
+    )
+    hook = report.figures.get(WEBHOOK)
+    if hook is not None and hook.rounds:
+        lines.append(
+            f"  {'Storeplex webhook (floor: Core INSERT)':<44}{hook.rate:>8.0f}{ms(hook.p50):>8}"
+            f"{ms(hook.p99):>8}{hook.errors:>8}{hook.rate / hook.floor_rate:>13.3f}"
+        )
+    for mode in PEER_MODES:
+        floor, dj = peer.floor.get(mode), peer.djstripe.get(mode)
+        if floor is None or dj is None:
+            lines.append(f"  dj-stripe ({mode}): not in the results")
+            continue
+        lines.append(
+            f"  {f'Django one-INSERT floor ({mode})':<44}{floor.rate:>8.0f}{ms(floor.p50):>8}"
+            f"{ms(floor.p99):>8}{floor.errors:>8}"
+        )
+        lines.append(
+            f"  {f'dj-stripe webhook ({mode})':<44}{dj.rate:>8.0f}{ms(dj.p50):>8}"
+            f"{ms(dj.p99):>8}{dj.errors:>8}{dj.rate / floor.rate:>13.3f}"
+        )
+    if hook is not None and hook.rounds:
+        for mode in PEER_MODES:
+            dj = peer.djstripe.get(mode)
+            if dj is None or not dj.rate:
+                continue
+            ratio = hook.rate / dj.rate
+            lines.append(
+                f"  {f'Storeplex events/s / dj-stripe ({mode})':<52}{ratio:>9.1f}"
+                f"   target >= {PEER_TARGET:.0f}      {met(ratio >= PEER_TARGET)}"
+            )
+        # The peer runs minutes later, on a machine whose load moves: each against its own
+        # floor, the two shares compare without that drift.
+        for mode in PEER_MODES:
+            floor, dj = peer.floor.get(mode), peer.djstripe.get(mode)
+            if floor is None or dj is None or not dj.rate or not floor.rate:
+                continue
+            shares = (hook.rate / hook.floor_rate) / (dj.rate / floor.rate)
+            lines.append(
+                f"  {f'the same, each over its own floor ({mode})':<52}{shares:>9.1f}"
+                "   (no target: the drift-free reading)"
+            )
     return lines
 
 
@@ -634,116 +847,65 @@ async def run(
     report = Report(size_name, size)
     work = Path(tempfile.mkdtemp(prefix="storeplex-bench-"))
     env = base_env(url, work)
-    servers: list[Server] = []
+    stoppable: list[Server | ServedApp] = []
     ok = False
     try:
         say(f"database {psycopg.conninfo.conninfo_to_dict(plain_url(url))['dbname']}: recreating")
         recreate_database(url)
         await prepare_schema(url, env)
 
-        # The floor processes stay up all run: the INSERT floor is measured again right before
-        # and after checkout and webhooks, because the shared machine's load drifts.
-        floor = start_pair("floor", "benchmarks.floor_app:create_app", env, work)
-        servers += floor
-
+        floor = ServedApp("floor", FLOOR_FACTORY, env, work)
+        stoppable.append(floor)
         emulator = Server(
             "emulator",
             ["-m", "stripe_emulator", "--port", "{port}", "--log-level", "warning"],
             env,
             work,
         )
-        servers.append(emulator)
+        stoppable.append(emulator)
+        floor.wait_ready("/floor/constant")
         emulator.wait_ready("/_emulator/config")
         app_env = stripe_env(env, emulator.url)
-        apps = start_pair("app", app_factory, app_env, work)
-        servers += apps
-        urls = [a.url for a in apps]
-        now = datetime.now(UTC)
+        app = ServedApp("app", app_factory, app_env, work)
+        stoppable.append(app)
+        worker = Server(
+            "worker", ["-c", "from storeplex.cli import app; app()", "worker"], app_env, work
+        )
+        stoppable.append(worker)
+        app.wait_ready("/healthz")
+        bench = Bench(report, floor, app, work)
 
-        say("scale: stores and tokens")
-        with psycopg.connect(plain_url(url)) as conn:
-            big_store = datagen.create_scale_stores(conn, now=now)
-            staff_token = datagen.store_token(conn, store_id=big_store, now=now)
-            platform_token = datagen.store_token(conn, store_id=None, now=now)
-        month_from, month_to = last_full_month(now)
-        period = f"from={month_from.isoformat()}&to={month_to.isoformat()}"
-        cursor: dict[str, str] = {}
-        queries = [
-            ScaleQuery("dashboard", lambda: "/api/v1/store/dashboard", staff_token),
-            ScaleQuery("payments page 1", lambda: "/api/v1/store/payments?limit=20", staff_token),
-            ScaleQuery(
-                "payments deep page",
-                lambda: f"/api/v1/store/payments?limit=20&cursor={cursor['deep']}",
-                staff_token,
-            ),
-            ScaleQuery(
-                "statement (month)",
-                lambda: f"/api/v1/store/statements?period=month&{period}",
-                staff_token,
-            ),
-            ScaleQuery(
-                "platform fee report",
-                lambda: f"/api/v1/platform/reports/fees?{period}",
-                platform_token,
-            ),
-        ]
-        steps = [
-            ("small", size.scale_small, size.small_label),
-            ("large", size.scale_large, size.large_label),
-        ]
-        for which, target, label in steps if scale else []:
-            say(f"scale: loading {target:,} payments")
-            with psycopg.connect(plain_url(url)) as conn:
-                report.load_seconds[label] = datagen.grow_payments(
-                    conn, now=now, target=target, say=say
-                )
-            report.load_seconds[label] += await rebuild_totals(url, env)
-            cursor["deep"] = deep_cursor(url, big_store)
-            await measure_scale(report, urls, queries, which)
+        if scale:
+            await measure_scale_paths(report, url, app.url, env)
 
-        say("checkout: shops and onboarding")
+        say("shops: created and onboarded")
         with psycopg.connect(plain_url(url)) as conn:
-            shops = datagen.create_shops(conn, count=CHECKOUT_SHOPS, now=now)
-        await onboard_shops(shops, urls[0], emulator.url)
-        say("floors")
-        await measure_floors(report, floor, [CONSTANT_FLOOR, BEFORE_CHECKOUT])
-        say("checkout")
-        await measure_checkout(report, urls, shops)
-        await measure_floors(report, floor, [BEFORE_WEBHOOKS])
-
-        say("webhooks: pending payments")
-        warmup = CONCURRENCY * 2
-        with psycopg.connect(plain_url(url)) as conn:
-            intent_ids = datagen.create_pending_payments(
-                conn, shops=shops, count=size.webhook_count + warmup, now=datetime.now(UTC)
-            )
-            accounts: dict[str, str] = dict(
-                conn.execute(
-                    "SELECT stripe_payment_intent_id, stripe_account_id FROM payments"
-                    " WHERE stripe_payment_intent_id = ANY(%s)",
-                    (intent_ids,),
-                ).fetchall()
-            )
-            intents = [(intent, accounts[intent]) for intent in intent_ids]
-            datagen.vacuum_analyze(conn)
+            shops = datagen.create_shops(conn, count=SHOPS, now=datetime.now(UTC))
+        await onboard_shops(shops, app.url, emulator.url)
+        say("floors and storefront pages")
+        measure_floors_and_pages(bench, shops)
+        say("cart add and checkout")
+        orders = measure_cart_and_checkout(bench, url, shops)
+        say("create-intent")
+        measure_create_intent(bench, url, orders)
         say("webhooks")
-        await measure_webhooks(report, urls, intents, app_env["STRIPE_WEBHOOK_SECRET"], warmup)
-        await measure_floors(report, floor, [AFTER_WEBHOOKS])
-        for server in floor:
-            report.memory[f"floor {server.name}"] = server.measure()
+        measure_webhooks(bench, url, shops, app_env["STRIPE_WEBHOOK_SECRET"])
 
-        for name, server in (
-            ("app process 1", apps[0]),
-            ("app process 2", apps[1]),
+        for name, process in (
+            ("app worker 1", app.workers[0]),
+            ("app worker 2", app.workers[1]),
+            ("storeplex worker", worker),
             ("stripe emulator", emulator),
+            ("floor worker 1", floor.workers[0]),
+            ("floor worker 2", floor.workers[1]),
         ):
-            report.memory[name] = server.measure()
-        report.memory["load generator"] = peak_rss_mb(os.getpid())
+            report.memory[name] = process.measure()
+        report.memory["bench runner (not under load)"] = peak_rss_mb(os.getpid())
         ok = True
         return report
     finally:
-        for server in reversed(servers):
-            server.stop()
+        for running in reversed(stoppable):
+            running.stop()
         if ok and not keep_logs:
             shutil.rmtree(work, ignore_errors=True)
         else:
@@ -756,14 +918,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url",
         default=os.environ.get("STOREPLEX_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="PostgreSQL database to DROP and recreate (its name must start with storeplex_bench)",
+        help="PostgreSQL database to DROP and recreate (its name must start with storeplex_"
+        " and contain bench)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
-    parser.add_argument("--skip-scale", action="store_true", help="throughput and memory only")
+    parser.add_argument("--skip-scale", action="store_true", help="no 10k/1M read paths")
     parser.add_argument(
         "--app-factory",
         default=APP_FACTORY,
         help="module:function building the app (to compare a change against the same floors)",
+    )
+    parser.add_argument("--peer", choices=["djstripe"], help="also run this peer's harness")
+    parser.add_argument(
+        "--peer-dir",
+        type=Path,
+        default=DEFAULT_PEER_DIR,
+        help="the dj-stripe harness (default: ../shared/peers/djstripe from the repository)",
     )
     args = parser.parse_args(argv)
     report = asyncio.run(
@@ -775,10 +945,18 @@ def main(argv: list[str] | None = None) -> int:
             app_factory=args.app_factory,
         )
     )
+    if args.peer:
+        say("peer: dj-stripe harness (Storeplex's processes have stopped)")
+        try:
+            report.peer = run_peer(args.peer_dir.resolve(), duration=report.size.peer_seconds)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            report.peer_error = str(exc)[:500]
     print(render(report), flush=True)
-    failed = [row.name for row in report.throughput.values() if row.errors or not row.count]
+    failed = [f.name for f in report.figures.values() if f.errors or not f.rounds]
     if failed:
-        say(f"errors or no samples in: {', '.join(failed)}")
+        say(f"errors or no rounds in: {', '.join(failed)}")
+        return 1
+    if args.peer and report.peer is None:
         return 1
     return 0
 
