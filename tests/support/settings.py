@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from storeplex.config import Settings, load_settings
 from storeplex.models import Base
@@ -74,12 +75,21 @@ def truncate_all(url: str) -> None:
         args = {"prepare_threshold": None} if url.startswith("postgresql") else {}
         engine = _ENGINES[url] = create_engine(_sync_url(url), connect_args=args)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+    # A live app of the previous test may still be applying a webhook in the background:
+    # its row locks can meet the DELETEs in the other order. PostgreSQL then cancels one
+    # side; when it is ours, empty the tables again.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
+                else:
+                    for name in tables:
+                        conn.execute(text(f"DELETE FROM {name}"))
+            return
+        except OperationalError as exc:
+            if attempt == 4 or "deadlock" not in str(exc.orig).lower():
+                raise
 
 
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
