@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from storeplex.config import Settings
 from tests.browser.journeys import CHROMIUM, CHROMIUM_ARGS, Shots
+from tests.mail.smtp import Inbox, smtp_server
+from tests.support.settings import make_settings
 from tests.support.stack import Stack, emulator_server, running_stack
 
 
@@ -84,3 +88,20 @@ async def phone(browser: Any, stack: Stack) -> AsyncIterator[Any]:
 @pytest.fixture
 def shots(page: Any, request: pytest.FixtureRequest, backend: str) -> Shots:
     return Shots(page, request.node.name.split("[")[0].removeprefix("test_"), backend)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def worker_settings(db_url: str, tmp_path: Path, smtp: tuple[Inbox, int], stack: Stack) -> Settings:
+    return make_settings(
+        db_url,
+        tmp_path,
+        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
+        mail_from="orders@mail.example.test",
+        base_url=stack.app_url,
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +15,9 @@ from storeplex.config import Settings
 from storeplex.db import Database
 from storeplex.mail.delivery import deliver_due
 from tests.browser.journeys import Shots, fill_card, order_row, shop_to_payment
-from tests.mail.smtp import Inbox, parts, smtp_server
+from tests.mail.smtp import Inbox, parts
 from tests.support.factories import make_product
 from tests.support.flows import onboarded_store
-from tests.support.settings import make_settings
 from tests.support.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.browser]
@@ -37,23 +35,6 @@ def stack(
         payment_action_mail_delay_seconds=0,
     ) as s:
         yield s
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def worker_settings(db_url: str, tmp_path: Path, smtp: tuple[Inbox, int], stack: Stack) -> Settings:
-    return make_settings(
-        db_url,
-        tmp_path,
-        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
-        mail_from="orders@mail.example.test",
-        base_url=stack.app_url,
-    )
 
 
 async def test_a_shopper_who_left_3ds_pays_from_the_mail_on_another_device(

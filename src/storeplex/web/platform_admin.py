@@ -39,6 +39,7 @@ from storeplex.models import (
 )
 from storeplex.models.base import utcnow
 from storeplex.money import parse_amount, to_major
+from storeplex.reports.exports import safe_text
 from storeplex.stores import service as stores
 from storeplex.stores import suspension
 from storeplex.tenancy import scoped
@@ -499,13 +500,6 @@ async def revenue_page(
     )
 
 
-def _csv_cell(value: object) -> object:
-    """A cell a spreadsheet will not run as a formula (a store name may start with =)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @router.get("/revenue.csv", response_class=HTMLResponse)
 async def revenue_csv(
     request: Request,
@@ -531,7 +525,7 @@ async def revenue_csv(
 
     def line(name: str, slug: str, r: dict[str, int]) -> list[object]:
         return [
-            _csv_cell(name), _csv_cell(slug), q.currency, q.start.isoformat(), q.end.isoformat(),
+            safe_text(name), safe_text(slug), q.currency, q.start.isoformat(), q.end.isoformat(),
             r["payments"], money(r["gross"]), money(r["fees_charged"]), money(r["fee_refunds"]),
             money(r["fees"]), r["disputes"], money(r["dispute_fees"]), money(r["net"]),
         ]  # fmt: skip
