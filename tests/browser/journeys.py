@@ -3,6 +3,7 @@ type a card, read the order back, and numbered screenshots."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+AXE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "axe-core"
+
+
+async def no_axe_violations(page: Any) -> None:
+    if not (AXE / "axe.min.js").exists():
+        return  # not installed here; ./scripts/test --all installs it
+    # Evaluated through the DevTools protocol: the page's CSP (no inline scripts) stays on.
+    await page.evaluate((AXE / "axe.min.js").read_text() + "\n;true")
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    assert result == [], json.dumps(result, indent=1)

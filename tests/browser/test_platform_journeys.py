@@ -19,14 +19,19 @@ from sqlalchemy import select, update
 
 from storeplex.db import Database
 from storeplex.models import EventStatus, Store, StorePaymentConfig, StripeEvent, utcnow
-from tests.browser.journeys import CHROMIUM, Shots, fill_card, shop_to_payment
+from tests.browser.journeys import (
+    CHROMIUM,
+    Shots,
+    fill_card,
+    no_axe_violations,
+    shop_to_payment,
+)
 from tests.support.factories import PASSWORD, make_admin, make_product, make_store_kit
 from tests.support.flows import onboarded_store
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
 
-AXE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "axe-core"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 740)}
 
 
@@ -62,18 +67,6 @@ async def inside_viewport(page: Any, locator: Any) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= page.width, box
     scroll_width = await page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= page.width, f"the page scrolls sideways: {scroll_width}px"
-
-
-async def no_axe_violations(page: Any) -> None:
-    if not (AXE / "axe.min.js").exists():
-        return  # not installed here; ./scripts/test --all installs it
-    # Evaluated through the DevTools protocol: the page's CSP (no inline scripts) stays on.
-    await page.evaluate((AXE / "axe.min.js").read_text() + "\n;true")
-    result = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
-    )
-    assert result == [], json.dumps(result, indent=1)
 
 
 async def log_in(page: Any, email: str) -> None:
