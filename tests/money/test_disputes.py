@@ -92,3 +92,9 @@ async def test_a_lost_dispute_keeps_the_reversal(
     stack.settle()  # answered first, applied right after
     [row] = await dispute_rows(database, order["id"])
     assert (row.status, row.outcome) == ("lost", "lost")
+    # The owner's payment page says the money stays with the card holder, not "while open".
+    payment = await payment_of(database, order["id"])
+    await login_staff(http, kit.owner_email)
+    page = (await http.get(f"/admin/payments/{payment.id}")).text
+    assert "20.00 EUR taken back when the dispute opened, and kept: the dispute was lost" in page
+    assert "while the dispute is open" not in page

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 from sqlalchemy import func, select
 
 from storeplex.db import Database
 from storeplex.models import Payment
-from tests.support.factories import make_product, make_store_kit
+from storeplex.words import payment_error
+from tests.support.factories import login_staff, make_product, make_store_kit
 from tests.support.flows import create_intent, onboarded_store, order_for, shopper_order
 from tests.support.shop import make_order
 from tests.support.stack import Stack
@@ -87,6 +89,16 @@ async def test_declined_card_then_retry_on_the_same_intent(
     assert payment.status == "failed"
     assert payment.failure_reason == "Your card was declined."
     assert payment.failure_code == "generic_decline"
+    # The store's page says it in words, the code only beside it.
+    await login_staff(http, kit.owner_email)
+    failure = re.search(
+        r'id="last-failure">(.*?)</dd>', (await http.get(f"/admin/payments/{payment.id}")).text
+    )
+    assert failure and failure.group(1).startswith(
+        payment_error("card_declined", "generic_decline").sentence
+    )
+    assert "<code>generic_decline</code>" in failure.group(1)
+    http.cookies.clear()
 
     again = (await create_intent(http, kit, order)).json()
     assert again["payment_intent_id"] == intent["payment_intent_id"], "one PaymentIntent in all"
