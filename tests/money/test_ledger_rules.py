@@ -420,3 +420,57 @@ async def test_incremental_equals_recomputed_over_many_changes(database: Databas
         (shop.store_id, MARCH_31, "EUR"): figures(1, 1000, 10),
         (shop.store_id, APRIL_1, "EUR"): figures(5, 5015, 65),
     }
+
+
+async def test_two_flushes_of_one_transaction_add_up(database: Database) -> None:
+    shop = await make_shop(database)
+    first = await shop.payment(total=1000, fee=25, paid_at=None, status="pending")
+    second = await shop.payment(total=3000, fee=75, paid_at=None, status="pending")
+    async with database.session_scope() as s:
+        for payment_id in (first.id, second.id):
+            p = await s.get(Payment, payment_id)
+            assert p is not None
+            p.status, p.paid_at = "succeeded", LATE
+            await s.flush()  # each flush's change is kept until the commit writes them
+    assert await rows_of(database) == {(shop.store_id, MARCH_31, "EUR"): figures(2, 4000, 100)}
+
+
+async def test_a_refund_made_now_counts_on_its_own_creation_day(database: Database) -> None:
+    shop = await make_shop(database)
+    payment = await shop.payment(total=1000, fee=25, paid_at=LATE)
+    async with database.session_scope() as s:
+        refund = Refund(
+            store_id=shop.store_id, payment_id=payment.id, order_id=payment.order_id,
+            amount=250, currency="EUR", status="succeeded", application_fee_refund_amount=6,
+        )  # fmt: skip
+        s.add(refund)
+    assert refund.created_at is not None
+    assert await rows_of(database) == {
+        (shop.store_id, MARCH_31, "EUR"): figures(1, 1000, 25),
+        (shop.store_id, utc_day(refund.created_at), "EUR"): figures(0, 0, 0, 1, 250, 6),
+    }
+    assert await drift_of(database) == []
+
+
+async def test_rebuild_writes_more_rows_than_one_batch(database: Database) -> None:
+    """rebuild_totals writes in batches of 1000 rows: 1002 rows need two, none lost or doubled."""
+    shop = await make_shop(database)
+    payment = await shop.payment(total=100_000, fee=2500, paid_at=LATE)
+    async with database.session_scope() as s:
+        for i in range(1001):  # a refund of one cent on each of 1001 earlier days
+            s.add(
+                Refund(
+                    store_id=shop.store_id, payment_id=payment.id, order_id=payment.order_id,
+                    amount=1 + i % 7, currency="EUR", status="succeeded",
+                    application_fee_refund_amount=i % 2, created_at=LATE - timedelta(days=1 + i),
+                )
+            )  # fmt: skip
+    want = await recomputed(database)
+    assert len(want) == 1002
+    async with database.session_scope() as s:
+        await s.execute(text("DELETE FROM store_daily_totals"))
+    assert len(await drift_of(database)) == 1002
+    async with database.session_scope() as s:
+        assert await rebuild_totals(s) == 1002
+    assert await rows_of(database) == want
+    assert await drift_of(database) == []
