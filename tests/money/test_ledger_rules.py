@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storeplex.db import Database
@@ -18,6 +19,7 @@ from storeplex.ledger import (
     Drift,
     Totals,
     _before,
+    day_of,
     days_over,
     pending_deltas,
     rebuild_totals,
@@ -124,6 +126,9 @@ async def rows_of(database: Database, store_id: int | None = None) -> dict:  # t
 
 async def recomputed(database: Database, store_id: int | None = None) -> dict:  # type: ignore[type-arg]
     async with database.session_scope() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # a session far east of UTC: the days must still be UTC days
+            await s.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))
         return await recompute(s, store_id=store_id)
 
 
@@ -176,6 +181,30 @@ def server_far_east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.usefixtures("server_far_east_of_utc")
 def test_utc_day_whatever_the_servers_zone() -> None:
     assert utc_day(LATE) == MARCH_31
+
+
+class _On:
+    """Stands for a session bound to a database of one dialect (nothing is connected)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+
+    def get_bind(self):  # type: ignore[no-untyped-def]
+        return self.engine
+
+
+def test_day_of_takes_the_utc_day_in_sql() -> None:
+    """PostgreSQL: the timestamp converted to UTC, then its date (a session's own time zone
+    would otherwise decide the day); SQLite keeps UTC timestamps as ISO text: its first ten
+    characters. Written as each database is sent it."""
+    on_postgres = day_of(_On("postgresql://u@h/db"), Payment.paid_at)  # type: ignore[arg-type]
+    compiled = on_postgres.compile(dialect=postgresql.dialect())
+    assert str(compiled) == "CAST(timezone(%(timezone_1)s::VARCHAR, payments.paid_at) AS DATE)"
+    assert compiled.params == {"timezone_1": "UTC"}
+    on_sqlite = day_of(_On("sqlite://"), Payment.paid_at)  # type: ignore[arg-type]
+    compiled = on_sqlite.compile(dialect=sqlite.dialect())
+    assert str(compiled) == "substr(payments.paid_at, ?, ?)"
+    assert list(compiled.params.values()) == [1, 10]
 
 
 # What each row contributes, incrementally and recomputed ------------------------------------
