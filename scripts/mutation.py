@@ -142,6 +142,23 @@ TARGETS: dict[str, Target] = {
             ),
         ),
         budget=1200,
+        equivalent=tuple(
+            f"storeplex.ledger.x_{name}"
+            for name in (
+                "_as_date__mutmut_1",
+                "pending_deltas__mutmut_18",
+                "recompute__mutmut_50",
+                "totals_drift__mutmut_33",
+                "totals_drift__mutmut_35",
+                "totals_drift__mutmut_38",
+                "totals_drift__mutmut_40",
+                "upsert__mutmut_13",
+                "upsert__mutmut_16",
+                "upsert__mutmut_17",
+                "rebuild_totals__mutmut_7",
+                "rebuild_totals__mutmut_8",
+            )
+        ),
     ),
 }
 
