@@ -129,9 +129,36 @@ TARGETS: dict[str, Target] = {
     ),
     "totals": Target(
         "src/storeplex/ledger.py",
-        ("tests/money/test_daily_totals.py",),
+        (
+            "tests/money/test_ledger_rules.py",
+            *(
+                f"tests/money/test_daily_totals.py::{name}"
+                for name in (
+                    "test_totals_equal_the_rows_after_payments_refunds_and_disputes",
+                    "test_a_rolled_back_change_leaves_the_totals_alone",
+                    "test_concurrent_payments_of_one_store_add_up",
+                    "test_the_upgrade_fills_the_totals_from_the_rows_already_there",
+                )
+            ),
+        ),
         budget=1200,
-        slow=True,
+        equivalent=tuple(
+            f"storeplex.ledger.x_{name}"
+            for name in (
+                "_as_date__mutmut_1",
+                "pending_deltas__mutmut_18",
+                "recompute__mutmut_50",
+                "totals_drift__mutmut_33",
+                "totals_drift__mutmut_35",
+                "totals_drift__mutmut_38",
+                "totals_drift__mutmut_40",
+                "upsert__mutmut_13",
+                "upsert__mutmut_16",
+                "upsert__mutmut_17",
+                "rebuild_totals__mutmut_7",
+                "rebuild_totals__mutmut_8",
+            )
+        ),
     ),
 }
 
