@@ -38,6 +38,7 @@ from starlette.responses import Response
 from storeplex.db import Database
 from storeplex.ledger import totals_drift
 from storeplex.models import Dispute, Payment, Payout, Refund, StorePaymentConfig
+from storeplex.stores.service import takes_orders
 from tests.emulator.support import register_key
 from tests.support.factories import StoreKit, bearer, make_product, make_store_kit
 from tests.support.processes import ROOT, free_port, wait_for_http
@@ -507,7 +508,18 @@ async def setup_store(db: Database, http: httpx.AsyncClient, control: httpx.Asyn
     account = r.json()["stripe_account_id"]
     (await control.post(f"/_emulator/accounts/{account}/onboard", json={"outcome": "complete"}))
     product = await make_product(db, kit.store, price_amount=1000, stock=100_000)
+    # The store takes orders once its account.updated event is applied, which the apps may
+    # leave to the workers: wait for that (with a deadline) before any shopper comes.
+    deadline = time.monotonic() + 60
+    while not await _takes_orders(db, kit.store.id):
+        assert time.monotonic() < deadline, f"store {kit.store.id} never took orders"
+        await asyncio.sleep(0.1)
     return kit, product
+
+
+async def _takes_orders(db: Database, store_id: int) -> bool:
+    async with db.session_scope() as session:
+        return await takes_orders(session, store_id=store_id)
 
 
 async def wait_for_quiet(control: httpx.AsyncClient, timeout: float) -> None:
