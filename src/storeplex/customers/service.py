@@ -187,9 +187,11 @@ async def record_payment_method(session: AsyncSession, pm: StripeDict) -> Paymen
         stripe_customer = stripe_customer.get("id")
     if not stripe_customer:
         return None
+    # The customer's row is locked: two cards attached at once are applied by two workers,
+    # and each must see whether the other already became the default (only the first does).
     customer = (
         await session.execute(
-            select(Customer).where(Customer.stripe_customer_id == stripe_customer)
+            select(Customer).where(Customer.stripe_customer_id == stripe_customer).with_for_update()
         )
     ).scalar_one_or_none()
     if customer is None:
